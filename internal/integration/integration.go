@@ -1,0 +1,80 @@
+// Package integration defines the seam between the gateway and the backends
+// a route can call: Lambda functions (lambdaproxy) and HTTP upstreams
+// (httpproxy).
+package integration
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Request is what the gateway hands an integration: the client's request and
+// everything the pipeline decided about it before the integration runs.
+// Integrations must treat it as read-only.
+type Request struct {
+	// HTTP is the client's request. Its body has already been read into Body
+	// (bounded by the payload limit); integrations must not read HTTP.Body.
+	HTTP *http.Request
+	Body []byte
+
+	// RawPath is the path as the client sent it, stage prefix included
+	// ("/v1/orders/42"); Path is the stage-relative path used for routing
+	// ("/orders/42").
+	RawPath string
+	Path    string
+
+	RouteKey       string            // matched route key, "$default" for the default route
+	PathParameters map[string]string // decoded values; greedy values without the leading slash
+	Stage          string
+	StageVariables map[string]string
+
+	RequestID string    // API Gateway request id, also sent as apigw-requestid
+	Time      time.Time // when the gateway received the request
+
+	APIID      string
+	AccountID  string
+	DomainName string // host the client used, without port
+	SourceIP   string
+
+	// Authorizer is the caller identity an authorizer established, or nil
+	// for routes without authorization.
+	Authorizer *Authorizer
+}
+
+// Authorizer carries what an authorizer learnt about the caller, in the shape
+// Lambda proxy events expose it.
+type Authorizer struct {
+	JWT    *JWTAuthorizer // for JWT authorizers
+	Lambda map[string]any // the context a Lambda authorizer returned
+	IAM    map[string]any // the caller identity of AWS_IAM routes
+	// PrincipalID is set by Lambda authorizers that return an IAM policy.
+	PrincipalID string
+}
+
+// JWTAuthorizer is the verified token's claims (values stringified as API
+// Gateway does) and scopes.
+type JWTAuthorizer struct {
+	Claims map[string]string
+	Scopes []string
+}
+
+// Integration calls a backend for one request and writes its response.
+//
+// Serve either writes a complete response to w and returns nil, or writes
+// nothing and returns an error for the gateway to render (see package edge:
+// *edge.Error picks the status the client sees; any other error is a 500).
+// Once it has started writing, a failure can only cut the response short; it
+// is then returned for logging with the response already committed.
+//
+// ctx carries the integration timeout and is cancelled when the client goes
+// away. Implementations are safe for concurrent use.
+type Integration interface {
+	Serve(ctx context.Context, w http.ResponseWriter, r *Request) error
+}
+
+// Func adapts a function to the Integration interface.
+type Func func(ctx context.Context, w http.ResponseWriter, r *Request) error
+
+// Serve calls f(ctx, w, r).
+func (f Func) Serve(ctx context.Context, w http.ResponseWriter, r *Request) error { return f(ctx, w, r) }
