@@ -77,4 +77,6 @@ type Integration interface {
 type Func func(ctx context.Context, w http.ResponseWriter, r *Request) error
 
 // Serve calls f(ctx, w, r).
-func (f Func) Serve(ctx context.Context, w http.ResponseWriter, r *Request) error { return f(ctx, w, r) }
+func (f Func) Serve(ctx context.Context, w http.ResponseWriter, r *Request) error {
+	return f(ctx, w, r)
+}

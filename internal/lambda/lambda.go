@@ -20,6 +20,9 @@ type Function struct {
 	// (the runner's global cap applies); 0 throttles every invocation.
 	ReservedConcurrency int
 	Role                string
+	// Revision is opaque to the runner: when it changes (the caller hashes
+	// the code directory), warm sandboxes are replaced by fresh ones.
+	Revision string
 }
 
 // InvokeRequest is one synchronous invocation.
