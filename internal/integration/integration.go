@@ -15,6 +15,8 @@ import (
 type Request struct {
 	// HTTP is the client's request. Its body has already been read into Body
 	// (bounded by the payload limit); integrations must not read HTTP.Body.
+	// Body belongs to the gateway and is reused after Serve returns:
+	// integrations must not keep it.
 	HTTP *http.Request
 	Body []byte
 

@@ -1,0 +1,163 @@
+package gateway
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/router"
+)
+
+// Deployment is the complete, immutable configuration the gateway serves:
+// every API with its stages, each stage with its compiled route table. A
+// redeploy builds a new Deployment and swaps it in with Server.Swap.
+type Deployment struct {
+	apis   []*API
+	byHost map[string]*API // lower-cased API id and name
+
+	refs    atomic.Int64
+	retired atomic.Bool
+	closers []func()
+	once    sync.Once
+}
+
+// API is one HTTP API as deployed.
+type API struct {
+	ID, Name  string
+	AccountID string
+	stages    map[string]*Stage
+	dflt      *Stage // the $default stage, or nil
+}
+
+// Stage is one stage of an API: its variables and the route table of the
+// deployment attached to it.
+type Stage struct {
+	Name      string
+	Variables map[string]string
+	routes    *router.Table[*Route]
+}
+
+// Route is a compiled route: the integration it calls and that
+// integration's timeout.
+type Route struct {
+	Key         string
+	Integration integration.Integration
+	Timeout     time.Duration
+}
+
+// NewAPI returns an API with no stages yet.
+func NewAPI(id, name, accountID string) *API {
+	return &API{ID: id, Name: name, AccountID: accountID, stages: map[string]*Stage{}}
+}
+
+// AddStage compiles routes into a stage of a. Route keys must already be
+// valid (the spec validated them); an error here is a bug in the caller.
+func (a *API) AddStage(name string, vars map[string]string, routes []router.Route[*Route]) error {
+	t, err := router.New(routes)
+	if err != nil {
+		return err
+	}
+	s := &Stage{Name: name, Variables: vars, routes: t}
+	a.stages[name] = s
+	if name == "$default" {
+		a.dflt = s
+	}
+	return nil
+}
+
+// NewDeployment assembles apis into a deployment. closers run once the
+// deployment has been retired by a swap and its last request has finished
+// (for example to close idle upstream connections).
+func NewDeployment(apis []*API, closers ...func()) *Deployment {
+	d := &Deployment{apis: apis, byHost: map[string]*API{}, closers: closers}
+	for _, a := range apis {
+		d.byHost[strings.ToLower(a.ID)] = a
+		d.byHost[strings.ToLower(a.Name)] = a
+	}
+	return d
+}
+
+// APIs returns the deployment's APIs.
+func (d *Deployment) APIs() []*API { return d.apis }
+
+// Stages returns the names of a's stages.
+func (a *API) Stages() []string {
+	names := make([]string, 0, len(a.stages))
+	for n := range a.stages {
+		names = append(names, n)
+	}
+	return names
+}
+
+// api picks the API a request is for. With one API every host name serves
+// it; with several, the first label of the host name selects an API by id
+// or by name ("{apiId}.execute-api.localhost", "{name}.localhost").
+func (d *Deployment) api(host string) *API {
+	if len(d.apis) == 1 {
+		return d.apis[0]
+	}
+	if i := strings.IndexByte(host, '.'); i >= 0 {
+		host = host[:i]
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return d.byHost[strings.ToLower(host)]
+}
+
+// stage selects the stage for a raw request path as API Gateway does: a
+// first segment naming a stage selects it and is stripped; otherwise the
+// $default stage serves the whole path. rest is the stage-relative path.
+func (a *API) stage(rawPath string) (s *Stage, rest string) {
+	if len(rawPath) > 1 {
+		seg := rawPath[1:]
+		tail := ""
+		if i := strings.IndexByte(seg, '/'); i >= 0 {
+			seg, tail = seg[:i], seg[i:]
+		}
+		if st, ok := a.stages[seg]; ok && seg != "$default" {
+			if tail == "" {
+				tail = "/"
+			}
+			return st, tail
+		}
+	}
+	return a.dflt, rawPath
+}
+
+// acquire takes a reference for one request; it fails once the deployment
+// has been retired, and the caller then loads the current one again.
+func (d *Deployment) acquire() bool {
+	d.refs.Add(1)
+	if d.retired.Load() {
+		d.release()
+		return false
+	}
+	return true
+}
+
+func (d *Deployment) release() {
+	if d.refs.Add(-1) == 0 && d.retired.Load() {
+		d.close()
+	}
+}
+
+// retire marks d as replaced; its closers run when its last request ends.
+func (d *Deployment) retire() {
+	d.retired.Store(true)
+	if d.refs.Load() == 0 {
+		d.close()
+	}
+}
+
+// Drained reports whether d has been retired and no request uses it.
+func (d *Deployment) Drained() bool { return d.retired.Load() && d.refs.Load() == 0 }
+
+func (d *Deployment) close() {
+	d.once.Do(func() {
+		for _, c := range d.closers {
+			c()
+		}
+	})
+}

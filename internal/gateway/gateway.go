@@ -1,0 +1,296 @@
+// Package gateway is the HTTP server of Portico's HTTP APIs. This file fixes
+// the order of the request pipeline, outermost first:
+//
+//	access log -> request ID -> recover -> API and stage -> limits -> route
+//	-> integrate (with the integration timeout) -> render errors
+//
+// Every step returns an *edge.Error instead of writing; ServeHTTP renders
+// the first one, so clients see API Gateway's exact status codes and bodies.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-dev/portico/internal/edge"
+	"github.com/portico-dev/portico/internal/integration"
+)
+
+// Limits of API Gateway HTTP APIs that the gateway enforces.
+const (
+	// MaxBodyBytes is the payload size quota: 10 MB.
+	MaxBodyBytes = 10 << 20
+	// MaxRequestLineAndHeaders bounds the request line plus header values.
+	MaxRequestLineAndHeaders = 10240
+)
+
+// Deps are the gateway's collaborators.
+type Deps struct {
+	// AccessLog receives one record per request; nil disables access logs.
+	AccessLog *slog.Logger
+	// Logger receives errors that are not the client's fault.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the current Deployment. It is safe for concurrent use; Swap
+// may be called while requests are in flight.
+type Server struct {
+	current atomic.Pointer[Deployment]
+	deps    Deps
+}
+
+// New returns a server with no deployment: it answers 404 until Swap.
+func New(deps Deps) *Server {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{deps: deps}
+	s.current.Store(NewDeployment(nil))
+	return s
+}
+
+// Swap makes d the served deployment and retires the previous one, which
+// finishes the requests it has in flight and then runs its closers.
+func (s *Server) Swap(d *Deployment) {
+	old := s.current.Swap(d)
+	if old != nil {
+		old.retire()
+	}
+}
+
+// Current returns the served deployment.
+func (s *Server) Current() *Deployment { return s.current.Load() }
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// ServeHTTP runs the request pipeline.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.deps.Now()
+	rw := &recorder{ResponseWriter: w}
+	id := newRequestID()
+	rw.Header()["Apigw-Requestid"] = []string{id}
+
+	var d *Deployment
+	for d = s.current.Load(); !d.acquire(); d = s.current.Load() {
+	}
+	defer d.release()
+
+	ir := &integration.Request{HTTP: r, RequestID: id, Time: start}
+	err := s.serve(rw, r, d, ir)
+	if err != nil && !rw.wrote {
+		if e := edge.Render(rw, err); e.Kind == edge.InternalError {
+			s.deps.Logger.Error("request failed", "requestId", id, "routeKey", ir.RouteKey, "err", e.Cause)
+		}
+	}
+	if s.deps.AccessLog != nil {
+		s.access(ir, rw, start, err)
+	}
+}
+
+func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integration.Request) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			err = edge.New(edge.InternalError, fmt.Errorf("panic: %v", p))
+		}
+	}()
+
+	host := r.Host
+	api := d.api(host)
+	if api == nil {
+		return edge.New(edge.NotFound, fmt.Errorf("no API for host %q", host))
+	}
+	rawPath := r.RequestURI
+	if len(rawPath) == 0 || rawPath[0] != '/' {
+		rawPath = r.URL.EscapedPath()
+	}
+	if i := strings.IndexByte(rawPath, '?'); i >= 0 {
+		rawPath = rawPath[:i]
+	}
+	stage, path := api.stage(rawPath)
+	if stage == nil {
+		return edge.New(edge.NotFound, fmt.Errorf("no stage for path %q", rawPath))
+	}
+	if headerBytes(r) > MaxRequestLineAndHeaders {
+		return edge.New(edge.HeadersTooLarge, errors.New("request line and headers exceed 10240 bytes"))
+	}
+	route, params, ok := stage.routes.Match(r.Method, path)
+	if !ok {
+		return edge.New(edge.NotFound, fmt.Errorf("no route for %s %s", r.Method, path))
+	}
+
+	ir.RawPath = rawPath
+	ir.Path = path
+	ir.RouteKey = route.Value.Key
+	ir.PathParameters = params.Map()
+	ir.Stage = stage.Name
+	ir.StageVariables = stage.Variables
+	ir.APIID = api.ID
+	ir.AccountID = api.AccountID
+	ir.DomainName = hostOnly(host)
+	ir.SourceIP = hostOnly(r.RemoteAddr)
+
+	bp := bodyPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 1<<20 { // keep the pool's buffers small
+			bodyPool.Put(bp)
+		}
+	}()
+	body, err := readBody(r, (*bp)[:0])
+	*bp = body
+	if err != nil {
+		return err
+	}
+	ir.Body = body
+
+	ctx := r.Context()
+	if t := route.Value.Timeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	return route.Value.Integration.Serve(ctx, w, ir)
+}
+
+// readBody reads the request body into buf, enforcing MaxBodyBytes.
+func readBody(r *http.Request, buf []byte) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return buf, edge.New(edge.PayloadTooLarge, fmt.Errorf("content-length %d exceeds %d", r.ContentLength, MaxBodyBytes))
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return buf, nil
+	}
+	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
+		buf = make([]byte, 0, r.ContentLength)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > MaxBodyBytes {
+			return buf, edge.New(edge.PayloadTooLarge, fmt.Errorf("body exceeds %d bytes", MaxBodyBytes))
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, edge.New(edge.BadRequest, fmt.Errorf("read body: %w", err))
+		}
+	}
+}
+
+// headerBytes is what API Gateway counts against its 10 240-byte limit: the
+// request line and the header values.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 2
+	for _, vs := range r.Header {
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
+}
+
+func (s *Server) access(ir *integration.Request, rw *recorder, start time.Time, err error) {
+	attrs := []slog.Attr{
+		slog.String("requestId", ir.RequestID),
+		slog.String("ip", hostOnly(ir.HTTP.RemoteAddr)),
+		slog.String("httpMethod", ir.HTTP.Method),
+		slog.String("path", ir.RawPath),
+		slog.String("routeKey", ir.RouteKey),
+		slog.String("stage", ir.Stage),
+		slog.Int("status", rw.status),
+		slog.Int64("responseLength", rw.bytes),
+		slog.Float64("duration", s.deps.Now().Sub(start).Seconds()),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	s.deps.AccessLog.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+}
+
+// recorder remembers the status and size of the response for the access
+// log, and whether anything was written (after which errors cannot be
+// rendered any more).
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush lets integrations stream (server-sent events, chunked bodies).
+func (w *recorder) Flush() {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController access to the connection.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// newRequestID returns an id shaped like API Gateway's: 16 characters of
+// base64 ("Mc7UVioPPHcEKPA=").
+func newRequestID() string {
+	var b [11]byte
+	_, _ = rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// NewHTTPServer returns the http.Server that fronts h with the gateway's
+// connection limits. Header bytes up to MaxHeaderBytes reach the pipeline,
+// which applies API Gateway's own 10 240-byte rule with a JSON error.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}

@@ -1,0 +1,257 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/edge"
+	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/router"
+)
+
+// echo is an integration that reports what the gateway handed it.
+func echo(name string) integration.Integration {
+	return integration.Func(func(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, name+" "+r.RouteKey+" stage="+r.Stage+" path="+r.Path+" raw="+r.RawPath+" params="+r.PathParameters["id"]+" body="+string(r.Body))
+		return nil
+	})
+}
+
+func route(key, method, path string, it integration.Integration) router.Route[*Route] {
+	return router.Route[*Route]{Key: key, Method: method, Path: path, Value: &Route{Key: key, Integration: it}}
+}
+
+func testDeployment(t *testing.T) *Deployment {
+	t.Helper()
+	a := NewAPI("abc1234567", "shop", "000000000000")
+	routes := []router.Route[*Route]{
+		route("GET /", "GET", "/", echo("root")),
+		route("GET /items/{id}", "GET", "/items/{id}", echo("item")),
+		route("POST /items", "POST", "/items", echo("post")),
+		route("GET /panic", "GET", "/panic", integration.Func(func(context.Context, http.ResponseWriter, *integration.Request) error { panic("boom") })),
+		route("GET /fail", "GET", "/fail", integration.Func(func(context.Context, http.ResponseWriter, *integration.Request) error {
+			return edge.New(edge.ServiceUnavailable, errors.New("upstream slow"))
+		})),
+		route("GET /plain-error", "GET", "/plain-error", integration.Func(func(context.Context, http.ResponseWriter, *integration.Request) error {
+			return errors.New("something internal")
+		})),
+	}
+	if err := a.AddStage("v1", map[string]string{"tier": "free"}, routes); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AddStage("$default", nil, []router.Route[*Route]{route("$default", "", "", echo("default"))}); err != nil {
+		t.Fatal(err)
+	}
+	return NewDeployment([]*API{a})
+}
+
+func TestPipeline(t *testing.T) {
+	s := New(Deps{})
+	s.Swap(testDeployment(t))
+	tests := []struct {
+		name       string
+		method     string
+		target     string
+		body       string
+		header     map[string]string
+		wantStatus int
+		wantBody   string
+	}{
+		{name: "stage root", method: "GET", target: "/v1", wantStatus: 200, wantBody: "root GET / stage=v1 path=/ raw=/v1 params= body="},
+		{name: "stage root slash", method: "GET", target: "/v1/", wantStatus: 200, wantBody: "root GET / stage=v1 path=/ raw=/v1/ params= body="},
+		{name: "path parameter", method: "GET", target: "/v1/items/42?x=1", wantStatus: 200, wantBody: "item GET /items/{id} stage=v1 path=/items/42 raw=/v1/items/42 params=42 body="},
+		{name: "decoded parameter", method: "GET", target: "/v1/items/a%20b", wantStatus: 200, wantBody: "item GET /items/{id} stage=v1 path=/items/a%20b raw=/v1/items/a%20b params=a b body="},
+		{name: "body", method: "POST", target: "/v1/items", body: "hello", wantStatus: 200, wantBody: "post POST /items stage=v1 path=/items raw=/v1/items params= body=hello"},
+		{name: "no route in stage", method: "GET", target: "/v1/nope", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
+		{name: "method not routed", method: "DELETE", target: "/v1/items/1", wantStatus: 404, wantBody: `{"message":"Not Found"}`},
+		{name: "default stage", method: "GET", target: "/other/path", wantStatus: 200, wantBody: "default $default stage=$default path=/other/path raw=/other/path params= body="},
+		{name: "$default is not a path prefix", method: "GET", target: "/$default/x", wantStatus: 200, wantBody: "default $default stage=$default path=/$default/x raw=/$default/x params= body="},
+		{name: "panic is a 500", method: "GET", target: "/v1/panic", wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`},
+		{name: "edge error rendered", method: "GET", target: "/v1/fail", wantStatus: 503, wantBody: `{"message":"Service Unavailable"}`},
+		{name: "plain error is a 500", method: "GET", target: "/v1/plain-error", wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`},
+		{name: "headers too large", method: "GET", target: "/v1/", header: map[string]string{"X-Big": strings.Repeat("a", 10300)}, wantStatus: 431, wantBody: `{"message":"Request Header Fields Too Large"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus || rec.Body.String() != tt.wantBody {
+				t.Errorf("got %d %q, want %d %q", rec.Code, rec.Body.String(), tt.wantStatus, tt.wantBody)
+			}
+			if id := rec.Header().Get("apigw-requestid"); len(id) != 16 {
+				t.Errorf("apigw-requestid %q", id)
+			}
+			if tt.wantStatus >= 400 && rec.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("error content-type %q", rec.Header().Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	s := New(Deps{})
+	s.Swap(testDeployment(t))
+	tests := []struct {
+		name       string
+		size       int
+		chunked    bool
+		wantStatus int
+	}{
+		{name: "at the limit", size: MaxBodyBytes, wantStatus: 200},
+		{name: "over the limit", size: MaxBodyBytes + 1, wantStatus: 413},
+		{name: "over the limit, chunked", size: MaxBodyBytes + 1, chunked: true, wantStatus: 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader = strings.NewReader(strings.Repeat("x", tt.size))
+			if tt.chunked {
+				body = io.MultiReader(body) // hides the length
+			}
+			req := httptest.NewRequest("POST", "/v1/items", body)
+			if tt.chunked {
+				req.ContentLength = -1
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus {
+				t.Errorf("got %d, want %d", rec.Code, tt.wantStatus)
+			}
+			if tt.wantStatus == 413 && rec.Body.String() != `{"message":"Request Entity Too Large"}` {
+				t.Errorf("body %q", rec.Body.String())
+			}
+		})
+	}
+}
+
+func TestHostSelectsAPI(t *testing.T) {
+	mk := func(id, name string) *API {
+		a := NewAPI(id, name, "000000000000")
+		if err := a.AddStage("$default", nil, []router.Route[*Route]{route("GET /", "GET", "/", echo(name))}); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	s := New(Deps{})
+	s.Swap(NewDeployment([]*API{mk("aaaaaaaaaa", "first"), mk("bbbbbbbbbb", "second")}))
+	tests := []struct {
+		host, want string
+		status     int
+	}{
+		{"aaaaaaaaaa.execute-api.localhost:8080", "first", 200},
+		{"BBBBBBBBBB.execute-api.localhost", "second", 200},
+		{"second.localhost:8080", "second", 200},
+		{"127.0.0.1:8080", "", 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Host = tt.host
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != tt.status || (tt.want != "" && !strings.HasPrefix(rec.Body.String(), tt.want+" ")) {
+				t.Errorf("got %d %q", rec.Code, rec.Body.String())
+			}
+		})
+	}
+}
+
+func TestTimeoutAppliedOnce(t *testing.T) {
+	a := NewAPI("abc1234567", "t", "000000000000")
+	var deadline atomic.Int64
+	it := integration.Func(func(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+		d, _ := ctx.Deadline()
+		deadline.Store(int64(time.Until(d)))
+		return nil
+	})
+	rt := router.Route[*Route]{Key: "GET /", Method: "GET", Path: "/", Value: &Route{Key: "GET /", Integration: it, Timeout: 2 * time.Second}}
+	if err := a.AddStage("$default", nil, []router.Route[*Route]{rt}); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Deps{})
+	s.Swap(NewDeployment([]*API{a}))
+	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if d := time.Duration(deadline.Load()); d <= time.Second || d > 2*time.Second {
+		t.Errorf("integration saw a deadline %v away, want about 2s", d)
+	}
+}
+
+// TestSwapDrains checks that a retired deployment runs its closers only
+// after its last request finished.
+func TestSwapDrains(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var closed atomic.Bool
+	a := NewAPI("abc1234567", "t", "000000000000")
+	slow := integration.Func(func(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+		close(started)
+		<-release
+		io.WriteString(w, "old")
+		return nil
+	})
+	if err := a.AddStage("$default", nil, []router.Route[*Route]{route("GET /", "GET", "/", slow)}); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Deps{})
+	old := NewDeployment([]*API{a}, func() { closed.Store(true) })
+	s.Swap(old)
+
+	done := make(chan string)
+	go func() {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		done <- rec.Body.String()
+	}()
+	<-started
+	s.Swap(testDeployment(t))
+	if closed.Load() {
+		t.Fatal("old deployment closed while a request was in flight")
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/", nil))
+	if !strings.HasPrefix(rec.Body.String(), "root") {
+		t.Errorf("new deployment not served: %q", rec.Body.String())
+	}
+	close(release)
+	if got := <-done; got != "old" {
+		t.Errorf("in-flight request got %q", got)
+	}
+	if !closed.Load() || !old.Drained() {
+		t.Error("old deployment not closed after its last request")
+	}
+}
+
+func BenchmarkPipeline(b *testing.B) {
+	s := New(Deps{})
+	a := NewAPI("abc1234567", "b", "000000000000")
+	ok := integration.Func(func(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+		w.WriteHeader(200)
+		return nil
+	})
+	if err := a.AddStage("v1", nil, []router.Route[*Route]{route("GET /items/{id}", "GET", "/items/{id}", ok)}); err != nil {
+		b.Fatal(err)
+	}
+	s.Swap(NewDeployment([]*API{a}))
+	req := httptest.NewRequest("GET", "/v1/items/42", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.ServeHTTP(discard{h: http.Header{}}, req)
+	}
+}
+
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d discard) WriteHeader(int)             {}
