@@ -16,7 +16,9 @@ type Pos struct {
 }
 
 // Spec is a loaded, defaulted and validated spec file. It is never modified
-// after Load returns it.
+// after Load returns it. After Load every map in it (Functions, Roles,
+// Buckets, APIs, and each API's Integrations, Routes and Stages, each
+// function's Environment and each stage's StageVariables) is non-nil.
 type Spec struct {
 	// File is the path the spec was read from; Dir its directory, against
 	// which relative code paths are resolved.
@@ -33,8 +35,9 @@ type Function struct {
 	Name string `yaml:"-"` // the key under functions
 	Pos  Pos    `yaml:"-"`
 
-	// Runtime is a Lambda runtime identifier: python3.x, nodejs18.x to
-	// nodejs22.x, provided.al2023 or provided.al2.
+	// Runtime is a Lambda runtime identifier: python3.6 to python3.14,
+	// nodejs18.x to nodejs22.x, provided.al2023, provided.al2 or provided
+	// (see KnownRuntime).
 	Runtime string `yaml:"runtime"`
 	// Handler is module.function for Python, file.export for Node.js; unused
 	// by provided runtimes (the bootstrap executable is the handler).
@@ -65,11 +68,13 @@ type Role struct {
 	Pos  Pos    `yaml:"-"`
 
 	// AssumeRolePolicy is the trust policy, accepted as on AWS (a document
-	// or its JSON text).
+	// or its JSON text). After Load it is nil or a map[string]any of plain
+	// values (as decoded from YAML or JSON) with Version and Statement.
 	AssumeRolePolicy any `yaml:"assumeRolePolicy"`
 	// ManagedPolicyArns lists AWS managed policies attached to the role.
 	ManagedPolicyArns []string `yaml:"managedPolicyArns"`
-	// Policies are inline IAM policy documents.
+	// Policies are inline IAM policy documents, each a mapping or its JSON
+	// text. After Load each is a map[string]any with Version and Statement.
 	Policies []any `yaml:"policies"`
 }
 
@@ -88,11 +93,16 @@ type API struct {
 	// lower-case alphanumerics derived from the API's name, stable across
 	// runs.
 	ID string `yaml:"id"`
-	// ProtocolType must be HTTP.
-	ProtocolType string                  `yaml:"protocolType"`
+	// ProtocolType must be HTTP (the default); WEBSOCKET is not supported.
+	ProtocolType string `yaml:"protocolType"`
+	// Integrations are the backends routes send requests to, keyed by
+	// integration name.
 	Integrations map[string]*Integration `yaml:"integrations"`
 	// Routes are keyed by route key: "$default" or "METHOD /path".
 	Routes map[string]*Route `yaml:"routes"`
+	// Stages are keyed by stage name: letters, digits, "-" or "_", or
+	// "$default"; at most 10. An API that declares none gets a "$default"
+	// stage with AutoDeploy, as AWS's quick create does.
 	Stages map[string]*Stage `yaml:"stages"`
 }
 
@@ -117,7 +127,8 @@ type Integration struct {
 	// Method is the upstream method of an HTTP_PROXY integration; ANY
 	// (default) keeps the client's method.
 	Method string `yaml:"method"`
-	// PayloadFormatVersion is "1.0" or "2.0" (default) for AWS_PROXY.
+	// PayloadFormatVersion is "1.0" or "2.0" (default) for AWS_PROXY;
+	// HTTP_PROXY supports only "1.0" (its default), as on AWS.
 	PayloadFormatVersion string `yaml:"payloadFormatVersion"`
 	// TimeoutInMillis is the integration timeout, 50 to 900000 ms; default
 	// 30000. AWS caps it at 30000; Portico allows up to 15 minutes.
@@ -149,6 +160,9 @@ type Stage struct {
 
 	// AutoDeploy makes every change to the API live at once; without it
 	// the stage changes only on `portico deploy STAGE`.
-	AutoDeploy     bool              `yaml:"autoDeploy"`
+	AutoDeploy bool `yaml:"autoDeploy"`
+	// StageVariables are delivered to functions and usable as
+	// ${stageVariables.name} in integration URIs. Names match
+	// [A-Za-z0-9_]+, values [A-Za-z0-9-._~:/?#&=,]+; at most 100.
 	StageVariables map[string]string `yaml:"stageVariables"`
 }

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// cmdDeploy attaches the spec file's current routes to a stage of a running
+// `portico up`, through the management API's CreateDeployment.
+func cmdDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	api := fs.String("api", "", "API name or id (needed when the spec has several)")
+	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: portico deploy STAGE [--api NAME]")
+	}
+	ref := *api
+	if ref == "" {
+		var list struct {
+			Items []struct {
+				APIID string `json:"apiId"`
+			} `json:"items"`
+		}
+		if err := call(ctx, http.MethodGet, *endpoint+"/v2/apis", nil, &list); err != nil {
+			return err
+		}
+		if len(list.Items) != 1 {
+			return fmt.Errorf("the spec has %d APIs: name one with --api", len(list.Items))
+		}
+		ref = list.Items[0].APIID
+	}
+	body, _ := json.Marshal(map[string]string{"stageName": pos[0]})
+	var out struct {
+		DeploymentID string `json:"deploymentId"`
+	}
+	if err := call(ctx, http.MethodPost, *endpoint+"/v2/apis/"+url.PathEscape(ref)+"/deployments", body, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "deployed %s to stage %s (deployment %s)\n", ref, pos[0], out.DeploymentID)
+	return nil
+}
+
+// call sends a JSON request to Portico's AWS endpoint and decodes the
+// answer, turning AWS-shaped errors into Go errors.
+func call(ctx context.Context, method, u string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("is `portico up` running? %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Message != "" {
+			return fmt.Errorf("%s: %s", resp.Header.Get("x-amzn-ErrorType"), e.Message)
+		}
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(data)))
+	}
+	return json.Unmarshal(data, out)
+}

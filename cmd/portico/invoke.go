@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/control"
+	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/spec"
+)
+
+// cmdInvoke invokes a function once and prints the result as
+// `aws lambda invoke` does: the payload goes to OUTFILE (or to stdout when
+// none is given) and the invocation's metadata as JSON to stdout (stderr).
+// Without --endpoint the function runs in this process, from the spec;
+// with it, a running `portico up` is asked through the Invoke API.
+func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "portico.yaml", "spec file (when running the function here)")
+	payload := fs.String("payload", "{}", "event JSON, or @file to read it from a file")
+	logType := fs.String("log-type", "None", "Tail also prints the last 4 KB of the invocation's log to stderr")
+	endpoint := fs.String("endpoint", "", "invoke through a running Portico's AWS endpoint instead (e.g. http://127.0.0.1:4566)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		return errors.New("usage: portico invoke [-f SPEC] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail]")
+	}
+	event := []byte(*payload)
+	if name, ok := strings.CutPrefix(*payload, "@"); ok {
+		if event, err = os.ReadFile(name); err != nil {
+			return fmt.Errorf("read payload: %w", err)
+		}
+	}
+	tail := strings.EqualFold(*logType, "Tail")
+
+	var res *lambda.InvokeResult
+	if *endpoint != "" {
+		res, err = invokeRemote(ctx, *endpoint, pos[0], event, tail)
+	} else {
+		res, err = invokeLocal(ctx, *file, pos[0], event, tail, stderr)
+	}
+	if err != nil {
+		return err
+	}
+
+	meta := map[string]any{"StatusCode": 200, "ExecutedVersion": res.ExecutedVersion}
+	if res.FunctionError != "" {
+		meta["FunctionError"] = res.FunctionError
+	}
+	if tail {
+		meta["LogResult"] = base64.StdEncoding.EncodeToString(res.LogTail)
+	}
+	metaJSON, _ := json.MarshalIndent(meta, "", "    ")
+	metaOut := stdout
+	if len(pos) == 2 {
+		if err := os.WriteFile(pos[1], res.Payload, 0o644); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+	} else {
+		metaOut = stderr
+		stdout.Write(res.Payload)
+		if !bytes.HasSuffix(res.Payload, []byte("\n")) {
+			fmt.Fprintln(stdout)
+		}
+	}
+	fmt.Fprintf(metaOut, "%s\n", metaJSON)
+	if tail {
+		stderr.Write(res.LogTail)
+	}
+	if res.FunctionError != "" {
+		return exitError{1}
+	}
+	return nil
+}
+
+// invokeLocal loads the spec, starts just the one function and invokes it.
+func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool, stderr io.Writer) (*lambda.InvokeResult, error) {
+	sp, err := spec.Load(file)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, exitError{1}
+	}
+	f, ok := sp.Functions[name]
+	if !ok {
+		return nil, fmt.Errorf("function %q is not in %s", name, file)
+	}
+	cache := cacheDir()
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	runner, err := lambda.New(lambda.Config{Region: region, AccountID: accountID, CacheDir: cache},
+		lambda.Deps{Logger: logger, Resolver: resolver(cache)})
+	if err != nil {
+		return nil, err
+	}
+	defer runner.Close(context.Background())
+	fn, err := control.LambdaFunction(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := runner.Deploy(ctx, []lambda.Function{fn}); err != nil {
+		return nil, err
+	}
+	return runner.Invoke(ctx, &lambda.InvokeRequest{FunctionName: name, Payload: event, LogTail: tail})
+}
+
+// invokeRemote calls the Invoke API of a running Portico.
+func invokeRemote(ctx context.Context, endpoint, name string, event []byte, tail bool) (*lambda.InvokeResult, error) {
+	u := strings.TrimSuffix(endpoint, "/") + "/2015-03-31/functions/" + url.PathEscape(name) + "/invocations"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(event))
+	if err != nil {
+		return nil, err
+	}
+	if tail {
+		req.Header.Set("X-Amz-Log-Type", "Tail")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("is `portico up` running? %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(body, &e)
+		return nil, fmt.Errorf("%s (%d): %s", resp.Header.Get("x-amzn-ErrorType"), resp.StatusCode, e.Message)
+	}
+	res := &lambda.InvokeResult{
+		Payload:         body,
+		FunctionError:   resp.Header.Get("X-Amz-Function-Error"),
+		ExecutedVersion: resp.Header.Get("X-Amz-Executed-Version"),
+	}
+	if lr := resp.Header.Get("X-Amz-Log-Result"); lr != "" {
+		res.LogTail, _ = base64.StdEncoding.DecodeString(lr)
+	}
+	return res, nil
+}

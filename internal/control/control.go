@@ -1,0 +1,383 @@
+// Package control turns a spec into a running system and keeps it current:
+// it deploys the functions to the runner, compiles each API stage into the
+// gateway's route tables, redeploys auto-deploy stages when the spec or a
+// function's code changes, and serves the management API (CreateDeployment
+// and friends, in apigatewayv2's wire shape) for the others.
+//
+// A redeploy builds the complete new deployment first; only when that
+// succeeds is it swapped in, and the old one drains. A spec that fails to
+// load or build leaves the running system untouched.
+package control
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/internal/gateway"
+	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/integration/httpproxy"
+	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
+	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/router"
+	"github.com/portico-dev/portico/internal/spec"
+)
+
+// Runner is the part of the function runner the controller needs.
+type Runner interface {
+	lambdaproxy.Invoker
+	Deploy(ctx context.Context, fns []lambda.Function) error
+}
+
+// Config is the controller's configuration.
+type Config struct {
+	SpecPath  string
+	Region    string
+	AccountID string
+}
+
+// Deps are the controller's collaborators.
+type Deps struct {
+	Logger    *slog.Logger
+	Runner    Runner
+	Gateway   *gateway.Server
+	Transport *httpproxy.Transport // shared upstream connection pools
+}
+
+// Controller owns the running configuration. Its methods are safe for
+// concurrent use; applies are serialised.
+type Controller struct {
+	cfg  Config
+	deps Deps
+
+	mu       sync.Mutex
+	spec     *spec.Spec                      // the last spec that was applied
+	deployed map[string]map[string]*deployed // API name -> stage -> what that stage runs
+	codeRev  map[string]string               // function name -> code revision
+}
+
+// deployed is the API definition attached to one stage: for auto-deploy
+// stages the latest spec's, for the others the one of their last
+// deployment.
+type deployed struct {
+	api *spec.API
+	id  string
+	at  time.Time
+}
+
+// New returns a controller with nothing applied yet.
+func New(cfg Config, deps Deps) *Controller {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}, codeRev: map[string]string{}}
+}
+
+// Spec returns the applied spec.
+func (c *Controller) Spec() *spec.Spec {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.spec
+}
+
+// Apply makes sp the running configuration: functions are deployed to the
+// runner, auto-deploy stages (and stages seen for the first time) take
+// sp's routes, other stages keep the routes of their last deployment.
+func (c *Controller) Apply(ctx context.Context, sp *spec.Spec) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.apply(ctx, sp, nil)
+}
+
+// apply does the work of Apply; force names stages ("api/stage") to
+// redeploy even without autoDeploy.
+func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]bool) error {
+	revs := map[string]string{}
+	fns := make([]lambda.Function, 0, len(sp.Functions))
+	for _, name := range sortedKeys(sp.Functions) {
+		f := sp.Functions[name]
+		rev, err := codeRevision(f.Code)
+		if err != nil {
+			return fmt.Errorf("function %s: %w", name, err)
+		}
+		revs[name] = rev
+		fns = append(fns, toLambda(f, rev))
+	}
+
+	// Decide what each stage runs, then build everything before touching
+	// the running system.
+	next := map[string]map[string]*deployed{}
+	now := time.Now().UTC()
+	for _, apiName := range sortedKeys(sp.APIs) {
+		a := sp.APIs[apiName]
+		next[apiName] = map[string]*deployed{}
+		for stName, st := range a.Stages {
+			prev := c.deployed[apiName][stName]
+			if prev == nil || st.AutoDeploy || force[apiName+"/"+stName] {
+				next[apiName][stName] = &deployed{api: a, id: newDeploymentID(), at: now}
+			} else {
+				next[apiName][stName] = prev
+			}
+		}
+	}
+	dep, err := c.build(sp, next)
+	if err != nil {
+		return err
+	}
+	if err := c.deps.Runner.Deploy(ctx, fns); err != nil {
+		dep.close()
+		return err
+	}
+	c.deps.Gateway.Swap(dep.Deployment)
+	c.spec, c.deployed, c.codeRev = sp, next, revs
+	return nil
+}
+
+// built is a gateway deployment and the resources to release with it.
+type built struct {
+	*gateway.Deployment
+	closers []func()
+}
+
+func (b *built) close() {
+	for _, f := range b.closers {
+		f()
+	}
+}
+
+func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed) (*built, error) {
+	b := &built{}
+	var apis []*gateway.API
+	for _, apiName := range sortedKeys(sp.APIs) {
+		a := sp.APIs[apiName]
+		ga := gateway.NewAPI(a.ID, a.Name, c.cfg.AccountID)
+		for _, stName := range sortedKeys(a.Stages) {
+			def := stages[apiName][stName].api
+			routes, err := c.routes(b, def)
+			if err != nil {
+				b.close()
+				return nil, fmt.Errorf("api %s stage %s: %w", apiName, stName, err)
+			}
+			if err := ga.AddStage(stName, a.Stages[stName].StageVariables, routes); err != nil {
+				b.close()
+				return nil, fmt.Errorf("api %s stage %s: %w", apiName, stName, err)
+			}
+		}
+		apis = append(apis, ga)
+	}
+	b.Deployment = gateway.NewDeployment(apis, b.close)
+	return b, nil
+}
+
+// routes compiles an API definition's routes with fresh integrations.
+func (c *Controller) routes(b *built, a *spec.API) ([]router.Route[*gateway.Route], error) {
+	integ := map[string]*gateway.Route{}
+	for _, name := range sortedKeys(a.Integrations) {
+		in := a.Integrations[name]
+		var it integration.Integration
+		switch in.Type {
+		case spec.AWSProxy:
+			it = lambdaproxy.New(lambdaproxy.Config{
+				Function:             in.Function,
+				PayloadFormatVersion: in.PayloadFormatVersion,
+				Region:               c.cfg.Region,
+				AccountID:            c.cfg.AccountID,
+			}, c.deps.Runner)
+		case spec.HTTPProxy:
+			p, err := httpproxy.New(httpproxy.Config{URI: in.URI, Method: in.Method, Transport: c.deps.Transport})
+			if err != nil {
+				return nil, fmt.Errorf("integration %s: %w", name, err)
+			}
+			b.closers = append(b.closers, p.Close)
+			it = p
+		default:
+			return nil, fmt.Errorf("integration %s: unsupported type %q", name, in.Type)
+		}
+		integ[name] = &gateway.Route{Integration: it, Timeout: in.Timeout()}
+	}
+	routes := make([]router.Route[*gateway.Route], 0, len(a.Routes))
+	for _, key := range sortedKeys(a.Routes) {
+		rt := a.Routes[key]
+		gi := integ[rt.Integration]
+		if gi == nil {
+			return nil, fmt.Errorf("route %q: no integration %q", key, rt.Integration)
+		}
+		routes = append(routes, router.Route[*gateway.Route]{
+			Key: key, Method: rt.Method, Path: rt.Path,
+			Value: &gateway.Route{Key: key, Integration: gi.Integration, Timeout: gi.Timeout},
+		})
+	}
+	return routes, nil
+}
+
+// Deploy attaches the current spec file's definition of an API to one of
+// its stages, as API Gateway's CreateDeployment does. The spec file is read
+// again first; an invalid file fails the deployment and changes nothing.
+func (c *Controller) Deploy(ctx context.Context, apiRef, stage string) (id string, err error) {
+	sp, err := spec.Load(c.cfg.SpecPath)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := findAPI(sp, apiRef)
+	if a == nil {
+		return "", errNotFound{fmt.Sprintf("Invalid API identifier specified %s", apiRef)}
+	}
+	if _, ok := a.Stages[stage]; !ok {
+		return "", errBadRequest{fmt.Sprintf("Invalid stage identifier specified %s", stage)}
+	}
+	if err := c.apply(ctx, sp, map[string]bool{a.Name + "/" + stage: true}); err != nil {
+		return "", err
+	}
+	return c.deployed[a.Name][stage].id, nil
+}
+
+// Reload reads the spec file again and applies it. It is what the watcher
+// calls when the file or a function's code changes.
+func (c *Controller) Reload(ctx context.Context) error {
+	sp, err := spec.Load(c.cfg.SpecPath)
+	if err != nil {
+		return err
+	}
+	return c.Apply(ctx, sp)
+}
+
+// Watch polls the spec file and every function's code directory every
+// interval until ctx ends, and reloads when something changed. A spec that
+// fails to load or apply is logged and the running configuration stays.
+func (c *Controller) Watch(ctx context.Context, interval time.Duration) {
+	last := c.fingerprint()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fp := c.fingerprint()
+		if fp == last {
+			continue
+		}
+		last = fp
+		if err := c.Reload(ctx); err != nil {
+			c.deps.Logger.Error("spec not applied; the running configuration keeps serving", "err", err)
+			continue
+		}
+		c.deps.Logger.Info("redeployed", "spec", c.cfg.SpecPath)
+	}
+}
+
+// fingerprint summarises the spec file and the code of the applied spec's
+// functions; any edit changes it.
+func (c *Controller) fingerprint() string {
+	var sb strings.Builder
+	if fi, err := os.Stat(c.cfg.SpecPath); err == nil {
+		fmt.Fprintf(&sb, "%d/%d;", fi.ModTime().UnixNano(), fi.Size())
+	}
+	if sp := c.Spec(); sp != nil {
+		for _, name := range sortedKeys(sp.Functions) {
+			rev, _ := codeRevision(sp.Functions[name].Code)
+			sb.WriteString(rev)
+		}
+	}
+	return sb.String()
+}
+
+// codeRevision summarises a code directory by the names, sizes and
+// modification times of its files.
+func codeRevision(dir string) (string, error) {
+	var sb strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); p != dir && (n == "__pycache__" || n == "node_modules" || strings.HasPrefix(n, ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&sb, "%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("read code: %w", err)
+	}
+	return sb.String(), nil
+}
+
+// LambdaFunction is the runner's view of a spec function, with its code's
+// current revision.
+func LambdaFunction(f *spec.Function) (lambda.Function, error) {
+	rev, err := codeRevision(f.Code)
+	if err != nil {
+		return lambda.Function{}, fmt.Errorf("function %s: %w", f.Name, err)
+	}
+	return toLambda(f, rev), nil
+}
+
+func toLambda(f *spec.Function, rev string) lambda.Function {
+	rc := -1
+	if f.ReservedConcurrency != nil {
+		rc = *f.ReservedConcurrency
+	}
+	return lambda.Function{
+		Name:                f.Name,
+		Runtime:             f.Runtime,
+		Handler:             f.Handler,
+		CodeDir:             f.Code,
+		Timeout:             f.TimeoutDuration(),
+		MemoryMB:            f.MemorySize,
+		Environment:         f.Environment,
+		ReservedConcurrency: rc,
+		Role:                f.Role,
+		Revision:            rev,
+	}
+}
+
+func findAPI(sp *spec.Spec, ref string) *spec.API {
+	if a, ok := sp.APIs[ref]; ok {
+		return a
+	}
+	for _, a := range sp.APIs {
+		if a.ID == ref || strings.EqualFold(a.Name, ref) {
+			return a
+		}
+	}
+	if ref == "" && len(sp.APIs) == 1 {
+		for _, a := range sp.APIs {
+			return a
+		}
+	}
+	return nil
+}
+
+func newDeploymentID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
