@@ -306,6 +306,46 @@ func TestInvokeCommand(t *testing.T) {
 	}
 }
 
+// TestRuntimes runs one unmodified function per runtime (Python, Node.js,
+// Go with aws-lambda-go built from source) behind routes, through the
+// Invoke API and through `portico invoke`.
+func TestRuntimes(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	spec := filepath.Join("..", "..", "examples", "functions", "portico.yaml")
+	in := up(t, spec)
+	ep := in.endpoints["hello $default"]
+	for _, rt := range []struct{ path, fn, runtime string }{
+		{"/python", "pyHello", "python"},
+		{"/node", "nodeHello", "node"},
+		{"/go", "goHello", "go"},
+	} {
+		t.Run(rt.runtime, func(t *testing.T) {
+			resp, body := get(t, strings.TrimSuffix(ep, "/")+rt.path+"?name=e2e")
+			if resp.StatusCode != 200 || !strings.Contains(body, `"greeting":"hello, e2e"`) && !strings.Contains(body, `"greeting": "hello, e2e"`) {
+				t.Errorf("GET %s: %d %s", rt.path, resp.StatusCode, body)
+			}
+			if !strings.Contains(body, rt.fn) {
+				t.Errorf("GET %s: context function name missing: %s", rt.path, body)
+			}
+			resp, err := http.Post(in.aws+"/2015-03-31/functions/"+rt.fn+"/invocations", "application/json", strings.NewReader(`{"name":"api"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(b), rt.runtime) || resp.Header.Get("X-Amz-Executed-Version") != "$LATEST" {
+				t.Errorf("Invoke API: %d %s %v", resp.StatusCode, b, resp.Header)
+			}
+			out, err := exec.Command(binary, "invoke", "-f", spec, rt.fn).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), `\"runtime\"`) {
+				t.Errorf("portico invoke %s: %v\n%s", rt.fn, err, out)
+			}
+		})
+	}
+}
+
 func TestLogsCommand(t *testing.T) {
 	in := up(t, filepath.Join("..", "..", "examples", "seed", "portico.yaml"))
 	get(t, in.endpoints["aiServicesHttpApi v1"]+"/?text=hello+there")

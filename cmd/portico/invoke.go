@@ -57,12 +57,15 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
-	meta := map[string]any{"StatusCode": 200, "ExecutedVersion": res.ExecutedVersion}
-	if res.FunctionError != "" {
-		meta["FunctionError"] = res.FunctionError
-	}
+	// The AWS CLI's output shape and member order.
+	meta := struct {
+		StatusCode      int
+		FunctionError   string `json:",omitempty"`
+		LogResult       string `json:",omitempty"`
+		ExecutedVersion string
+	}{StatusCode: 200, FunctionError: res.FunctionError, ExecutedVersion: res.ExecutedVersion}
 	if tail {
-		meta["LogResult"] = base64.StdEncoding.EncodeToString(res.LogTail)
+		meta.LogResult = base64.StdEncoding.EncodeToString(res.LogTail)
 	}
 	metaJSON, _ := json.MarshalIndent(meta, "", "    ")
 	metaOut := stdout
