@@ -1,0 +1,455 @@
+// Package httpproxy implements the HTTP_PROXY integration: it forwards a
+// route's request to an HTTP(S) upstream and streams the upstream's response
+// back unchanged, as API Gateway HTTP APIs do.
+//
+// The upstream side is a small HTTP/1.1 client of its own (see Transport):
+// pooled keep-alive connections with pooled buffers, the request head
+// written in one piece, the response head parsed without net/http's
+// Transport. The client side stays on net/http's ResponseWriter.
+//
+// What the backend receives and which gateway errors clients see are
+// documented in docs/http-proxy.md.
+package httpproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/internal/edge"
+	"github.com/portico-dev/portico/internal/integration"
+)
+
+// Config is one HTTP_PROXY integration.
+type Config struct {
+	// URI is the integration URI template, for example
+	// "http://127.0.0.1:11434/{proxy}". Path variables {name} (path only)
+	// are replaced with the route's path parameters, percent-encoded segment
+	// by segment; ${stageVariables.name} (host, path or query) with stage
+	// variables. For the $default route of a URI without path variables the
+	// client's path is appended. The client's query string is always
+	// forwarded as-is.
+	URI string
+	// Method is the upstream method; "" or "ANY" (the default) keeps the
+	// client's method.
+	Method string
+	// Transport is the connection pool to use, shared by every Proxy of an
+	// application. Nil means a private Transport with default settings,
+	// closed by Close.
+	Transport *Transport
+	// XForwarded adds X-Forwarded-For (the client IP appended to any value
+	// the client sent), X-Forwarded-Proto and X-Forwarded-Port. API Gateway
+	// HTTP APIs do not send them (only Forwarded and Via); default off.
+	XForwarded bool
+}
+
+// Proxy is an HTTP_PROXY integration. It is safe for concurrent use.
+type Proxy struct {
+	tmpl       *uriTemplate
+	method     string // "" keeps the client's
+	t          *Transport
+	ownsT      bool
+	pool       *hostPool // when the host is static
+	xForwarded bool
+
+	mu     sync.Mutex
+	dyn    map[poolKey]*hostPool // hosts built from stage variables
+	closed bool
+}
+
+var _ integration.Integration = (*Proxy)(nil)
+
+// New validates cfg and compiles its URI template.
+func New(cfg Config) (*Proxy, error) {
+	tmpl, err := parseTemplate(cfg.URI)
+	if err != nil {
+		return nil, fmt.Errorf("httpproxy: uri %q: %w", cfg.URI, err)
+	}
+	method := strings.ToUpper(cfg.Method)
+	if method == "ANY" {
+		method = ""
+	}
+	if method != "" && !validToken(method) {
+		return nil, fmt.Errorf("httpproxy: method %q is not a valid HTTP method", cfg.Method)
+	}
+	p := &Proxy{tmpl: tmpl, method: method, t: cfg.Transport, xForwarded: cfg.XForwarded}
+	if p.t == nil {
+		if p.t, err = NewTransport(TransportConfig{}); err != nil {
+			return nil, err
+		}
+		p.ownsT = true
+	}
+	if tmpl.hostParts == nil {
+		if p.pool, err = p.t.acquire(poolKey{https: tmpl.https, addr: tmpl.addr, host: tmpl.host}); err != nil {
+			return nil, fmt.Errorf("httpproxy: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// Close releases the Proxy's share of its upstream connection pools: idle
+// connections no other Proxy uses are closed. In-flight requests finish;
+// the Proxy keeps working afterwards, without keeping connections idle.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	dyn := p.dyn
+	p.dyn = nil
+	p.mu.Unlock()
+	if p.pool != nil {
+		p.t.release(p.pool)
+	}
+	for _, hp := range dyn {
+		p.t.release(hp)
+	}
+	if p.ownsT {
+		p.t.Close()
+	}
+}
+
+// hostFor returns the pool and Host header for one request.
+func (p *Proxy) hostFor(stageVars map[string]string) (*hostPool, string, error) {
+	if p.pool != nil {
+		return p.pool, p.tmpl.host, nil
+	}
+	host, addr, err := p.tmpl.resolveHost(stageVars)
+	if err != nil {
+		return nil, "", err
+	}
+	key := poolKey{https: p.tmpl.https, addr: addr, host: host}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if hp := p.dyn[key]; hp != nil {
+		return hp, host, nil
+	}
+	hp, err := p.t.acquire(key)
+	if err != nil {
+		return nil, "", err
+	}
+	if p.closed {
+		// Keep serving after Close, but hold no reference.
+		p.t.release(hp)
+		return hp, host, nil
+	}
+	if p.dyn == nil {
+		p.dyn = make(map[poolKey]*hostPool)
+	}
+	p.dyn[key] = hp
+	return hp, host, nil
+}
+
+// Serve forwards r to the upstream and streams the response to w.
+//
+// Before anything is written it returns an *edge.Error: 503 Service
+// Unavailable when the upstream cannot be reached (connection refused, DNS,
+// TLS, reset or closed before a response) or ctx expires; 502 Bad Gateway
+// when the upstream's response head is malformed; 500 when the URI built
+// from stage variables is invalid. A client that goes away (ctx cancelled)
+// gets the context's error. Once the response has started, a failure cuts
+// it short (the client connection is aborted so the client can tell) and the
+// error is returned for logging.
+func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+	pool, host, err := p.hostFor(r.StageVariables)
+	if err != nil {
+		return edge.New(edge.InternalError, fmt.Errorf("httpproxy: upstream host: %w", err))
+	}
+	method := p.method
+	if method == "" {
+		method = r.HTTP.Method
+	}
+	hb := p.t.head.Get().(*[]byte)
+	head := p.appendHead((*hb)[:0], method, host, r)
+	c, resp, err := p.roundTrip(ctx, pool, head, r.Body)
+	if cap(head) <= 64<<10 {
+		*hb = head[:0]
+		p.t.head.Put(hb)
+	}
+	if err != nil {
+		return err
+	}
+	return p.respond(ctx, w, c, resp, method)
+}
+
+// aLongTimeAgo is a deadline that makes blocked I/O return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// roundTrip sends the request and reads the response head, retrying once on
+// a fresh connection when a reused idle connection failed before any byte
+// of the response arrived (the upstream closed it while it sat idle).
+func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head, body []byte) (*conn, *response, error) {
+	c := pool.get(time.Now())
+	reused := c != nil
+	for {
+		if c == nil {
+			var err error
+			if c, err = pool.dial(ctx); err != nil {
+				return nil, nil, p.failure(ctx, pool, "connect", err)
+			}
+		}
+		c.watch(ctx)
+		werr := c.send(head, body)
+		resp, gotByte, err := c.readHead(p.t.cfg.MaxResponseHeaderBytes)
+		if err == nil {
+			resp.broken = werr != nil
+			return c, resp, nil
+		}
+		c.release(false)
+		if werr != nil && !gotByte {
+			err = werr
+		}
+		if ctx.Err() != nil {
+			return nil, nil, p.failure(ctx, pool, "request", err)
+		}
+		if reused && !gotByte {
+			p.t.retries.Add(1)
+			c, reused = nil, false
+			continue
+		}
+		if gotByte {
+			var perr *protocolError
+			if errors.As(err, &perr) {
+				return nil, nil, edge.New(edge.BadGateway, fmt.Errorf("httpproxy %s: %w", pool.key.addr, err))
+			}
+		}
+		return nil, nil, p.failure(ctx, pool, "request", err)
+	}
+}
+
+// failure maps an error before the response started to an edge error.
+func (p *Proxy) failure(ctx context.Context, pool *hostPool, what string, err error) error {
+	switch cerr := ctx.Err(); {
+	case errors.Is(cerr, context.DeadlineExceeded):
+		return edge.New(edge.ServiceUnavailable, fmt.Errorf("httpproxy %s: %s: integration timeout: %w", pool.key.addr, what, err))
+	case cerr != nil:
+		return fmt.Errorf("httpproxy %s: %s: client went away: %w", pool.key.addr, what, cerr)
+	}
+	return edge.New(edge.ServiceUnavailable, fmt.Errorf("httpproxy %s: %s: %w", pool.key.addr, what, err))
+}
+
+// watch arranges for ctx's end to unblock the connection's I/O.
+func (c *conn) watch(ctx context.Context) {
+	if ctx.Done() == nil {
+		c.stop = nil
+		return
+	}
+	nc := c.nc
+	c.stop = context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
+}
+
+// release ends the request's use of c: back to the pool when reusable and
+// not interrupted by its context, else closed.
+func (c *conn) release(reusable bool) {
+	if c.stop != nil && !c.stop() {
+		reusable = false // the deadline was poisoned
+	}
+	c.stop = nil
+	if reusable {
+		c.pool.put(c, time.Now())
+	} else {
+		c.nc.Close()
+	}
+}
+
+// send writes the request head and body.
+func (c *conn) send(head, body []byte) error {
+	if _, err := c.bw.Write(head); err != nil {
+		return err
+	}
+	if _, err := c.bw.Write(body); err != nil {
+		return err
+	}
+	return c.bw.Flush()
+}
+
+// appendHead appends the upstream request line and headers.
+func (p *Proxy) appendHead(b []byte, method, host string, r *integration.Request) []byte {
+	hr := r.HTTP
+	b = append(b, method...)
+	b = append(b, ' ')
+	clientPath := r.RawPath
+	if clientPath == "" {
+		clientPath = hr.URL.EscapedPath()
+	}
+	appendPath := r.RouteKey == "$default" && !p.tmpl.hasPathVars
+	b = p.tmpl.appendTarget(b, r.PathParameters, r.StageVariables, appendPath, clientPath, hr.URL.RawQuery)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
+
+	connTokens := hr.Header["Connection"]
+	for k, vs := range hr.Header {
+		if p.skipRequestHeader(k) || (connTokens != nil && listed(connTokens, k)) {
+			continue
+		}
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	if len(r.Body) > 0 || method == "POST" || method == "PUT" || method == "PATCH" {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(r.Body)), 10)
+		b = append(b, "\r\n"...)
+	}
+
+	proto := "http"
+	if hr.TLS != nil {
+		proto = "https"
+	}
+	b = append(b, "Forwarded: "...)
+	local, _ := hr.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	var localAP netip.AddrPort
+	if ta, ok := local.(*net.TCPAddr); ok {
+		localAP = ta.AddrPort()
+		b = append(b, "by="...)
+		b = appendForwardedIP(b, localAP.Addr())
+		b = append(b, ';')
+	}
+	b = append(b, "for="...)
+	if ip, err := netip.ParseAddr(r.SourceIP); err == nil {
+		b = appendForwardedIP(b, ip)
+	} else {
+		b = append(b, "unknown"...)
+	}
+	domain := r.DomainName
+	if domain == "" {
+		domain = hr.Host
+	}
+	if domain != "" && validHostHeader(domain) {
+		b = append(b, ";host="...)
+		b = append(b, domain...)
+	}
+	b = append(b, ";proto="...)
+	b = append(b, proto...)
+	b = append(b, "\r\nVia: HTTP/1.1 AmazonAPIGateway\r\n"...)
+
+	if _, ok := hr.Header["X-Amzn-Trace-Id"]; !ok {
+		b = appendTraceID(b, r.Time)
+	}
+	if p.xForwarded {
+		b = append(b, "X-Forwarded-For: "...)
+		if prior := hr.Header["X-Forwarded-For"]; len(prior) > 0 {
+			for _, v := range prior {
+				b = append(b, v...)
+				b = append(b, ", "...)
+			}
+		}
+		b = append(b, r.SourceIP...)
+		b = append(b, "\r\nX-Forwarded-Proto: "...)
+		b = append(b, proto...)
+		b = append(b, "\r\n"...)
+		if localAP.IsValid() {
+			b = append(b, "X-Forwarded-Port: "...)
+			b = strconv.AppendUint(b, uint64(localAP.Port()), 10)
+			b = append(b, "\r\n"...)
+		}
+	}
+	return append(b, "\r\n"...)
+}
+
+// skipRequestHeader reports whether a client header (canonical key) is not
+// forwarded as-is: hop-by-hop headers, those the proxy sets itself, and
+// Expect (the gateway already read the body).
+func (p *Proxy) skipRequestHeader(k string) bool {
+	switch k {
+	case "Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Host", "Content-Length", "Expect", "Forwarded", "Via":
+		return true
+	case "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Port":
+		return p.xForwarded
+	}
+	return len(k) > 6 && k[:6] == "Proxy-"
+}
+
+// listed reports whether name appears in the comma-separated Connection
+// header values.
+func listed(values []string, name string) bool {
+	for _, v := range values {
+		for v != "" {
+			var tok string
+			tok, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(tok), name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// appendForwardedIP appends an RFC 7239 node: IPv6 quoted and bracketed.
+func appendForwardedIP(b []byte, ip netip.Addr) []byte {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		b = append(b, `"[`...)
+		b = ip.WithZone("").AppendTo(b)
+		return append(b, `]"`...)
+	}
+	return ip.AppendTo(b)
+}
+
+// appendTraceID appends an X-Ray style trace header as API Gateway sends it:
+// Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>.
+func appendTraceID(b []byte, now time.Time) []byte {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	b = append(b, "X-Amzn-Trace-Id: Root=1-"...)
+	b = appendHex(b, uint64(uint32(now.Unix())), 8)
+	b = append(b, '-')
+	b = appendHex(b, uint64(rand.Uint32()), 8)
+	b = appendHex(b, rand.Uint64(), 16)
+	return append(b, "\r\n"...)
+}
+
+func appendHex(b []byte, v uint64, digits int) []byte {
+	const hex = "0123456789abcdef"
+	for i := digits - 1; i >= 0; i-- {
+		b = append(b, hex[(v>>(4*uint(i)))&15])
+	}
+	return b
+}
+
+func validHostHeader(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == ';' || c == ',' || c == '"' {
+			return false
+		}
+	}
+	return true
+}
+
+// validToken reports whether s is an RFC 9110 token.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isTokenByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isTokenByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
