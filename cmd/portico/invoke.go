@@ -101,10 +101,8 @@ func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool
 	if !ok {
 		return nil, fmt.Errorf("function %q is not in %s", name, file)
 	}
-	cache := cacheDir()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	runner, err := lambda.New(lambda.Config{Region: region, AccountID: accountID, CacheDir: cache},
-		lambda.Deps{Logger: logger, Resolver: resolver(cache)})
+	runner, err := lambda.New(lambda.Config{Region: region, AccountID: accountID}, lambda.Deps{Logger: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -57,15 +57,13 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	gwURL, awsURL := "http://"+gwLn.Addr().String(), "http://"+awsLn.Addr().String()
 
-	cache := cacheDir()
 	runner, err := lambda.New(lambda.Config{
 		Region:         region,
 		AccountID:      accountID,
 		MaxConcurrency: *maxConc,
 		LogDir:         *logDir,
-		CacheDir:       cache,
 		AWSEndpoint:    awsURL,
-	}, lambda.Deps{Logger: logger, Resolver: resolver(cache)})
+	}, lambda.Deps{Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,2 @@
+// The benchmark's Node.js function: returns its event unchanged.
+exports.handler = async (event) => event;

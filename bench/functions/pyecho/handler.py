@@ -1,0 +1,5 @@
+"""The benchmark's Python function: returns its event unchanged."""
+
+
+def main(event, context):
+    return event

@@ -1,0 +1,222 @@
+package lambda
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Handler serves the Lambda Invoke API,
+// POST /2015-03-31/functions/{name}/invocations, and Portico's log stream,
+// GET /_portico/functions/{name}/logs[?follow=true]. Errors use Lambda's
+// rest-json shape: the status, header x-amzn-ErrorType and a body
+// {"Type":"User","message":...} (plus "Reason" for throttling).
+func (r *Runner) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", r.serveInvoke)
+	mux.HandleFunc("GET /_portico/functions/{name}/logs", r.serveLogs)
+	return mux
+}
+
+// maxClientContext is the largest X-Amz-Client-Context (base64) accepted.
+const maxClientContext = 3583
+
+func (r *Runner) serveInvoke(w http.ResponseWriter, hr *http.Request) {
+	h := hr.Header
+	invType := h.Get("X-Amz-Invocation-Type")
+	if invType == "" {
+		invType = "RequestResponse"
+	}
+	if invType != "RequestResponse" && invType != "Event" && invType != "DryRun" {
+		writeServiceError(w, badParam(fmt.Sprintf("Invalid X-Amz-Invocation-Type %q: use RequestResponse, Event or DryRun.", invType)))
+		return
+	}
+	logType := h.Get("X-Amz-Log-Type")
+	if logType != "" && logType != "None" && logType != "Tail" {
+		writeServiceError(w, badParam(fmt.Sprintf("Invalid X-Amz-Log-Type %q: use None or Tail.", logType)))
+		return
+	}
+	req := &InvokeRequest{
+		FunctionName: hr.PathValue("name"),
+		Qualifier:    hr.URL.Query().Get("Qualifier"),
+		TraceID:      h.Get("X-Amzn-Trace-Id"),
+		LogTail:      logType == "Tail" && invType == "RequestResponse",
+	}
+	if cc := h.Get("X-Amz-Client-Context"); cc != "" {
+		dec, err := base64.StdEncoding.DecodeString(cc)
+		if len(cc) > maxClientContext || err != nil || !json.Valid(dec) {
+			writeServiceError(w, badParam("Client context must be a valid Base64-encoded JSON object of at most 3583 bytes."))
+			return
+		}
+		req.ClientContext = string(dec)
+	}
+	limit := MaxSyncPayload
+	if invType == "Event" {
+		limit = MaxAsyncPayload
+	}
+	if hr.ContentLength > int64(limit) {
+		writeServiceError(w, requestTooLarge(limit, invokeOp(invType)))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(hr.Body, int64(limit)+1))
+	if err != nil {
+		writeServiceError(w, &ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
+			Message: "Could not read request body: " + err.Error()})
+		return
+	}
+	if len(body) > limit {
+		writeServiceError(w, requestTooLarge(limit, invokeOp(invType)))
+		return
+	}
+	if len(body) > 0 && !json.Valid(body) {
+		writeServiceError(w, &ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
+			Message: "Could not parse request body into json: " + jsonProblem(body)})
+		return
+	}
+	req.Payload = body
+
+	switch invType {
+	case "DryRun":
+		if _, _, err := r.findFunction(req.FunctionName, req.Qualifier); err != nil {
+			writeServiceError(w, err)
+			return
+		}
+		w.Header().Set("x-amzn-RequestId", newRequestID())
+		w.WriteHeader(http.StatusNoContent)
+	case "Event":
+		id, err := r.InvokeAsync(req)
+		if err != nil {
+			writeServiceError(w, err)
+			return
+		}
+		w.Header().Set("x-amzn-RequestId", id)
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		res, err := r.Invoke(hr.Context(), req)
+		if err != nil {
+			if hr.Context().Err() != nil {
+				return // the caller went away; nobody to answer
+			}
+			writeServiceError(w, err)
+			return
+		}
+		wh := w.Header()
+		wh["X-Amzn-Requestid"] = []string{res.RequestID}
+		wh["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
+		ct := res.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		wh["Content-Type"] = []string{ct}
+		if res.FunctionError != "" {
+			wh["X-Amz-Function-Error"] = []string{res.FunctionError}
+		}
+		if req.LogTail {
+			wh["X-Amz-Log-Result"] = []string{base64.StdEncoding.EncodeToString(res.LogTail)}
+		}
+		wh["Content-Length"] = []string{strconv.Itoa(len(res.Payload))}
+		w.WriteHeader(http.StatusOK)
+		w.Write(res.Payload)
+	}
+}
+
+func invokeOp(invType string) string {
+	if invType == "Event" {
+		return "InvokeAsync"
+	}
+	return "Invoke"
+}
+
+func badParam(msg string) *ServiceError {
+	return &ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: msg}
+}
+
+// jsonProblem describes why body is not JSON.
+func jsonProblem(body []byte) string {
+	var v any
+	err := json.Unmarshal(body, &v)
+	if err == nil {
+		return "invalid JSON"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) && se.Offset > 0 && se.Offset <= int64(len(body)) {
+		c, _ := utf8.DecodeRune(body[se.Offset-1:])
+		return fmt.Sprintf("Unexpected character (%q) at offset %d: %v", c, se.Offset-1, err)
+	}
+	return err.Error()
+}
+
+// writeServiceError renders err in Lambda's rest-json error shape; errors
+// that are not *ServiceError are a 500 ServiceException.
+func writeServiceError(w http.ResponseWriter, err error) {
+	var se *ServiceError
+	if !errors.As(err, &se) {
+		se = &ServiceError{Status: http.StatusInternalServerError, Type: "ServiceException", Message: err.Error()}
+	}
+	body := struct {
+		Type    string `json:"Type"`
+		Message string `json:"message"`
+		Reason  string `json:"Reason,omitempty"`
+	}{Type: "User", Message: se.Message, Reason: se.Reason}
+	if se.Status >= 500 {
+		body.Type = "Service"
+	}
+	b, _ := json.Marshal(body)
+	wh := w.Header()
+	wh.Set("Content-Type", "application/json")
+	wh.Set("x-amzn-ErrorType", se.Type)
+	wh.Set("x-amzn-RequestId", newRequestID())
+	if se.Status == http.StatusTooManyRequests {
+		wh.Set("Retry-After", "1")
+	}
+	w.WriteHeader(se.Status)
+	w.Write(b)
+}
+
+// serveLogs streams a function's buffered log as plain text and, with
+// ?follow=true, every new line until the client goes away.
+func (r *Runner) serveLogs(w http.ResponseWriter, hr *http.Request) {
+	name := hr.PathValue("name")
+	b := r.logBufferIfExists(name)
+	if b == nil {
+		writeServiceError(w, notFound(FunctionARN(r.cfg.Region, r.cfg.AccountID, name)))
+		return
+	}
+	follow, _ := strconv.ParseBool(hr.URL.Query().Get("follow"))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !follow {
+		w.Write(bytes.Join(b.snapshot(), nil))
+		return
+	}
+	lines, sub := b.subscribe()
+	defer b.unsubscribe(sub)
+	w.Write(bytes.Join(lines, nil))
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	for {
+		select {
+		case l := <-sub.C:
+			if _, err := w.Write(l); err != nil {
+				return
+			}
+			// Coalesce a burst into one flush.
+			for n := len(sub.C); n > 0; n-- {
+				w.Write(<-sub.C)
+			}
+			if rc.Flush() != nil {
+				return
+			}
+		case <-hr.Context().Done():
+			return
+		case <-r.stop:
+			return
+		}
+	}
+}

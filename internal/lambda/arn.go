@@ -1,0 +1,37 @@
+package lambda
+
+import (
+	"regexp"
+	"strings"
+)
+
+// functionRef is a parsed FunctionName parameter of the Invoke API.
+type functionRef struct {
+	Region, Account, Name, Qualifier string
+}
+
+// functionNamePattern is the Invoke API's FunctionName constraint: a name,
+// a partial ARN (ACCOUNT:function:NAME) or a full ARN, optionally followed
+// by :QUALIFIER.
+var functionNamePattern = regexp.MustCompile(`^(?:arn:aws[a-zA-Z-]*:lambda:([a-z]{2}(?:-gov)?-[a-z]+-\d):)?(?:(\d{12}):)?(?:function:)?([a-zA-Z0-9_-]{1,64})(?::(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)
+
+// parseFunctionName splits a FunctionName into its parts; ok is false when it
+// matches none of the accepted forms.
+func parseFunctionName(s string) (ref functionRef, ok bool) {
+	m := functionNamePattern.FindStringSubmatch(s)
+	if m == nil {
+		return functionRef{}, false
+	}
+	// "ACCOUNT:function:NAME" needs the "function:" part; a bare
+	// "123456789012:x" is a name with a qualifier.
+	if m[2] != "" && !strings.Contains(s, ":function:") {
+		return functionRef{}, false
+	}
+	return functionRef{Region: m[1], Account: m[2], Name: m[3], Qualifier: m[4]}, true
+}
+
+// FunctionARN is the unqualified ARN of a function:
+// arn:aws:lambda:REGION:ACCOUNT:function:NAME.
+func FunctionARN(region, account, name string) string {
+	return "arn:aws:lambda:" + region + ":" + account + ":function:" + name
+}

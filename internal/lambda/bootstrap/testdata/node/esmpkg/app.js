@@ -1,0 +1,3 @@
+import { basename } from 'node:path';
+
+export const handler = async () => ({ typeModule: true, file: basename(import.meta.url) });

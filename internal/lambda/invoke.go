@@ -1,0 +1,369 @@
+package lambda
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
+)
+
+// Payload limits of the Invoke API (bytes).
+const (
+	MaxSyncPayload  = 6 * 1024 * 1024 // RequestResponse request and response
+	MaxAsyncPayload = 1024 * 1024     // Event request
+)
+
+// executedVersion is the only version Portico runs.
+const executedVersion = "$LATEST"
+
+// newRequestID returns a random UUID v4.
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}
+
+// Invoke runs one synchronous invocation. Failures of the service (unknown
+// function, throttling, bad request) are *ServiceError; failures of the
+// function or its runtime (errors it reported, crashes, timeouts, init
+// failures) are a result with FunctionError "Unhandled" and the error JSON
+// as payload. If ctx ends first, the sandbox is killed and replaced and the
+// error wraps ctx.Err().
+func (r *Runner) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResult, error) {
+	return r.invoke(ctx, req, newRequestID())
+}
+
+func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string) (*InvokeResult, error) {
+	if r.closing.Load() {
+		return nil, &ServiceError{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "The Lambda runner is shutting down."}
+	}
+	if len(req.Payload) > MaxSyncPayload {
+		return nil, requestTooLarge(MaxSyncPayload, "Invoke")
+	}
+	p, invokedARN, err := r.findFunction(req.FunctionName, req.Qualifier)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		sb, err := p.acquire()
+		var se *ServiceError
+		if errors.As(err, &se) && se.Type == "ResourceConflictException" && attempt < 3 {
+			// Redeployed meanwhile: use the new version of the function.
+			if p = r.lookup(p.fn.Name); p == nil {
+				return nil, notFound(invokedARN)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		cold := sb == nil
+		if cold {
+			var res *InvokeResult
+			if sb, res = r.coldStart(ctx, p, req, id); sb == nil {
+				return res, nil
+			}
+		}
+		res, retry, err := r.run(ctx, p, sb, cold, req, id, invokedARN)
+		if retry && attempt < 3 {
+			continue
+		}
+		return res, err
+	}
+}
+
+// findFunction resolves a FunctionName (name, partial or full ARN, with an
+// optional :qualifier) and a Qualifier to a deployed function.
+func (r *Runner) findFunction(name, qualifier string) (*pool, string, error) {
+	ref, ok := parseFunctionName(name)
+	if !ok {
+		return nil, "", &ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
+			Message: fmt.Sprintf("Invalid function name %q: use a name, a partial ARN (ACCOUNT:function:NAME) or an ARN, optionally with :QUALIFIER.", name)}
+	}
+	if ref.Qualifier != "" && qualifier != "" && ref.Qualifier != qualifier {
+		return nil, "", &ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
+			Message: "The derived qualifier from the function name does not match the specified qualifier."}
+	}
+	if qualifier == "" {
+		qualifier = ref.Qualifier
+	}
+	arn := FunctionARN(r.cfg.Region, r.cfg.AccountID, ref.Name)
+	invoked := arn
+	if qualifier != "" {
+		invoked = arn + ":" + qualifier
+	}
+	if ref.Region != "" && ref.Region != r.cfg.Region || ref.Account != "" && ref.Account != r.cfg.AccountID {
+		return nil, "", notFound(FunctionARN(orDefault(ref.Region, r.cfg.Region), orDefault(ref.Account, r.cfg.AccountID), ref.Name))
+	}
+	p := r.lookup(ref.Name)
+	if p == nil || (qualifier != "" && qualifier != executedVersion) {
+		return nil, "", notFound(invoked)
+	}
+	return p, invoked, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func notFound(arn string) *ServiceError {
+	return &ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException", Message: "Function not found: " + arn}
+}
+
+func requestTooLarge(limit int, op string) *ServiceError {
+	return &ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
+		Message: fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", limit, op)}
+}
+
+// platformError is the payload of errors the platform itself reports.
+func platformError(typ, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+	}{typ, msg})
+	return b
+}
+
+// coldStart starts a sandbox for the slot acquire reserved. When the
+// runtime cannot be started it returns nil and the invocation's result
+// (Runtime.InvalidEntrypoint).
+func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id string) (*sandbox, *InvokeResult) {
+	cmd, err := p.resolve(ctx)
+	var sb *sandbox
+	if err == nil {
+		sb, err = p.startSandbox(ctx, cmd, req.LogTail)
+	}
+	if err == nil {
+		p.started(sb)
+		return sb, nil
+	}
+	p.startFailed()
+	msg := "RequestId: " + id + " Error: " + err.Error()
+	var tail tailBuf
+	for _, l := range []string{
+		"START RequestId: " + id + " Version: " + executedVersion,
+		msg,
+		"Runtime.InvalidEntrypoint",
+		"END RequestId: " + id,
+		r.reportLine(p, id, 0, 0, "Status: error\tError Type: Runtime.InvalidEntrypoint\t"),
+	} {
+		p.logs.write([]byte(l))
+		tail.writeLine([]byte(l))
+	}
+	res := &InvokeResult{RequestID: id, Payload: platformError("Runtime.InvalidEntrypoint", msg),
+		ContentType: "application/json", FunctionError: "Unhandled", ExecutedVersion: executedVersion}
+	if req.LogTail {
+		res.LogTail = tail.bytes()
+	}
+	return nil, res
+}
+
+// run performs the invocation on sb. retry says the runtime went away
+// before taking the invocation and it can go to another sandbox.
+func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *InvokeRequest, id, invokedARN string) (_ *InvokeResult, retry bool, _ error) {
+	fn := &p.fn
+	if req.LogTail && !cold {
+		sb.logMu.Lock()
+		sb.tail = &tailBuf{}
+		sb.logMu.Unlock()
+	}
+	var initDur time.Duration
+	if cold {
+		t := time.NewTimer(r.cfg.InitTimeout + fn.Timeout)
+		select {
+		case <-sb.api.Ready():
+			initDur = sb.api.ReadyAt().Sub(sb.startedAt)
+		case <-sb.api.InitFailed():
+		case <-sb.exited:
+		case <-t.C:
+			t.Stop()
+			sb.kill()
+			d := r.now().Sub(sb.startedAt)
+			sb.platformLine("START RequestId: " + id + " Version: " + executedVersion)
+			return r.finish(p, sb, id, req, r.timedOut(id, d), d, d, true), false, nil
+		case <-ctx.Done():
+			t.Stop()
+			sb.kill()
+			p.release(sb, true)
+			return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, ctx.Err())
+		}
+		t.Stop()
+	}
+	sb.platformLine("START RequestId: " + id + " Version: " + executedVersion)
+	inv := runtimeapi.Invocation{
+		RequestID:       id,
+		FunctionARN:     invokedARN,
+		TraceID:         req.TraceID,
+		ClientContext:   req.ClientContext,
+		CognitoIdentity: req.CognitoIdentity,
+		Payload:         req.Payload,
+	}
+	if len(inv.Payload) == 0 {
+		inv.Payload = emptyEvent
+	}
+	start := r.now()
+	inv.Deadline = start.Add(fn.Timeout)
+	sb.timer.Reset(fn.Timeout)
+	res, err := sb.api.Invoke(ctx, &inv, sb.timer.C)
+	sb.timer.Stop()
+	dur := r.now().Sub(start)
+
+	var o outcome
+	switch {
+	case err == nil:
+		sb.served = true
+		sb.drainOutput()
+		o = outcome{payload: res.Payload, contentType: res.ContentType, discard: res.Discard}
+		if res.Error {
+			o.errorType = res.ErrorType
+			if res.ErrorType == "Function.ResponseSizeTooLarge" {
+				o.logLines = []string{string(res.Payload)}
+			}
+		}
+	case errors.Is(err, runtimeapi.ErrInit):
+		sb.drainOutput()
+		o = outcome{payload: res.Payload, contentType: "application/json", errorType: res.ErrorType, discard: true}
+		if initDur == 0 {
+			initDur = r.now().Sub(sb.startedAt)
+		}
+	case errors.Is(err, runtimeapi.ErrNotDelivered) && sb.served:
+		// The warm runtime exited between invocations: not this one's fault.
+		p.release(sb, true)
+		sb.logMu.Lock()
+		sb.tail = nil
+		sb.logMu.Unlock()
+		return nil, true, nil
+	case errors.Is(err, runtimeapi.ErrNotDelivered), errors.Is(err, runtimeapi.ErrExited):
+		wait := time.NewTimer(time.Second)
+		select { // the exit status, and the output written before it
+		case <-sb.exited:
+			select {
+			case <-sb.outDone:
+			case <-wait.C:
+			}
+		case <-wait.C:
+		}
+		wait.Stop()
+		o = r.exitOutcome(sb, id)
+		if initDur == 0 && !sb.served {
+			initDur = r.now().Sub(sb.startedAt)
+		}
+	case errors.Is(err, runtimeapi.ErrTimeout):
+		sb.kill()
+		o = r.timedOut(id, dur)
+	default: // the caller's context ended
+		sb.kill()
+		p.release(sb, true)
+		sb.platformLine("END RequestId: " + id)
+		return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, err)
+	}
+	return r.finish(p, sb, id, req, o, initDur, dur, cold), false, nil
+}
+
+// emptyEvent is what a function gets for an empty payload.
+var emptyEvent = []byte("{}")
+
+// outcome is what an invocation ended with, before logging.
+type outcome struct {
+	payload     []byte
+	contentType string
+	errorType   string   // "" on success
+	status      string   // REPORT Status: "timeout", "error"
+	logLines    []string // platform lines before END
+	discard     bool
+}
+
+// timedOut is Lambda's current timeout error: errorType Sandbox.Timedout,
+// the elapsed seconds with two decimals.
+// The log gets "<ISO time> <id> Task timed out after N.NN seconds".
+func (r *Runner) timedOut(id string, d time.Duration) outcome {
+	secs := strconv.FormatFloat(d.Seconds(), 'f', 2, 64)
+	return outcome{errorType: "Sandbox.Timedout", status: "timeout", discard: true,
+		payload:  platformError("Sandbox.Timedout", "RequestId: "+id+" Error: Task timed out after "+secs+" seconds"),
+		logLines: []string{r.now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + id + " Task timed out after " + secs + " seconds"}}
+}
+
+// exitOutcome describes a runtime that went away: Runtime.ExitError, or
+// Runtime.OutOfMemory when the kernel's OOM killer did it.
+func (r *Runner) exitOutcome(sb *sandbox, id string) outcome {
+	typ := "Runtime.ExitError"
+	if sb.oomKill {
+		typ = "Runtime.OutOfMemory"
+	}
+	msg := "RequestId: " + id + " Error: Runtime exited without providing a reason"
+	if d := sb.exitDescription(); d != "" {
+		msg = "RequestId: " + id + " Error: Runtime exited with error: " + d
+	}
+	return outcome{errorType: typ, status: "error", discard: true,
+		payload: platformError(typ, msg), logLines: []string{msg, typ}}
+}
+
+// finish logs END and REPORT, returns the sandbox to its pool and builds
+// the result.
+func (r *Runner) finish(p *pool, sb *sandbox, id string, req *InvokeRequest, o outcome, initDur, dur time.Duration, cold bool) *InvokeResult {
+	for _, l := range o.logLines {
+		sb.platformLine(l)
+	}
+	sb.platformLine("END RequestId: " + id)
+	extra := ""
+	if cold && initDur > 0 {
+		extra = "Init Duration: " + strconv.FormatFloat(float64(initDur)/1e6, 'f', 2, 64) + " ms\t"
+	}
+	switch o.status {
+	case "timeout":
+		extra += "Status: timeout\t"
+	case "error":
+		extra += "Status: error\tError Type: " + o.errorType + "\t"
+	}
+	sb.platformLine(r.reportLine(p, id, dur, sb.peakMB(), extra))
+
+	res := &InvokeResult{RequestID: id, Payload: o.payload, ContentType: o.contentType, ExecutedVersion: executedVersion}
+	if o.errorType != "" {
+		res.FunctionError = "Unhandled"
+		if res.ContentType == "" {
+			res.ContentType = "application/json"
+		}
+	}
+	sb.logMu.Lock()
+	if sb.tail != nil && req.LogTail {
+		res.LogTail = sb.tail.bytes()
+	}
+	sb.tail = nil
+	sb.logMu.Unlock()
+	p.release(sb, o.discard)
+	return res
+}
+
+// reportLine is the REPORT line; extra holds Init Duration / Status fields.
+func (r *Runner) reportLine(p *pool, id string, dur time.Duration, maxMB int, extra string) string {
+	ms := float64(dur) / 1e6
+	billed := int64(math.Ceil(ms))
+	return "REPORT RequestId: " + id +
+		"\tDuration: " + strconv.FormatFloat(ms, 'f', 2, 64) + " ms" +
+		"\tBilled Duration: " + strconv.FormatInt(billed, 10) + " ms" +
+		"\tMemory Size: " + strconv.Itoa(p.fn.MemoryMB) + " MB" +
+		"\tMax Memory Used: " + strconv.Itoa(maxMB) + " MB\t" + extra
+}

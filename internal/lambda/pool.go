@@ -1,0 +1,210 @@
+package lambda
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// pool is the set of sandboxes of one deployed function. It grows on
+// demand up to the function's reserved concurrency and the runner's global
+// cap, reuses idle sandboxes warmest first, and shrinks after the idle
+// timeout. A pool replaced by a redeploy drains: idle sandboxes stop at
+// once, busy ones when their invocation ends.
+type pool struct {
+	r    *Runner
+	fn   Function // defaulted and validated
+	arn  string
+	logs *logBuffer
+
+	mu       sync.Mutex
+	idle     []*sandbox // LIFO: the last one is the warmest
+	total    int        // idle + busy + starting
+	draining bool
+	busy     map[*sandbox]struct{}
+	cmd      *Command // resolved once, on the first cold start
+	warned   bool
+}
+
+// acquire returns a sandbox for one invocation: the warmest idle one, or a
+// slot for a new one (sb nil, cold true). Beyond the limits it fails at once
+// with a 429 *ServiceError.
+func (p *pool) acquire() (sb *sandbox, err error) {
+	evicted := false
+	for {
+		p.mu.Lock()
+		for len(p.idle) > 0 {
+			sb = p.idle[len(p.idle)-1]
+			p.idle[len(p.idle)-1] = nil
+			p.idle = p.idle[:len(p.idle)-1]
+			if !sb.dead() {
+				p.busy[sb] = struct{}{}
+				p.mu.Unlock()
+				return sb, nil
+			}
+			p.total--
+			p.r.releaseSlot()
+		}
+		if p.draining {
+			p.mu.Unlock()
+			return nil, &ServiceError{Status: http.StatusConflict, Type: "ResourceConflictException",
+				Message: "The function is being updated; retry the invocation"}
+		}
+		if rc := p.fn.ReservedConcurrency; rc >= 0 && p.total >= rc {
+			p.mu.Unlock()
+			return nil, &ServiceError{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException",
+				Message: "Rate Exceeded.", Reason: "ReservedFunctionConcurrentInvocationLimitExceeded"}
+		}
+		if p.r.takeSlot() {
+			p.total++
+			p.mu.Unlock()
+			return nil, nil
+		}
+		p.mu.Unlock()
+		// The global cap is reached: make room by stopping the coldest idle
+		// sandbox of any function, once.
+		if evicted || !p.r.evictIdle() {
+			return nil, &ServiceError{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException",
+				Message: "Rate Exceeded.", Reason: "ConcurrentInvocationLimitExceeded"}
+		}
+		evicted = true
+	}
+}
+
+// started records a freshly started sandbox as busy.
+func (p *pool) started(sb *sandbox) {
+	p.mu.Lock()
+	p.busy[sb] = struct{}{}
+	p.mu.Unlock()
+}
+
+// killBusy kills the sandboxes serving invocations (their invocations fail
+// with Runtime.ExitError); used by Close.
+func (p *pool) killBusy() {
+	p.mu.Lock()
+	busy := make([]*sandbox, 0, len(p.busy))
+	for sb := range p.busy {
+		busy = append(busy, sb)
+	}
+	p.mu.Unlock()
+	for _, sb := range busy {
+		sb.kill()
+	}
+}
+
+// startFailed gives back the slot of a sandbox that could not start.
+func (p *pool) startFailed() {
+	p.mu.Lock()
+	p.total--
+	p.mu.Unlock()
+	p.r.releaseSlot()
+}
+
+// release takes sb back after an invocation. A sandbox that must not be
+// reused (discard, dead, or its pool draining) is killed and its slot
+// freed.
+func (p *pool) release(sb *sandbox, discard bool) {
+	p.mu.Lock()
+	delete(p.busy, sb)
+	if discard || p.draining || sb.dead() || p.r.closing.Load() {
+		p.total--
+		p.mu.Unlock()
+		p.r.releaseSlot()
+		sb.kill()
+		return
+	}
+	sb.lastUsed = p.r.now()
+	p.idle = append(p.idle, sb)
+	p.mu.Unlock()
+}
+
+// resolve returns the command that starts the runtime, resolving it on
+// first use. Failures are not cached.
+func (p *pool) resolve(ctx context.Context) (*Command, error) {
+	p.mu.Lock()
+	c := p.cmd
+	p.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := p.r.resolver.Command(ctx, p.fn)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.cmd = c
+	warn := !p.warned
+	p.warned = true
+	p.mu.Unlock()
+	if warn {
+		for _, w := range c.Warnings {
+			p.r.log.Warn("lambda runtime", "function", p.fn.Name, "warning", w)
+		}
+	}
+	return c, nil
+}
+
+// evictOldest stops the coldest idle sandbox; false if there is none.
+func (p *pool) evictOldest() bool {
+	p.mu.Lock()
+	if len(p.idle) == 0 {
+		p.mu.Unlock()
+		return false
+	}
+	sb := p.idle[0]
+	copy(p.idle, p.idle[1:])
+	p.idle[len(p.idle)-1] = nil
+	p.idle = p.idle[:len(p.idle)-1]
+	p.total--
+	p.mu.Unlock()
+	p.r.releaseSlot()
+	sb.kill()
+	return true
+}
+
+// reap stops sandboxes idle since before cutoff.
+func (p *pool) reap(cutoff time.Time) {
+	p.mu.Lock()
+	var stop []*sandbox
+	keep := p.idle[:0]
+	for _, sb := range p.idle {
+		if sb.lastUsed.Before(cutoff) || sb.dead() {
+			stop = append(stop, sb)
+		} else {
+			keep = append(keep, sb)
+		}
+	}
+	for i := len(keep); i < len(p.idle); i++ {
+		p.idle[i] = nil
+	}
+	p.idle = keep
+	p.total -= len(stop)
+	p.mu.Unlock()
+	for _, sb := range stop {
+		p.r.releaseSlot()
+		sb.kill()
+	}
+}
+
+// drain stops accepting invocations and stops the idle sandboxes; busy
+// ones stop when released.
+func (p *pool) drain() {
+	p.mu.Lock()
+	p.draining = true
+	stop := p.idle
+	p.idle = nil
+	p.total -= len(stop)
+	p.mu.Unlock()
+	for _, sb := range stop {
+		p.r.releaseSlot()
+		sb.kill()
+	}
+}
+
+// counts reports idle and total sandboxes (for tests and diagnostics).
+func (p *pool) counts() (idle, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle), p.total
+}

@@ -1,0 +1,368 @@
+package lambda
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-dev/portico/internal/lambda/bootstrap"
+)
+
+// Config configures a Runner. Zero values mean the documented defaults.
+type Config struct {
+	// Region of the function ARNs and AWS_REGION. Default us-east-1.
+	Region string
+	// AccountID of the function ARNs. Default 000000000000.
+	AccountID string
+	// MaxConcurrency caps the sandboxes (runtime processes) across all
+	// functions. Default 32.
+	MaxConcurrency int
+	// IdleTimeout stops a sandbox that has been idle this long. Default 10m.
+	IdleTimeout time.Duration
+	// InitTimeout bounds a runtime's init phase (until its first /next) on
+	// top of the function timeout, as Lambda retries a slow init within the
+	// first invocation. Default 10s.
+	InitTimeout time.Duration
+	// LogDir, when set, receives one append-only file per function
+	// (NAME.log) besides the in-memory buffer.
+	LogDir string
+	// LogBufferBytes bounds each function's in-memory log. Default 1 MiB.
+	LogBufferBytes int
+	// CacheDir is for runtime artefacts (bootstrap scripts, Go builds) of
+	// the default resolver. Default: the user's cache directory + /portico.
+	CacheDir string
+	// AWSEndpoint, when set, is given to functions as AWS_ENDPOINT_URL so
+	// AWS SDKs talk to Portico.
+	AWSEndpoint string
+	// AsyncRetryDelays are the waits before each retry of a failed Event
+	// invocation. Default [1m, 2m] (Lambda retries twice); empty non-nil
+	// means no retries.
+	AsyncRetryDelays []time.Duration
+	// AsyncThrottleDelay is the wait before retrying an Event invocation
+	// that was throttled. Default 1s.
+	AsyncThrottleDelay time.Duration
+	// AsyncMaxEventAge drops an Event invocation that could not run for this
+	// long. Default 6h.
+	AsyncMaxEventAge time.Duration
+	// MaxQueuedEvents caps Event invocations queued or running; beyond it
+	// Event invokes get 429. Default 10000.
+	MaxQueuedEvents int
+	// MemoryLimit forces a memory enforcement mode (MemoryCgroup2,
+	// MemoryCgroup1, MemoryRlimit, MemoryNone); "" picks the best the
+	// machine allows.
+	MemoryLimit string
+}
+
+// Deps are the Runner's collaborators.
+type Deps struct {
+	Logger *slog.Logger     // default: discard
+	Now    func() time.Time // default: time.Now
+	// Resolver says how to start runtimes; default: the bootstrap package
+	// over Config.CacheDir (python, node, provided). ProvidedResolver is a
+	// dependency-free alternative for custom runtimes only.
+	Resolver Resolver
+}
+
+// Runner runs Lambda functions as local sandboxes and serves the Invoke
+// API. It is safe for concurrent use.
+type Runner struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	resolver Resolver
+	mem      *memLimiter
+
+	deployMu sync.Mutex
+	pools    atomic.Pointer[map[string]*pool]
+	slots    atomic.Int64 // sandboxes alive or starting, all functions
+
+	logsMu sync.Mutex
+	logs   map[string]*logBuffer
+
+	wg           sync.WaitGroup // sandbox goroutines
+	closeStarted atomic.Bool
+	closing      atomic.Bool // set once queued events are done
+	stop         chan struct{}
+
+	events eventQueue
+}
+
+// New returns a Runner with no functions; call Deploy.
+func New(cfg Config, deps Deps) (*Runner, error) {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "000000000000"
+	}
+	if cfg.MaxConcurrency == 0 {
+		cfg.MaxConcurrency = 32
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 10 * time.Minute
+	}
+	if cfg.InitTimeout == 0 {
+		cfg.InitTimeout = 10 * time.Second
+	}
+	if cfg.LogBufferBytes == 0 {
+		cfg.LogBufferBytes = 1 << 20
+	}
+	if cfg.AsyncRetryDelays == nil {
+		cfg.AsyncRetryDelays = []time.Duration{time.Minute, 2 * time.Minute}
+	}
+	if cfg.AsyncThrottleDelay == 0 {
+		cfg.AsyncThrottleDelay = time.Second
+	}
+	if cfg.AsyncMaxEventAge == 0 {
+		cfg.AsyncMaxEventAge = 6 * time.Hour
+	}
+	if cfg.MaxQueuedEvents == 0 {
+		cfg.MaxQueuedEvents = 10000
+	}
+	var errs []error
+	if cfg.MaxConcurrency < 0 {
+		errs = append(errs, fmt.Errorf("max concurrency %d: must be positive", cfg.MaxConcurrency))
+	}
+	if cfg.IdleTimeout < 0 || cfg.InitTimeout < 0 {
+		errs = append(errs, errors.New("idle and init timeouts must be positive"))
+	}
+	if cfg.LogBufferBytes < 0 {
+		errs = append(errs, fmt.Errorf("log buffer bytes %d: must be positive", cfg.LogBufferBytes))
+	}
+	if !regexp.MustCompile(`^\d{12}$`).MatchString(cfg.AccountID) {
+		errs = append(errs, fmt.Errorf("account id %q: must be 12 digits", cfg.AccountID))
+	}
+	switch cfg.MemoryLimit {
+	case "", MemoryCgroup1, MemoryCgroup2, MemoryRlimit, MemoryNone:
+	default:
+		errs = append(errs, fmt.Errorf("memory limit mode %q: unknown", cfg.MemoryLimit))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("lambda runner config: %w", err)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = defaultCacheDir()
+	}
+	if deps.Resolver == nil {
+		deps.Resolver = BootstrapResolver{R: bootstrap.NewResolver(cfg.CacheDir)}
+	}
+	r := &Runner{
+		cfg:      cfg,
+		log:      deps.Logger,
+		now:      deps.Now,
+		resolver: deps.Resolver,
+		mem:      newMemLimiter(cfg.MemoryLimit),
+		logs:     map[string]*logBuffer{},
+		stop:     make(chan struct{}),
+	}
+	r.pools.Store(&map[string]*pool{})
+	r.events.init(r)
+	r.log.Info("lambda runner", "memory_limit", r.mem.mode, "max_concurrency", cfg.MaxConcurrency)
+	r.wg.Add(1)
+	go r.reaper()
+	return r, nil
+}
+
+// MemoryLimitMode is the memory enforcement mode in use (see MemoryCgroup2
+// and friends).
+func (r *Runner) MemoryLimitMode() string { return r.mem.mode }
+
+// functionNameRE is Lambda's function name constraint.
+var functionNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// prepare defaults and validates one function.
+func (r *Runner) prepare(fn Function) (Function, error) {
+	if fn.Timeout == 0 {
+		fn.Timeout = 3 * time.Second
+	}
+	if fn.MemoryMB == 0 {
+		fn.MemoryMB = 128
+	}
+	var errs []error
+	if !functionNameRE.MatchString(fn.Name) {
+		errs = append(errs, fmt.Errorf("name %q: must be 1-64 letters, digits, - or _", fn.Name))
+	}
+	if fn.Runtime == "" {
+		errs = append(errs, errors.New("runtime: missing"))
+	}
+	if fn.Timeout < time.Second && fn.Timeout > 0 || fn.Timeout > 900*time.Second || fn.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s: must be between 1s and 900s", fn.Timeout))
+	}
+	if fn.MemoryMB < 128 || fn.MemoryMB > 10240 {
+		errs = append(errs, fmt.Errorf("memory %d MB: must be between 128 and 10240", fn.MemoryMB))
+	}
+	if st, err := os.Stat(fn.CodeDir); err != nil {
+		errs = append(errs, fmt.Errorf("code directory %q: %w", fn.CodeDir, err))
+	} else if !st.IsDir() {
+		errs = append(errs, fmt.Errorf("code directory %q: not a directory", fn.CodeDir))
+	}
+	if err := validateEnv(fn.Environment); err != nil {
+		errs = append(errs, fmt.Errorf("environment: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fn, fmt.Errorf("function %s: %w", fn.Name, err)
+	}
+	return fn, nil
+}
+
+// Deploy sets the whole function set. Every function is validated first;
+// if any is invalid nothing changes and the error lists every problem.
+// Unchanged functions (same configuration and Revision) keep their warm
+// sandboxes; changed and removed ones are drained: in-flight invocations
+// finish, then their sandboxes stop.
+func (r *Runner) Deploy(ctx context.Context, fns []Function) error {
+	if r.closing.Load() {
+		return errors.New("lambda deploy: runner closed")
+	}
+	prepared := make([]Function, 0, len(fns))
+	seen := map[string]bool{}
+	var errs []error
+	for _, fn := range fns {
+		p, err := r.prepare(fn)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if seen[p.Name] {
+			errs = append(errs, fmt.Errorf("function %s: defined twice", p.Name))
+		}
+		seen[p.Name] = true
+		prepared = append(prepared, p)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("lambda deploy: %w", err)
+	}
+	r.deployMu.Lock()
+	defer r.deployMu.Unlock()
+	old := *r.pools.Load()
+	next := make(map[string]*pool, len(prepared))
+	for _, fn := range prepared {
+		if p := old[fn.Name]; p != nil && reflect.DeepEqual(p.fn, fn) {
+			next[fn.Name] = p
+			continue
+		}
+		logs, err := r.logBufferFor(fn.Name)
+		if err != nil {
+			return fmt.Errorf("lambda deploy: %w", err)
+		}
+		next[fn.Name] = &pool{r: r, fn: fn, arn: FunctionARN(r.cfg.Region, r.cfg.AccountID, fn.Name), logs: logs,
+			busy: map[*sandbox]struct{}{}}
+	}
+	r.pools.Store(&next)
+	for name, p := range old {
+		if next[name] != p {
+			p.drain()
+		}
+	}
+	return nil
+}
+
+// lookup returns the pool of a function name, nil if unknown.
+func (r *Runner) lookup(name string) *pool { return (*r.pools.Load())[name] }
+
+// takeSlot reserves one sandbox against the global cap.
+func (r *Runner) takeSlot() bool {
+	for {
+		n := r.slots.Load()
+		if n >= int64(r.cfg.MaxConcurrency) {
+			return false
+		}
+		if r.slots.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (r *Runner) releaseSlot() { r.slots.Add(-1) }
+
+// evictIdle stops the least recently used idle sandbox of any function.
+func (r *Runner) evictIdle() bool {
+	var victim *pool
+	var oldest time.Time
+	for _, p := range *r.pools.Load() {
+		p.mu.Lock()
+		if len(p.idle) > 0 && (victim == nil || p.idle[0].lastUsed.Before(oldest)) {
+			victim, oldest = p, p.idle[0].lastUsed
+		}
+		p.mu.Unlock()
+	}
+	return victim != nil && victim.evictOldest()
+}
+
+// reaper stops idle sandboxes after the idle timeout.
+func (r *Runner) reaper() {
+	defer r.wg.Done()
+	every := r.cfg.IdleTimeout / 2
+	if every < 10*time.Millisecond {
+		every = 10 * time.Millisecond
+	}
+	if every > 30*time.Second {
+		every = 30 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			cutoff := r.now().Add(-r.cfg.IdleTimeout)
+			for _, p := range *r.pools.Load() {
+				p.reap(cutoff)
+			}
+		}
+	}
+}
+
+// Close stops the runner: queued Event invocations get until ctx ends to
+// run, then every sandbox is killed and every goroutine waited for. It
+// returns ctx's error if that wait was cut short.
+func (r *Runner) Close(ctx context.Context) error {
+	if !r.closeStarted.CompareAndSwap(false, true) {
+		return nil
+	}
+	var errs []error
+	if err := r.events.close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	r.closing.Store(true)
+	r.deployMu.Lock()
+	pools := *r.pools.Load()
+	r.pools.Store(&map[string]*pool{})
+	r.deployMu.Unlock()
+	for _, p := range pools {
+		p.drain()
+		p.killBusy()
+	}
+	close(r.stop)
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("lambda close: waiting for sandboxes: %w", ctx.Err()))
+	}
+	r.mem.close()
+	r.logsMu.Lock()
+	for _, b := range r.logs {
+		if err := b.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	r.logsMu.Unlock()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,262 @@
+package lambda
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
+)
+
+// maxLogLine is the longest line kept as one log event; longer output is
+// split.
+const maxLogLine = 256 * 1024
+
+// sandbox is one execution environment: a long-lived runtime process, its
+// own Runtime API listener, and the capture of its output. It serves one
+// invocation at a time; the pool owns it between invocations.
+type sandbox struct {
+	pool  *pool
+	api   *runtimeapi.Server
+	hs    *http.Server
+	ln    net.Listener
+	cmd   *exec.Cmd
+	out   *os.File // read end of the runtime's stdout+stderr pipe
+	mem   *memGroup
+	timer *time.Timer // reused for every invocation's deadline
+
+	startedAt time.Time
+	served    bool      // has taken an invocation (only the invoking goroutine touches it)
+	lastUsed  time.Time // guarded by pool.mu
+
+	exited   chan struct{} // closed once the process has been reaped
+	exitErr  error         // cmd.Wait's error, valid after exited
+	oomKill  bool          // the OOM killer struck, valid after exited
+	exitPeak int           // peak memory in MiB at exit, valid after exited
+	killed   atomic.Bool   // the runner killed it (timeout, cancel, drain)
+	outDone  chan struct{} // closed when the output reader stops
+	readerUp atomic.Int32  // 1 while the reader waits in Read with nothing pending
+
+	logMu sync.Mutex
+	tail  *tailBuf // the current invocation's log tail, nil when not wanted
+}
+
+// startSandbox starts a runtime process for p's function; withTail starts
+// the first invocation's log tail before the process writes anything.
+// Errors are start failures to report as Runtime.InvalidEntrypoint.
+func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool) (*sandbox, error) {
+	r := p.r
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("runtime api listener: %w", err)
+	}
+	api := runtimeapi.New(r.now)
+	sb := &sandbox{
+		pool:    p,
+		api:     api,
+		ln:      ln,
+		hs:      &http.Server{Handler: api, ErrorLog: log.New(io.Discard, "", 0)},
+		exited:  make(chan struct{}),
+		outDone: make(chan struct{}),
+		timer:   time.NewTimer(time.Hour),
+	}
+	sb.timer.Stop()
+	if withTail {
+		sb.tail = &tailBuf{}
+	}
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("output pipe: %w", err)
+	}
+	cmd := exec.Command(cmdSpec.Path, cmdSpec.Args...)
+	cmd.Dir = cmdSpec.Dir
+	if cmd.Dir == "" {
+		cmd.Dir = p.fn.CodeDir
+	}
+	cmd.Env = r.sandboxEnv(&p.fn, cmdSpec, ln.Addr().String())
+	cmd.Stdout, cmd.Stderr = wr, wr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	sb.cmd, sb.out = cmd, rd
+
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); sb.hs.Serve(ln) }()
+
+	sb.startedAt = r.now()
+	if err := cmd.Start(); err != nil {
+		wr.Close()
+		rd.Close()
+		sb.hs.Close()
+		return nil, err
+	}
+	wr.Close()
+	sb.mem = r.mem.attach(cmd.Process.Pid, p.fn.MemoryMB, !strings.HasPrefix(p.fn.Runtime, "nodejs"))
+
+	r.wg.Add(2)
+	go func() { defer r.wg.Done(); sb.readOutput() }()
+	go func() { defer r.wg.Done(); sb.wait() }()
+	return sb, nil
+}
+
+// wait reaps the process, then tears down everything else of the sandbox.
+func (sb *sandbox) wait() {
+	sb.exitErr = sb.cmd.Wait()
+	// Read the accounting before the group goes away.
+	sb.oomKill = sb.mem.oomKilled()
+	sb.exitPeak = sb.mem.peakMB()
+	close(sb.exited)
+	sb.api.Close()
+	// Anything left in the process group or cgroup goes too.
+	syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL)
+	sb.mem.killAll()
+	select {
+	case <-sb.outDone:
+	case <-time.After(200 * time.Millisecond):
+		sb.out.Close() // a straggler holds the pipe open; stop reading
+		<-sb.outDone
+	}
+	sb.hs.Close()
+	sb.mem.remove()
+}
+
+// dead reports whether the process has exited.
+func (sb *sandbox) dead() bool {
+	select {
+	case <-sb.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill SIGKILLs the runtime's whole process group (and cgroup). Teardown
+// continues in wait.
+func (sb *sandbox) kill() {
+	sb.killed.Store(true)
+	syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL)
+	sb.mem.killAll()
+}
+
+// readOutput captures the runtime's stdout and stderr line by line into the
+// function's log (and the current invocation's tail).
+func (sb *sandbox) readOutput() {
+	defer close(sb.outDone)
+	defer sb.out.Close()
+	buf := make([]byte, 32*1024)
+	var partial []byte
+	for {
+		sb.readerUp.Store(1)
+		n, err := sb.out.Read(buf)
+		sb.readerUp.Store(0)
+		data := buf[:n]
+		for len(data) > 0 {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				partial = append(partial, data...)
+				if len(partial) >= maxLogLine {
+					sb.logLine(partial)
+					partial = partial[:0]
+				}
+				break
+			}
+			line := data[:i]
+			if len(partial) > 0 {
+				partial = append(partial, line...)
+				line = partial
+			}
+			sb.logLine(bytes.TrimSuffix(line, []byte("\r")))
+			partial = partial[:0]
+			data = data[i+1:]
+		}
+		if err != nil {
+			if len(partial) > 0 {
+				sb.logLine(partial)
+			}
+			return
+		}
+	}
+}
+
+// logLine writes one line to the function's log and the invocation tail.
+func (sb *sandbox) logLine(line []byte) {
+	sb.pool.logs.write(line)
+	sb.logMu.Lock()
+	if sb.tail != nil {
+		sb.tail.writeLine(line)
+	}
+	sb.logMu.Unlock()
+}
+
+// platformLine writes a line of the platform's own (START, END, REPORT...).
+func (sb *sandbox) platformLine(s string) { sb.logLine([]byte(s)) }
+
+// drainOutput waits (briefly) until output the runtime wrote before
+// answering has been read, so that it lands before END in the log.
+func (sb *sandbox) drainOutput() {
+	deadline := time.Now().Add(20 * time.Millisecond)
+	for {
+		if sb.outputIdle() || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// outputIdle: the pipe holds no unread bytes and the reader is parked.
+func (sb *sandbox) outputIdle() bool {
+	select {
+	case <-sb.outDone:
+		return true
+	default:
+	}
+	if sb.readerUp.Load() != 1 {
+		return false
+	}
+	var pending int32
+	rc, err := sb.out.SyscallConn()
+	if err != nil {
+		return true
+	}
+	var errno syscall.Errno
+	cerr := rc.Control(func(fd uintptr) {
+		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&pending)))
+	})
+	if cerr != nil || errno != 0 {
+		return true
+	}
+	return pending == 0 && sb.readerUp.Load() == 1
+}
+
+// peakMB is the sandbox's peak memory use in MiB.
+func (sb *sandbox) peakMB() int {
+	if sb.dead() {
+		return sb.exitPeak
+	}
+	return sb.mem.peakMB()
+}
+
+// exitDescription is how Lambda words the exit: "exit status 3",
+// "signal: killed"; "" for a clean exit 0.
+func (sb *sandbox) exitDescription() string {
+	var ee *exec.ExitError
+	if errors.As(sb.exitErr, &ee) {
+		return ee.ProcessState.String()
+	}
+	if sb.exitErr != nil {
+		return sb.exitErr.Error()
+	}
+	return ""
+}
