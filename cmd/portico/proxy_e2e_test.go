@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -121,5 +122,75 @@ func TestHTTPProxyRoutes(t *testing.T) {
 	wg.Wait()
 	if n := failed.Load(); n != 0 {
 		t.Errorf("%d of %d 1 MiB POSTs failed; first: %v", n, workers*perWorker, firstErr.Load())
+	}
+}
+
+// TestFunctionFailures calls real functions that misbehave through the
+// gateway: each failure is API Gateway's error, and the function's sandbox
+// is replaced so the next call works.
+func TestFunctionFailures(t *testing.T) {
+	in := up(t, filepath.Join("testdata", "failures", "portico.yaml"))
+	ep := strings.TrimSuffix(in.endpoints["failures $default"], "/")
+	const internal, unavailable = `{"message":"Internal Server Error"}`, `{"message":"Service Unavailable"}`
+	tests := []struct {
+		path       string
+		wantStatus int
+		wantBody   string
+	}{
+		{"/not-json", 500, internal},
+		{"/too-large", 500, internal},
+		{"/nothing", 200, "null"},
+		{"/function-timeout", 500, internal},
+		{"/integration-timeout", 503, unavailable},
+		{"/crash", 500, internal},
+		{"/raises", 500, internal},
+		{"/bad-status", 500, internal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			for range 2 { // the second call runs in a fresh or reused sandbox
+				resp, body := get(t, ep+tt.path)
+				if resp.StatusCode != tt.wantStatus || body != tt.wantBody {
+					t.Errorf("GET %s: %d %q, want %d %q", tt.path, resp.StatusCode, body, tt.wantStatus, tt.wantBody)
+				}
+			}
+		})
+	}
+}
+
+// TestMalformedRequests speaks raw HTTP/1.1 to the gateway: a malformed
+// request line and oversized headers get clean errors and the server keeps
+// serving.
+func TestMalformedRequests(t *testing.T) {
+	in := up(t, filepath.Join("..", "..", "examples", "seed", "portico.yaml"))
+	addr := strings.TrimPrefix(in.gateway, "http://")
+	tests := []struct {
+		name, request, wantStatus string
+	}{
+		{"malformed request line", "GARBAGE\r\n\r\n", "HTTP/1.1 400"},
+		{"bad method token", "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
+		{"headers over API Gateway's limit", "GET /v1/ HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 11000) + "\r\n\r\n", "HTTP/1.1 431"},
+		{"headers over the server's limit", "GET /v1/ HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 70000) + "\r\n\r\n", "HTTP/1.1 431"},
+		{"body over 10 MB", "POST /v1/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10485761\r\n\r\n", "HTTP/1.1 413"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(c, tt.request); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, tt.wantStatus) {
+				t.Errorf("status line %q (%v), want %s", line, err, tt.wantStatus)
+			}
+		})
+	}
+	if resp, _ := get(t, in.endpoints["aiServicesHttpApi v1"]+"/?text=still+fine"); resp.StatusCode != 200 {
+		t.Errorf("gateway unhealthy after bad requests: %d", resp.StatusCode)
 	}
 }

@@ -132,6 +132,9 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	if headerBytes(r) > MaxRequestLineAndHeaders {
 		return edge.New(edge.HeadersTooLarge, errors.New("request line and headers exceed 10240 bytes"))
 	}
+	if r.ContentLength > MaxBodyBytes {
+		return edge.New(edge.PayloadTooLarge, fmt.Errorf("content-length %d exceeds %d", r.ContentLength, MaxBodyBytes))
+	}
 	route, params, ok := stage.routes.Match(r.Method, path)
 	if !ok {
 		return edge.New(edge.NotFound, fmt.Errorf("no route for %s %s", r.Method, path))
@@ -170,11 +173,9 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	return route.Value.Integration.Serve(ctx, w, ir)
 }
 
-// readBody reads the request body into buf, enforcing MaxBodyBytes.
+// readBody reads the request body into buf, enforcing MaxBodyBytes on
+// bodies whose length was not declared up front.
 func readBody(r *http.Request, buf []byte) ([]byte, error) {
-	if r.ContentLength > MaxBodyBytes {
-		return buf, edge.New(edge.PayloadTooLarge, fmt.Errorf("content-length %d exceeds %d", r.ContentLength, MaxBodyBytes))
-	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return buf, nil
 	}
