@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,4 +161,17 @@ func (d *Deployment) close() {
 			c()
 		}
 	})
+}
+
+// Authorizer decides whether a request may call its route. It is declared
+// here, where it is used; internal/authz/... implement it.
+//
+// Authorize returns the caller identity the integration sees (nil for
+// none), or an error the gateway renders: an *edge.Error of kind
+// Unauthorized (401) or Forbidden (403) for a refused caller, anything else
+// is a 500. scopes are the route's authorizationScopes. Implementations are
+// safe for concurrent use and must not read r.Body (authorizers run before
+// the body is read).
+type Authorizer interface {
+	Authorize(ctx context.Context, r *integration.Request, scopes []string) (*integration.Authorizer, error)
 }
