@@ -259,8 +259,15 @@ func (r *Runner) Deploy(ctx context.Context, fns []Function) error {
 		if err != nil {
 			return fmt.Errorf("lambda deploy: %w", err)
 		}
-		next[fn.Name] = &pool{r: r, fn: fn, arn: FunctionARN(r.cfg.Region, r.cfg.AccountID, fn.Name), logs: logs,
+		p := &pool{r: r, fn: fn, arn: FunctionARN(r.cfg.Region, r.cfg.AccountID, fn.Name), logs: logs,
 			busy: map[*sandbox]struct{}{}}
+		// Resolve the runtime now (interpreter lookup, Go build): a
+		// missing interpreter or bootstrap fails the deploy with a clear
+		// error, and the first invocation's cold start does not pay for it.
+		if _, err := p.resolve(ctx); err != nil {
+			return fmt.Errorf("lambda deploy: function %s: %w", fn.Name, err)
+		}
+		next[fn.Name] = p
 	}
 	r.pools.Store(&next)
 	for name, p := range old {

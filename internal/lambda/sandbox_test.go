@@ -128,7 +128,10 @@ func errorBody(t *testing.T, res *InvokeResult) (typ, msg string) {
 
 func TestFunctionFailures(t *testing.T) {
 	noExec := t.TempDir()
-	os.WriteFile(filepath.Join(noExec, "bootstrap"), []byte("#!/bin/sh\n"), 0o644)
+	// Executable at deploy time (a non-executable bootstrap fails the
+	// deploy, see TestDeployResolvesRuntime), then made unusable, as if a
+	// file were replaced under a running system.
+	os.WriteFile(filepath.Join(noExec, "bootstrap"), []byte("#!/bin/sh\n"), 0o755)
 	never := fn(t, "never", "rogue")
 	never.Environment = map[string]string{"ROGUE_MODE": "never"}
 	never.Timeout = time.Second
@@ -147,6 +150,7 @@ func TestFunctionFailures(t *testing.T) {
 	r := newRunner(t, Config{},
 		fn(t, "crash", "gocrash"), fn(t, "panic", "gopanic"), fn(t, "echo", "goecho"), slow, never, initexit, initerr, garbage, twice, streamerr,
 		Function{Name: "noexec", Runtime: "provided.al2023", Handler: "x", CodeDir: noExec, ReservedConcurrency: -1})
+	os.Chmod(filepath.Join(noExec, "bootstrap"), 0o644)
 
 	tests := []struct {
 		name, fn, payload string
@@ -163,7 +167,7 @@ func TestFunctionFailures(t *testing.T) {
 		{"dies during init", "initexit", `{}`, "Runtime.ExitError", `Runtime exited with error: exit status 3$`, "dying during init"},
 		{"init error", "initerror", `{}`, "Runtime.ImportModuleError", `^cannot start$`, ""},
 		{"garbage", "garbage", `{}`, "Runtime.ExitError", `exit status 4$`, "unknown id got 400"},
-		{"not executable", "noexec", `{}`, "Runtime.InvalidEntrypoint", `not (an )?executable`, ""},
+		{"not executable", "noexec", `{}`, "Runtime.InvalidEntrypoint", `permission denied`, ""},
 		{"stream error trailers", "streamerr", `{}`, "Function.StreamBroke", `^stream broke$`, ""},
 	}
 	for _, tt := range tests {
@@ -435,5 +439,34 @@ func TestCloseLeaksNothing(t *testing.T) {
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= before+2 })
 	if _, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "echo"}); err == nil {
 		t.Error("Invoke after Close succeeded")
+	}
+}
+
+// TestDeployResolvesRuntime checks that a function whose runtime cannot
+// start fails the deploy with a clear error, and that the failed deploy
+// changes nothing.
+func TestDeployResolvesRuntime(t *testing.T) {
+	noExec := t.TempDir()
+	os.WriteFile(filepath.Join(noExec, "bootstrap"), []byte("#!/bin/sh\n"), 0o644)
+	missing := t.TempDir()
+	r := newRunner(t, Config{}, fn(t, "echo", "goecho"))
+	tests := []struct {
+		name string
+		fn   Function
+		want string
+	}{
+		{"bootstrap not executable", Function{Name: "noexec", Runtime: "provided.al2023", CodeDir: noExec, ReservedConcurrency: -1}, "chmod +x"},
+		{"no bootstrap", Function{Name: "nobootstrap", Runtime: "provided.al2023", CodeDir: missing, ReservedConcurrency: -1}, "bootstrap"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := r.Deploy(context.Background(), []Function{fn(t, "echo", "goecho"), tt.fn})
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.fn.Name) {
+				t.Fatalf("Deploy = %v, want an error naming %s and %q", err, tt.fn.Name, tt.want)
+			}
+			if _, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "echo", Payload: []byte(`{}`)}); err != nil {
+				t.Errorf("after a failed deploy the old function set must keep serving: %v", err)
+			}
+		})
 	}
 }
