@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/router"
 )
@@ -29,8 +30,13 @@ type API struct {
 	ID, Name  string
 	AccountID string
 	stages    map[string]*Stage
-	dflt      *Stage // the $default stage, or nil
+	dflt      *Stage       // the $default stage, or nil
+	cors      *cors.Policy // nil without a CORS configuration
 }
+
+// SetCORS gives the API a CORS configuration: the gateway answers
+// preflights no route takes and sets CORS headers on every response.
+func (a *API) SetCORS(p *cors.Policy) { a.cors = p }
 
 // Stage is one stage of an API: its variables and the route table of the
 // deployment attached to it.

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
 )
@@ -135,8 +136,24 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	if r.ContentLength > MaxBodyBytes {
 		return edge.New(edge.PayloadTooLarge, fmt.Errorf("content-length %d exceeds %d", r.ContentLength, MaxBodyBytes))
 	}
+	if api.cors != nil {
+		w.cors, w.origin = api.cors, r.Header.Get("Origin")
+	}
 	route, params, ok := stage.routes.Match(r.Method, path)
 	if !ok {
+		// A preflight that no route takes is answered by the gateway, as
+		// API Gateway does when CORS is configured.
+		if api.cors != nil {
+			if pre, ok := api.cors.Preflight(r); ok {
+				w.cors = nil // the preflight's headers are final
+				h := w.Header()
+				for k, vs := range pre.Header {
+					h[k] = vs
+				}
+				w.WriteHeader(pre.Status)
+				return nil
+			}
+		}
 		return edge.New(edge.NotFound, fmt.Errorf("no route for %s %s", r.Method, path))
 	}
 
@@ -233,23 +250,38 @@ func (s *Server) access(ir *integration.Request, rw *recorder, start time.Time, 
 // recorder remembers the status and size of the response for the access
 // log, and whether anything was written (after which errors cannot be
 // rendered any more).
+//
+// With a CORS policy it also fixes the CORS headers of every response,
+// integration responses and gateway errors alike, just before the header
+// is sent.
 type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
 	wrote  bool
+
+	cors   *cors.Policy
+	origin string
+}
+
+// commit records that the header is being sent with status code.
+func (w *recorder) commit(code int) {
+	w.status, w.wrote = code, true
+	if w.cors != nil {
+		w.cors.Apply(w.ResponseWriter.Header(), w.origin)
+	}
 }
 
 func (w *recorder) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
+	if !w.wrote && code >= 200 {
+		w.commit(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *recorder) Write(p []byte) (int, error) {
 	if !w.wrote {
-		w.status, w.wrote = http.StatusOK, true
+		w.commit(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
@@ -259,7 +291,7 @@ func (w *recorder) Write(p []byte) (int, error) {
 // Flush lets integrations stream (server-sent events, chunked bodies).
 func (w *recorder) Flush() {
 	if !w.wrote {
-		w.status, w.wrote = http.StatusOK, true
+		w.commit(http.StatusOK)
 	}
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

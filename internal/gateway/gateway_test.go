@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/router"
@@ -255,3 +256,75 @@ type discard struct{ h http.Header }
 func (d discard) Header() http.Header         { return d.h }
 func (d discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d discard) WriteHeader(int)             {}
+
+func TestCORS(t *testing.T) {
+	maxAge := 600
+	policy, err := cors.New(cors.Config{AllowOrigins: []string{"https://app.example"}, AllowMethods: []string{"GET", "POST"},
+		AllowHeaders: []string{"content-type"}, MaxAge: &maxAge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backendCORS := integration.Func(func(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+		w.Header().Set("Access-Control-Allow-Origin", "*") // replaced by the gateway
+		io.WriteString(w, "ok")
+		return nil
+	})
+	a := NewAPI("abc1234567", "c", "000000000000")
+	a.SetCORS(policy)
+	if err := a.AddStage("$default", nil, []router.Route[*Route]{
+		route("GET /items", "GET", "/items", backendCORS),
+		route("ANY /any/{proxy+}", "ANY", "/any/{proxy+}", echo("any")),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Deps{})
+	s.Swap(NewDeployment([]*API{a}))
+
+	tests := []struct {
+		name       string
+		method     string
+		target     string
+		header     map[string]string
+		wantStatus int
+		wantHeader map[string]string // "" means absent
+	}{
+		{name: "preflight answered by the gateway", method: "OPTIONS", target: "/items",
+			header:     map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+			wantStatus: 204, wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": "GET,POST", "Access-Control-Max-Age": "600"}},
+		{name: "preflight from another origin", method: "OPTIONS", target: "/items",
+			header:     map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+			wantStatus: 204, wantHeader: map[string]string{"Access-Control-Allow-Origin": ""}},
+		{name: "preflight taken by an ANY route", method: "OPTIONS", target: "/any/x",
+			header:     map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+			wantStatus: 200, wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": ""}},
+		{name: "backend CORS headers replaced", method: "GET", target: "/items",
+			header:     map[string]string{"Origin": "https://app.example"},
+			wantStatus: 200, wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Vary": "Origin"}},
+		{name: "backend CORS headers dropped for a foreign origin", method: "GET", target: "/items",
+			header:     map[string]string{"Origin": "https://evil.example"},
+			wantStatus: 200, wantHeader: map[string]string{"Access-Control-Allow-Origin": ""}},
+		{name: "gateway errors carry CORS headers", method: "GET", target: "/nope",
+			header:     map[string]string{"Origin": "https://app.example"},
+			wantStatus: 404, wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example"}},
+		{name: "OPTIONS without CORS request headers is routed", method: "OPTIONS", target: "/items",
+			wantStatus: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.target, nil)
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus {
+				t.Errorf("status %d, want %d (%s)", rec.Code, tt.wantStatus, rec.Body.String())
+			}
+			for k, want := range tt.wantHeader {
+				if got := rec.Header().Get(k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+}
