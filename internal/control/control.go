@@ -156,18 +156,27 @@ func (b *built) close() {
 
 func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed) (*built, error) {
 	b := &built{}
+	iamAuth, err := c.iamAuthorizer(sp)
+	if err != nil {
+		return nil, err
+	}
 	var apis []*gateway.API
 	for _, apiName := range sortedKeys(sp.APIs) {
 		a := sp.APIs[apiName]
 		ga := gateway.NewAPI(a.ID, a.Name, c.cfg.AccountID)
+		cp, err := corsPolicy(a)
+		if err != nil {
+			b.close()
+			return nil, err
+		}
+		ga.SetCORS(cp)
 		for _, stName := range sortedKeys(a.Stages) {
-			def := stages[apiName][stName].api
-			routes, err := c.routes(b, def)
-			if err != nil {
-				b.close()
-				return nil, fmt.Errorf("api %s stage %s: %w", apiName, stName, err)
+			st := a.Stages[stName]
+			routes, err := c.routes(b, stages[apiName][stName].api, st, iamAuth)
+			if err == nil {
+				err = ga.AddStage(stName, st.StageVariables, routes)
 			}
-			if err := ga.AddStage(stName, a.Stages[stName].StageVariables, routes); err != nil {
+			if err != nil {
 				b.close()
 				return nil, fmt.Errorf("api %s stage %s: %w", apiName, stName, err)
 			}
@@ -175,11 +184,13 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 		apis = append(apis, ga)
 	}
 	b.Deployment = gateway.NewDeployment(apis, b.close)
+	b.Deployment.SetAccountLimit(accountLimit(sp))
 	return b, nil
 }
 
-// routes compiles an API definition's routes with fresh integrations.
-func (c *Controller) routes(b *built, a *spec.API) ([]router.Route[*gateway.Route], error) {
+// routes compiles an API definition's routes for one stage, with fresh
+// integrations and authorizers and the stage's throttles.
+func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gateway.Authorizer) ([]router.Route[*gateway.Route], error) {
 	integ := map[string]*gateway.Route{}
 	for _, name := range sortedKeys(a.Integrations) {
 		in := a.Integrations[name]
@@ -204,6 +215,10 @@ func (c *Controller) routes(b *built, a *spec.API) ([]router.Route[*gateway.Rout
 		}
 		integ[name] = &gateway.Route{Integration: it, Timeout: in.Timeout()}
 	}
+	auths, err := c.authorizers(a)
+	if err != nil {
+		return nil, err
+	}
 	routes := make([]router.Route[*gateway.Route], 0, len(a.Routes))
 	for _, key := range sortedKeys(a.Routes) {
 		rt := a.Routes[key]
@@ -211,10 +226,18 @@ func (c *Controller) routes(b *built, a *spec.API) ([]router.Route[*gateway.Rout
 		if gi == nil {
 			return nil, fmt.Errorf("route %q: no integration %q", key, rt.Integration)
 		}
-		routes = append(routes, router.Route[*gateway.Route]{
-			Key: key, Method: rt.Method, Path: rt.Path,
-			Value: &gateway.Route{Key: key, Integration: gi.Integration, Timeout: gi.Timeout},
-		})
+		gr := &gateway.Route{Key: key, Integration: gi.Integration, Timeout: gi.Timeout,
+			Scopes: rt.AuthorizationScopes, APIKeyRequired: rt.APIKeyRequired}
+		switch rt.AuthorizationType {
+		case spec.AuthJWT, spec.AuthCustom:
+			gr.Authorizer = auths[rt.Authorizer]
+		case spec.AuthIAM:
+			gr.Authorizer, gr.AuthorizerNeedsBody = iamAuth, true
+		}
+		if l := routeLimit(st, key); l != nil {
+			gr.Throttle, gr.ThrottleKey = l, "route:"+a.ID+"/"+st.Name+"/"+key
+		}
+		routes = append(routes, router.Route[*gateway.Route]{Key: key, Method: rt.Method, Path: rt.Path, Value: gr})
 	}
 	return routes, nil
 }

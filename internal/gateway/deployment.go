@@ -10,14 +10,16 @@ import (
 	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/router"
+	"github.com/portico-dev/portico/internal/throttle"
 )
 
 // Deployment is the complete, immutable configuration the gateway serves:
 // every API with its stages, each stage with its compiled route table. A
 // redeploy builds a new Deployment and swaps it in with Server.Swap.
 type Deployment struct {
-	apis   []*API
-	byHost map[string]*API // lower-cased API id and name
+	account *throttle.Limit // the account-level bucket; nil for none
+	apis    []*API
+	byHost  map[string]*API // lower-cased API id and name
 
 	refs    atomic.Int64
 	retired atomic.Bool
@@ -52,6 +54,20 @@ type Route struct {
 	Key         string
 	Integration integration.Integration
 	Timeout     time.Duration
+
+	// Authorizer is nil for routes without authorization. Scopes are the
+	// route's authorizationScopes; AuthorizerNeedsBody makes the gateway
+	// read the body first (for signature checks).
+	Authorizer          Authorizer
+	Scopes              []string
+	AuthorizerNeedsBody bool
+
+	// Throttle is the stage's or route's token bucket, kept under
+	// ThrottleKey; nil when neither is configured.
+	Throttle    *throttle.Limit
+	ThrottleKey string
+	// APIKeyRequired makes callers send a valid x-api-key.
+	APIKeyRequired bool
 }
 
 // NewAPI returns an API with no stages yet.
@@ -85,6 +101,10 @@ func NewDeployment(apis []*API, closers ...func()) *Deployment {
 	}
 	return d
 }
+
+// SetAccountLimit sets the account-level token bucket every request of
+// the deployment takes from.
+func (d *Deployment) SetAccountLimit(l throttle.Limit) { d.account = &l }
 
 // APIs returns the deployment's APIs.
 func (d *Deployment) APIs() []*API { return d.apis }
@@ -176,8 +196,9 @@ func (d *Deployment) close() {
 // none), or an error the gateway renders: an *edge.Error of kind
 // Unauthorized (401) or Forbidden (403) for a refused caller, anything else
 // is a 500. scopes are the route's authorizationScopes. Implementations are
-// safe for concurrent use and must not read r.Body (authorizers run before
-// the body is read).
+// safe for concurrent use. r.Body is empty unless the route sets
+// AuthorizerNeedsBody (signature checks), so that refused callers cost no
+// upload.
 type Authorizer interface {
 	Authorize(ctx context.Context, r *integration.Request, scopes []string) (*integration.Authorizer, error)
 }

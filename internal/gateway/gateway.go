@@ -26,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/throttle"
 )
 
 // Limits of API Gateway HTTP APIs that the gateway enforces.
@@ -44,6 +45,26 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Limiter holds the token buckets (local or shared); nil disables
+	// throttling.
+	Limiter Limiter
+	// APIKeys checks x-api-key on routes that require a key.
+	APIKeys KeyChecker
+}
+
+// Limiter takes tokens from named buckets. On a store failure it returns
+// the error with the decision its failure policy dictates (Allowed for
+// fail-open).
+type Limiter interface {
+	Take(ctx context.Context, key string, l throttle.Limit) (throttle.Decision, error)
+}
+
+// KeyChecker validates an API key for an API stage ("api/stage") and
+// charges one request to its plan's bucket and quota. It returns nil to let
+// the request through, or the error to render (403 for a missing, unknown
+// or disabled key, 429 when the plan's bucket or quota is spent).
+type KeyChecker interface {
+	Check(ctx context.Context, value, apiStage string) error
 }
 
 // Server serves the current Deployment. It is safe for concurrent use; Swap
@@ -174,20 +195,72 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 			bodyPool.Put(bp)
 		}
 	}()
-	body, err := readBody(r, (*bp)[:0])
-	*bp = body
-	if err != nil {
+	read := func() error {
+		body, err := readBody(r, (*bp)[:0])
+		*bp = body
+		ir.Body = body
 		return err
 	}
-	ir.Body = body
+
+	rt := route.Value
+	if rt.Authorizer != nil {
+		// Only signature checks need the body; other authorizers run
+		// before it is read, so refused callers cost no upload.
+		if rt.AuthorizerNeedsBody {
+			if err := read(); err != nil {
+				return err
+			}
+		}
+		id, err := rt.Authorizer.Authorize(r.Context(), ir, rt.Scopes)
+		if err != nil {
+			return err
+		}
+		ir.Authorizer = id
+	}
+	if err := s.throttle(r.Context(), d, api, stage, rt, r); err != nil {
+		return err
+	}
+	if !rt.AuthorizerNeedsBody || rt.Authorizer == nil {
+		if err := read(); err != nil {
+			return err
+		}
+	}
 
 	ctx := r.Context()
-	if t := route.Value.Timeout; t > 0 {
+	if t := rt.Timeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	return route.Value.Integration.Serve(ctx, w, ir)
+	return rt.Integration.Serve(ctx, w, ir)
+}
+
+// throttle takes a token from every bucket the request counts against: its
+// API key's plan bucket and quota (routes that require a key), the
+// account's, and the stage's or route's (the most specific configured).
+func (s *Server) throttle(ctx context.Context, d *Deployment, api *API, stage *Stage, rt *Route, r *http.Request) error {
+	if rt.APIKeyRequired {
+		if s.deps.APIKeys == nil {
+			return edge.New(edge.Forbidden, errors.New("api keys are not configured"))
+		}
+		if err := s.deps.APIKeys.Check(ctx, r.Header.Get("X-Api-Key"), api.Name+"/"+stage.Name); err != nil {
+			return err
+		}
+	}
+	if s.deps.Limiter == nil {
+		return nil
+	}
+	if d.account != nil {
+		if err := s.refusal(s.deps.Limiter.Take(ctx, "account", *d.account)); err != nil {
+			return err
+		}
+	}
+	if rt.Throttle != nil {
+		if err := s.refusal(s.deps.Limiter.Take(ctx, rt.ThrottleKey, *rt.Throttle)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readBody reads the request body into buf, enforcing MaxBodyBytes on
@@ -326,4 +399,14 @@ func NewHTTPServer(h http.Handler) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+// refusal applies throttle.Refusal to a Take, without a Retry-After header
+// as API Gateway answers its own throttling, and logs a store failure that
+// the fail-open policy let through.
+func (s *Server) refusal(d throttle.Decision, err error) error {
+	if err != nil && d.Allowed {
+		s.deps.Logger.Warn("throttle store failed; request let through (fail open)", "err", err)
+	}
+	return throttle.Refusal(d, err, false)
 }

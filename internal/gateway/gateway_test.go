@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/router"
+	"github.com/portico-dev/portico/internal/throttle"
 )
 
 // echo is an integration that reports what the gateway handed it.
@@ -324,6 +325,100 @@ func TestCORS(t *testing.T) {
 				if got := rec.Header().Get(k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
+			}
+		})
+	}
+}
+
+type authFunc func(ctx context.Context, r *integration.Request, scopes []string) (*integration.Authorizer, error)
+
+func (f authFunc) Authorize(ctx context.Context, r *integration.Request, scopes []string) (*integration.Authorizer, error) {
+	return f(ctx, r, scopes)
+}
+
+type keyFunc func(ctx context.Context, value, apiStage string) error
+
+func (f keyFunc) Check(ctx context.Context, value, apiStage string) error { return f(ctx, value, apiStage) }
+
+// TestAccessControl checks the pipeline's order: authorize (before the
+// body is read, unless the authorizer needs it), then API keys and
+// throttles, then the integration.
+func TestAccessControl(t *testing.T) {
+	var sawBody atomic.Value
+	auth := authFunc(func(ctx context.Context, r *integration.Request, scopes []string) (*integration.Authorizer, error) {
+		sawBody.Store(string(r.Body))
+		switch r.HTTP.Header.Get("Authorization") {
+		case "good":
+			return &integration.Authorizer{Lambda: map[string]any{"user": "u1", "scopes": strings.Join(scopes, " ")}}, nil
+		case "":
+			return nil, edge.New(edge.Unauthorized, errors.New("no token"))
+		}
+		return nil, edge.New(edge.Forbidden, errors.New("denied"))
+	})
+	whoami := integration.Func(func(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+		if r.Authorizer != nil {
+			io.WriteString(w, r.Authorizer.Lambda["user"].(string)+" "+r.Authorizer.Lambda["scopes"].(string))
+		}
+		io.WriteString(w, "|"+string(r.Body))
+		return nil
+	})
+	keys := keyFunc(func(ctx context.Context, value, apiStage string) error {
+		if value != "k1" || apiStage != "acl/$default" {
+			return edge.New(edge.Forbidden, errors.New("bad key"))
+		}
+		return nil
+	})
+	now := time.Unix(1_700_000_000, 0)
+	limiter := throttle.NewLocal(func() time.Time { return now })
+
+	a := NewAPI("abc1234567", "acl", "000000000000")
+	rts := []router.Route[*Route]{
+		{Key: "POST /auth", Method: "POST", Path: "/auth", Value: &Route{Key: "POST /auth", Integration: whoami, Authorizer: auth, Scopes: []string{"read"}}},
+		{Key: "POST /signed", Method: "POST", Path: "/signed", Value: &Route{Key: "POST /signed", Integration: whoami, Authorizer: auth, AuthorizerNeedsBody: true}},
+		{Key: "GET /keyed", Method: "GET", Path: "/keyed", Value: &Route{Key: "GET /keyed", Integration: whoami, APIKeyRequired: true}},
+		{Key: "GET /limited", Method: "GET", Path: "/limited", Value: &Route{Key: "GET /limited", Integration: whoami,
+			Throttle: &throttle.Limit{Rate: 1, Burst: 2}, ThrottleKey: "route:acl/$default/GET /limited"}},
+	}
+	if err := a.AddStage("$default", nil, rts); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Deps{Limiter: limiter, APIKeys: keys})
+	s.Swap(NewDeployment([]*API{a}))
+
+	tests := []struct {
+		name, method, target, body string
+		header                     map[string]string
+		wantStatus                 int
+		wantBody                   string
+		wantAuthSawBody            string
+	}{
+		{name: "authorized", method: "POST", target: "/auth", body: "hi", header: map[string]string{"Authorization": "good"}, wantStatus: 200, wantBody: "u1 read|hi"},
+		{name: "no token", method: "POST", target: "/auth", body: "hi", wantStatus: 401, wantBody: `{"message":"Unauthorized"}`},
+		{name: "denied", method: "POST", target: "/auth", body: "hi", header: map[string]string{"Authorization": "bad"}, wantStatus: 403, wantBody: `{"message":"Forbidden"}`},
+		{name: "signature sees the body", method: "POST", target: "/signed", body: "payload", header: map[string]string{"Authorization": "good"}, wantStatus: 200, wantBody: "u1 |payload", wantAuthSawBody: "payload"},
+		{name: "api key missing", method: "GET", target: "/keyed", wantStatus: 403, wantBody: `{"message":"Forbidden"}`},
+		{name: "api key good", method: "GET", target: "/keyed", header: map[string]string{"X-Api-Key": "k1"}, wantStatus: 200, wantBody: "|"},
+		{name: "within burst 1", method: "GET", target: "/limited", wantStatus: 200, wantBody: "|"},
+		{name: "within burst 2", method: "GET", target: "/limited", wantStatus: 200, wantBody: "|"},
+		{name: "throttled", method: "GET", target: "/limited", wantStatus: 429, wantBody: `{"message":"Too Many Requests"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sawBody.Store("")
+			req := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus || rec.Body.String() != tt.wantBody {
+				t.Errorf("got %d %q, want %d %q", rec.Code, rec.Body.String(), tt.wantStatus, tt.wantBody)
+			}
+			if got := sawBody.Load().(string); got != tt.wantAuthSawBody {
+				t.Errorf("authorizer saw body %q, want %q", got, tt.wantAuthSawBody)
+			}
+			if tt.wantStatus == 429 && rec.Header().Get("Retry-After") != "" {
+				t.Errorf("API Gateway's 429 carries no Retry-After")
 			}
 		})
 	}

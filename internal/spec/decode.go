@@ -247,6 +247,9 @@ func yamlFields(t reflect.Type) (names []string, index map[string]int) {
 var kindNames = map[string]string{
 	"Spec": "spec", "Function": "function", "Role": "role", "Bucket": "bucket", "API": "api",
 	"Integration": "integration", "Route": "route", "Stage": "stage",
+	"AccessKey": "access key", "UsagePlan": "usage plan", "APIKey": "api key", "AccountSettings": "account",
+	"Authorizer": "authorizer", "JWTConfiguration": "jwtConfiguration", "Cors": "cors",
+	"RouteSettings": "route settings", "PlanThrottle": "throttle", "PlanQuota": "quota", "PlanStage": "api stage",
 }
 
 // object decodes a mapping into the struct v by its yaml tags.
@@ -271,7 +274,7 @@ func (d *decoder) object(n *yaml.Node, v reflect.Value, label string) {
 		d.pos[posKey{p: p, key: true}] = nodePos(k)
 		before := len(d.list)
 		d.value(val, f, k.Value)
-		if len(d.list) > before && f.Kind() != reflect.Map && f.Kind() != reflect.Slice {
+		if len(d.list) > before && f.Kind() != reflect.Map && f.Kind() != reflect.Slice && !isStructPtr(f.Type()) {
 			// Already reported: treat the field as absent so that it
 			// gets its default and draws no second complaint.
 			delete(d.pos, posKey{p: p})
@@ -298,6 +301,32 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, label string) {
 			p.Elem().SetInt(int64(i))
 			v.Set(p)
 		}
+	case t.Kind() == reflect.Float64:
+		if x, ok := d.number(n, label); ok {
+			v.SetFloat(x)
+		}
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Float64:
+		if x, ok := d.number(n, label); ok {
+			p := reflect.New(t.Elem())
+			p.Elem().SetFloat(x)
+			v.Set(p)
+		}
+	case isStructPtr(t):
+		// A nested object (cors, jwtConfiguration, throttle...). A body
+		// that is not a mapping leaves the field nil: reported once here,
+		// and treated as absent afterwards.
+		if n.Kind != yaml.MappingNode {
+			d.add(nodePos(n), "%s: expected a mapping, got %s", label, describe(n))
+			return
+		}
+		p := reflect.New(t.Elem())
+		if f := p.Elem().FieldByName("Pos"); f.IsValid() && f.Type() == reflect.TypeFor[Pos]() {
+			f.Set(reflect.ValueOf(nodePos(n)))
+		}
+		d.object(n, p.Elem(), label)
+		v.Set(p)
+	case t.Kind() == reflect.Slice && isStructPtr(t.Elem()):
+		d.objectList(n, v, label)
 	case t.Kind() == reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
 			d.add(nodePos(n), "%s: expected a boolean, got %s", label, describe(n))
@@ -338,6 +367,51 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, label string) {
 		// not know; say so rather than silently ignoring the field.
 		d.add(nodePos(n), "%s: internal error: cannot decode into %s", label, t)
 	}
+}
+
+func isStructPtr(t reflect.Type) bool {
+	return t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct
+}
+
+// objectList decodes a list of mappings into a []*T, recording each
+// element's position under its index. Null or non-mapping elements are
+// reported and dropped.
+func (d *decoder) objectList(n *yaml.Node, v reflect.Value, label string) {
+	if n.Kind != yaml.SequenceNode {
+		d.add(nodePos(n), "%s: expected a list, got %s", label, describe(n))
+		return
+	}
+	list := reflect.MakeSlice(v.Type(), 0, len(n.Content))
+	for i, e := range n.Content {
+		if e = d.deref(e); e == nil {
+			continue
+		}
+		el := fmt.Sprintf("%s[%d]", label, i)
+		if e.Kind != yaml.MappingNode {
+			d.add(nodePos(e), "%s: expected a mapping, got %s", el, describe(e))
+			continue
+		}
+		p := reflect.New(v.Type().Elem().Elem())
+		d.pos[posKey{p: v.Addr().Interface(), k: strconv.Itoa(list.Len())}] = nodePos(e)
+		d.object(e, p.Elem(), el)
+		list = reflect.Append(list, p)
+	}
+	v.Set(list)
+}
+
+// number accepts an integer or a finite float (throttling rates are
+// doubles on AWS).
+func (d *decoder) number(n *yaml.Node, label string) (float64, bool) {
+	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
+		d.add(nodePos(n), "%s: expected a number, got %s", label, describe(n))
+		return 0, false
+	}
+	var x float64
+	if err := n.Decode(&x); err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		d.add(nodePos(n), "%s: expected a finite number, got %s", label, n.Value)
+		return 0, false
+	}
+	return x, true
 }
 
 // scalarString accepts any scalar as text: YAML would read `2.0` or

@@ -73,6 +73,17 @@ func TestSchemaMatchesTypes(t *testing.T) {
 				}
 				walk(path+"."+name+".*", ft.Elem().Elem(), elem)
 			}
+			if isStructPtr(ft) {
+				walk(path+"."+name, ft.Elem(), p)
+			}
+			if ft.Kind() == reflect.Slice && isStructPtr(ft.Elem()) {
+				items, ok := p["items"].(map[string]any)
+				if !ok {
+					t.Errorf("%s.%s: want items with the element schema", path, name)
+					continue
+				}
+				walk(path+"."+name+"[]", ft.Elem().Elem(), items)
+			}
 		}
 		for name := range props {
 			if _, ok := index[name]; !ok {
@@ -84,9 +95,10 @@ func TestSchemaMatchesTypes(t *testing.T) {
 }
 
 // validateSchema is a small JSON Schema evaluator covering the keywords
-// the Portico schema uses: type, enum, minimum, maximum, pattern,
+// the Portico schema uses: type, enum, const, minimum, maximum, pattern,
 // minLength, properties, required, additionalProperties, propertyNames,
-// maxProperties, items, oneOf and local $ref.
+// maxProperties, items, minItems, maxItems, oneOf, allOf, if/then and
+// local $ref.
 func validateSchema(root, s map[string]any, v any, path string) []string {
 	s = resolve(root, s)
 	var errs []string
@@ -101,6 +113,19 @@ func validateSchema(root, s map[string]any, v any, path string) []string {
 		if n != 1 {
 			fail("matches %d of oneOf", n)
 		}
+	}
+	if all, ok := s["allOf"].([]any); ok {
+		for _, sub := range all {
+			errs = append(errs, validateSchema(root, sub.(map[string]any), v, path)...)
+		}
+	}
+	if cond, ok := s["if"].(map[string]any); ok && len(validateSchema(root, cond, v, path)) == 0 {
+		if then, ok := s["then"].(map[string]any); ok {
+			errs = append(errs, validateSchema(root, then, v, path)...)
+		}
+	}
+	if c, ok := s["const"]; ok && fmt.Sprint(c) != fmt.Sprint(v) {
+		fail("%v is not %v", v, c)
 	}
 	if tv, ok := s["type"]; ok {
 		var types []string
@@ -120,12 +145,16 @@ func validateSchema(root, s map[string]any, v any, path string) []string {
 	if enum, ok := s["enum"].([]any); ok && !slices.Contains(enum, any(fmt.Sprint(v))) {
 		fail("%v not in enum %v", v, enum)
 	}
-	if n, ok := v.(int); ok {
-		if m, ok := s["minimum"].(float64); ok && float64(n) < m {
-			fail("%d < minimum %v", n, m)
+	n, isNum := v.(float64)
+	if i, ok := v.(int); ok {
+		n, isNum = float64(i), true
+	}
+	if isNum {
+		if m, ok := s["minimum"].(float64); ok && n < m {
+			fail("%v < minimum %v", v, m)
 		}
-		if m, ok := s["maximum"].(float64); ok && float64(n) > m {
-			fail("%d > maximum %v", n, m)
+		if m, ok := s["maximum"].(float64); ok && n > m {
+			fail("%v > maximum %v", v, m)
 		}
 	}
 	if str, ok := v.(string); ok {
@@ -137,6 +166,12 @@ func validateSchema(root, s map[string]any, v any, path string) []string {
 		}
 	}
 	if l, ok := v.([]any); ok {
+		if m, ok := s["minItems"].(float64); ok && float64(len(l)) < m {
+			fail("fewer than %v items", m)
+		}
+		if m, ok := s["maxItems"].(float64); ok && float64(len(l)) > m {
+			fail("more than %v items", m)
+		}
 		if items, ok := s["items"].(map[string]any); ok {
 			for i, e := range l {
 				errs = append(errs, validateSchema(root, items, e, fmt.Sprintf("%s[%d]", path, i))...)

@@ -28,6 +28,92 @@ type Spec struct {
 	Roles     map[string]*Role     `yaml:"roles"`
 	Buckets   map[string]*Bucket   `yaml:"buckets"`
 	APIs      map[string]*API      `yaml:"apis"`
+
+	// AccessKeys are the credentials callers sign AWS_IAM requests with,
+	// keyed by a name; each is bound to a role whose policies decide what
+	// it may invoke.
+	AccessKeys map[string]*AccessKey `yaml:"accessKeys"`
+	// UsagePlans set per-API-key throttles and quotas (from API Gateway's
+	// REST APIs; HTTP APIs lack them).
+	UsagePlans map[string]*UsagePlan `yaml:"usagePlans"`
+	// APIKeys are the keys clients send in x-api-key, keyed by name.
+	APIKeys map[string]*APIKey `yaml:"apiKeys"`
+	// Account holds the account-level throttle that every API shares.
+	// Default: AWS's 10 000 requests per second with a burst of 5 000.
+	Account *AccountSettings `yaml:"account"`
+}
+
+// AccountSettings are settings of the whole (local) account.
+type AccountSettings struct {
+	// ThrottlingRateLimit is the account's steady-state request rate, per
+	// second; default 10000.
+	ThrottlingRateLimit *float64 `yaml:"throttlingRateLimit"`
+	// ThrottlingBurstLimit is the account's bucket size; default 5000.
+	ThrottlingBurstLimit *int `yaml:"throttlingBurstLimit"`
+}
+
+// AccessKey is an access key pair for AWS_IAM (SigV4) callers.
+type AccessKey struct {
+	Name string `yaml:"-"`
+	Pos  Pos    `yaml:"-"`
+
+	// AccessKeyID is the public half: 16 to 128 upper-case letters and
+	// digits, conventionally starting with AKIA.
+	AccessKeyID string `yaml:"accessKeyId"`
+	// SecretAccessKey is the signing secret.
+	SecretAccessKey string `yaml:"secretAccessKey"`
+	// Role names the role under roles whose policies apply to the caller.
+	Role string `yaml:"role"`
+}
+
+// UsagePlan is a throttle and quota shared by the API keys on it, for the
+// API stages it lists.
+type UsagePlan struct {
+	Name string `yaml:"-"`
+	Pos  Pos    `yaml:"-"`
+
+	// Throttle is the per-key token bucket.
+	Throttle *PlanThrottle `yaml:"throttle"`
+	// Quota is the per-key request allowance per period.
+	Quota *PlanQuota `yaml:"quota"`
+	// APIStages are the API stages the plan's keys may call.
+	APIStages []*PlanStage `yaml:"apiStages"`
+}
+
+// PlanThrottle is a usage plan's per-key token bucket.
+type PlanThrottle struct {
+	// RateLimit is requests per second.
+	RateLimit *float64 `yaml:"rateLimit"`
+	// BurstLimit is the bucket size.
+	BurstLimit *int `yaml:"burstLimit"`
+}
+
+// PlanQuota is a usage plan's per-key allowance.
+type PlanQuota struct {
+	// Limit is the number of requests per period.
+	Limit int `yaml:"limit"`
+	// Period is DAY, WEEK or MONTH.
+	Period string `yaml:"period"`
+}
+
+// PlanStage names an API stage a usage plan covers.
+type PlanStage struct {
+	// API names an API under apis.
+	API string `yaml:"api"`
+	// Stage names a stage of that API.
+	Stage string `yaml:"stage"`
+}
+
+// APIKey is a key clients send in the x-api-key header.
+type APIKey struct {
+	Name string `yaml:"-"`
+	Pos  Pos    `yaml:"-"`
+
+	// Plan names the usage plan of the key.
+	Plan string `yaml:"plan"`
+	// Value is the key itself, 20 to 128 characters; default: derived
+	// from the name (stable; shown by `portico apikey list`).
+	Value string `yaml:"value"`
 }
 
 // Function is a Lambda function.
@@ -104,6 +190,68 @@ type API struct {
 	// "$default"; at most 10. An API that declares none gets a "$default"
 	// stage with AutoDeploy, as AWS's quick create does.
 	Stages map[string]*Stage `yaml:"stages"`
+	// Authorizers are keyed by name; routes refer to them.
+	Authorizers map[string]*Authorizer `yaml:"authorizers"`
+	// Cors makes the gateway answer CORS preflights and set CORS headers.
+	Cors *Cors `yaml:"cors"`
+}
+
+// Authorizer types.
+const (
+	AuthorizerJWT     = "JWT"
+	AuthorizerRequest = "REQUEST"
+)
+
+// Authorizer decides who may call the routes that use it.
+type Authorizer struct {
+	Name string `yaml:"-"`
+	Pos  Pos    `yaml:"-"`
+
+	// Type is JWT or REQUEST (a Lambda authorizer).
+	Type string `yaml:"type"`
+	// IdentitySource lists selection expressions ($request.header.NAME,
+	// $request.querystring.NAME, $context.NAME, $stageVariables.NAME).
+	// JWT: exactly one, a header or query string; default
+	// $request.header.Authorization.
+	IdentitySource []string `yaml:"identitySource"`
+	// JWTConfiguration is required for JWT authorizers.
+	JWTConfiguration *JWTConfiguration `yaml:"jwtConfiguration"`
+	// Function names the Lambda authorizer's function (REQUEST).
+	Function string `yaml:"function"`
+	// AuthorizerPayloadFormatVersion is "1.0" or "2.0" (default) (REQUEST).
+	AuthorizerPayloadFormatVersion string `yaml:"authorizerPayloadFormatVersion"`
+	// EnableSimpleResponses lets a 2.0 Lambda authorizer answer
+	// {"isAuthorized": bool} instead of an IAM policy.
+	EnableSimpleResponses bool `yaml:"enableSimpleResponses"`
+	// AuthorizerResultTtlInSeconds caches decisions, 0 to 3600; default 0
+	// (no caching) when no identity source is given, else 300.
+	AuthorizerResultTtlInSeconds *int `yaml:"authorizerResultTtlInSeconds"`
+}
+
+// JWTConfiguration names the token issuer and audiences.
+type JWTConfiguration struct {
+	// Issuer is the iss claim tokens must carry; its OpenID configuration
+	// ({issuer}/.well-known/openid-configuration) gives the signing keys.
+	Issuer string `yaml:"issuer"`
+	// Audience lists accepted aud (or client_id) values; 1 to 50.
+	Audience []string `yaml:"audience"`
+}
+
+// Cors is an API's CORS configuration, as API Gateway's corsConfiguration.
+type Cors struct {
+	// AllowOrigins: "*", "http://*", "https://*" or origins
+	// scheme://host[:port] without a path.
+	AllowOrigins []string `yaml:"allowOrigins"`
+	// AllowMethods: GET POST PUT PATCH DELETE HEAD OPTIONS or "*".
+	AllowMethods []string `yaml:"allowMethods"`
+	// AllowHeaders and ExposeHeaders: header names or "*".
+	AllowHeaders  []string `yaml:"allowHeaders"`
+	ExposeHeaders []string `yaml:"exposeHeaders"`
+	// MaxAge is how long browsers may cache a preflight, -1 to 86400 s;
+	// nil when not given.
+	MaxAge *int `yaml:"maxAge"`
+	// AllowCredentials sends Access-Control-Allow-Credentials: true.
+	AllowCredentials bool `yaml:"allowCredentials"`
 }
 
 // Integration types.
@@ -151,6 +299,15 @@ type Route struct {
 
 	// Integration names an integration of the same API.
 	Integration string `yaml:"integration"`
+	// AuthorizationType is NONE (default), JWT, CUSTOM (a REQUEST
+	// authorizer) or AWS_IAM.
+	AuthorizationType string `yaml:"authorizationType"`
+	// Authorizer names an authorizer of the same API (JWT and CUSTOM).
+	Authorizer string `yaml:"authorizer"`
+	// AuthorizationScopes: a JWT must carry at least one of them.
+	AuthorizationScopes []string `yaml:"authorizationScopes"`
+	// APIKeyRequired makes callers send a valid x-api-key.
+	APIKeyRequired bool `yaml:"apiKeyRequired"`
 }
 
 // Stage is a deployed version of an API.
@@ -165,4 +322,21 @@ type Stage struct {
 	// ${stageVariables.name} in integration URIs. Names match
 	// [A-Za-z0-9_]+, values [A-Za-z0-9-._~:/?#&=,]+; at most 100.
 	StageVariables map[string]string `yaml:"stageVariables"`
+	// DefaultRouteSettings apply to every route of the stage.
+	DefaultRouteSettings *RouteSettings `yaml:"defaultRouteSettings"`
+	// RouteSettings override DefaultRouteSettings per route key.
+	RouteSettings map[string]*RouteSettings `yaml:"routeSettings"`
+}
+
+// RouteSettings are a stage's settings for its routes.
+type RouteSettings struct {
+	// Key is the route key under routeSettings ("" for
+	// defaultRouteSettings); Pos is the key's position (or the mapping's).
+	Key string `yaml:"-"`
+	Pos Pos    `yaml:"-"`
+
+	// ThrottlingRateLimit is requests per second (steady state).
+	ThrottlingRateLimit *float64 `yaml:"throttlingRateLimit"`
+	// ThrottlingBurstLimit is the token bucket's size.
+	ThrottlingBurstLimit *int `yaml:"throttlingBurstLimit"`
 }

@@ -118,13 +118,13 @@ func TestParseSeed(t *testing.T) {
 		t.Errorf("integrations = %s", jsonOf(a.Integrations))
 	}
 	wantR := map[string]*Route{
-		"GET /":                {Key: "GET /", Pos: Pos{26, 7}, Method: "GET", Path: "/", Integration: "lambdaIntegration"},
-		"ANY /models/{proxy+}": {Key: "ANY /models/{proxy+}", Pos: Pos{27, 7}, Method: "ANY", Path: "/models/{proxy+}", Integration: "modelServer"},
+		"GET /":                {Key: "GET /", Pos: Pos{26, 7}, Method: "GET", Path: "/", Integration: "lambdaIntegration", AuthorizationType: "NONE"},
+		"ANY /models/{proxy+}": {Key: "ANY /models/{proxy+}", Pos: Pos{27, 7}, Method: "ANY", Path: "/models/{proxy+}", Integration: "modelServer", AuthorizationType: "NONE"},
 	}
 	if !reflect.DeepEqual(a.Routes, wantR) {
 		t.Errorf("routes = %s", jsonOf(a.Routes))
 	}
-	wantS := map[string]*Stage{"v1": {Name: "v1", Pos: Pos{29, 7}, AutoDeploy: true, StageVariables: map[string]string{"tier": "free"}}}
+	wantS := map[string]*Stage{"v1": {Name: "v1", Pos: Pos{29, 7}, AutoDeploy: true, StageVariables: map[string]string{"tier": "free"}, RouteSettings: map[string]*RouteSettings{}}}
 	if !reflect.DeepEqual(a.Stages, wantS) {
 		t.Errorf("stages = %s", jsonOf(a.Stages))
 	}
@@ -168,7 +168,7 @@ func TestParseDefaults(t *testing.T) {
 				if a.ID != DeriveAPIID("web") || len(a.ID) != 10 || a.ProtocolType != "HTTP" {
 					t.Errorf("api = %+v", a)
 				}
-				want := map[string]*Stage{"$default": {Name: "$default", Pos: Pos{4, 3}, AutoDeploy: true, StageVariables: map[string]string{}}}
+				want := map[string]*Stage{"$default": {Name: "$default", Pos: Pos{4, 3}, AutoDeploy: true, StageVariables: map[string]string{}, RouteSettings: map[string]*RouteSettings{}}}
 				if !reflect.DeepEqual(a.Stages, want) {
 					t.Errorf("stages = %s", jsonOf(a.Stages))
 				}
@@ -379,6 +379,145 @@ func TestParseErrors(t *testing.T) {
 			`4:51: stageVariables.e: invalid value "": must be 1 or more of A-Z a-z 0-9 - . _ ~ : / ? # & = ,`}},
 		{"too many stage variables", "apis:\n  a:\n    stages:\n      v1:\n        stageVariables: {" + manyVars(101) + "}\n", []string{
 			`5:25: stageVariables: at most 100 per stage, got 101`}},
+
+		// Access control and throttling.
+		{"number wrong type", "account: {throttlingRateLimit: fast}\n", []string{
+			`1:32: throttlingRateLimit: expected a number, got string "fast"`}},
+		{"number bool", "account: {throttlingRateLimit: true}\n", []string{
+			`1:32: throttlingRateLimit: expected a number, got boolean true`}},
+		{"number nan", "account: {throttlingRateLimit: .nan}\n", []string{
+			`1:32: throttlingRateLimit: expected a finite number, got .nan`}},
+		{"nested not a mapping", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    cors: [x]\n", []string{
+			`4:11: cors: expected a mapping, got a list`}},
+		{"nested unknown field", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    cors: {allowOrigin: ['*'], maxAge: 5}\n", []string{
+			`4:12: unknown field "allowOrigin" in cors (did you mean "allowOrigins"?)`}},
+		{"nested error keeps siblings", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    cors: {maxAge: x, allowMethods: [get]}\n", []string{
+			`4:20: maxAge: expected an integer, got string "x"`,
+			`4:38: allowMethods[0]: must be one of GET POST PUT PATCH DELETE HEAD OPTIONS or "*", got "get" (methods are upper case: GET)`}},
+		{"object list not a list", "usagePlans:\n  p: {apiStages: {api: a}}\n", []string{
+			`2:18: apiStages: expected a list, got a mapping`}},
+		{"object list element not a mapping", "usagePlans:\n  p: {apiStages: [a/v1]}\n", []string{
+			`2:19: apiStages[0]: expected a mapping, got string "a/v1"`}},
+		{"route settings not a mapping", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    stages:\n      v1: {routeSettings: {$default: 5}}\n", []string{
+			`5:38: route settings "$default": expected a mapping, got integer 5`}},
+		{"authorizer type missing", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {}\n", []string{
+			`5:7: authorizer "x": type is required (JWT or REQUEST)`}},
+		{"authorizer type unknown", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: JWTT}\n", []string{
+			`5:17: type: must be JWT or REQUEST, got "JWTT" (did you mean "JWT"?)`}},
+		{"jwt without configuration", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: JWT}\n", []string{
+			`5:7: authorizer "x": jwtConfiguration is required for JWT authorizers`}},
+		{"jwt issuer and audience", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: JWT, jwtConfiguration: {issuer: 'http://idp.example.com', audience: []}}\n      y: {type: JWT, jwtConfiguration: {audience: ['']}}\n      z: {type: JWT, jwtConfiguration: {issuer: 'idp.example.com', audience: [a]}}\n", []string{
+			`5:49: issuer: "http://idp.example.com": must use https:// (http:// is accepted only for localhost, 127.0.0.1 and [::1])`,
+			`5:85: jwtConfiguration: audience needs 1 to 50 entries, got 0`,
+			`6:40: jwtConfiguration: issuer is required`,
+			`6:52: audience[0]: must not be empty`,
+			`7:49: issuer: "idp.example.com" is not an absolute URL; want https://HOST[/PATH]`}},
+		{"jwt too many audiences", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: JWT, jwtConfiguration: {issuer: 'https://i', audience: [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, a33, a34, a35, a36, a37, a38, a39, a40, a41, a42, a43, a44, a45, a46, a47, a48, a49, a50]}}\n", []string{
+			`5:72: jwtConfiguration: audience needs 1 to 50 entries, got 51`}},
+		{"jwt identity sources", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: JWT, identitySource: [$request.header.A, $request.header.B], jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n      y: {type: JWT, identitySource: [$context.x], jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n      z: {type: JWT, identitySource: [method.request.header.Authorization], jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n", []string{
+			`5:38: identitySource: a JWT authorizer takes exactly one identity source, got 2`,
+			`6:39: identitySource[0]: a JWT authorizer reads the token from $request.header.NAME or $request.querystring.NAME, got "$context.x"`,
+			`7:39: identitySource[0]: a JWT authorizer reads the token from $request.header.NAME or $request.querystring.NAME, got "method.request.header.Authorization" (did you mean "$request.header.Authorization"?)`}},
+		{"jwt with request fields", "functions:\n  fn: {runtime: python3.12, handler: app.main, code: app}\napis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: JWT, function: fn, authorizerPayloadFormatVersion: '2.0', enableSimpleResponses: true, authorizerResultTtlInSeconds: 5, jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n", []string{
+			`7:32: function: not used by JWT authorizers`,
+			`7:68: authorizerPayloadFormatVersion: not used by JWT authorizers`,
+			`7:98: enableSimpleResponses: not used by JWT authorizers`,
+			`7:134: authorizerResultTtlInSeconds: not used by JWT authorizers`}},
+		{"request without function", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: REQUEST}\n      y: {type: REQUEST, function: fm}\n", []string{
+			`5:7: authorizer "x": function is required for REQUEST authorizers`,
+			`6:36: function: no function named "fm"`}},
+		{"request payload and simple responses", "functions:\n  fn: {runtime: python3.12, handler: app.main, code: app}\napis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: REQUEST, function: fn, authorizerPayloadFormatVersion: '3.0'}\n      y: {type: REQUEST, function: fn, authorizerPayloadFormatVersion: '1.0', enableSimpleResponses: true}\n", []string{
+			`7:72: authorizerPayloadFormatVersion: must be "1.0" or "2.0", got "3.0"`,
+			`8:102: enableSimpleResponses: only with authorizerPayloadFormatVersion "2.0"`}},
+		{"request identity sources", "functions:\n  fn: {runtime: python3.12, handler: app.main, code: app}\napis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: REQUEST, function: fn, identitySource: [$request.headers.Auth, request.querystring.q, '$context.', Authorization, $stageVariables.a-b]}\n", []string{
+			`7:57: identitySource[0]: "$request.headers.Auth" is not $request.header.NAME, $request.querystring.NAME, $context.NAME or $stageVariables.NAME (did you mean "$request.header.Auth"?)`,
+			`7:80: identitySource[1]: "request.querystring.q" is not $request.header.NAME, $request.querystring.NAME, $context.NAME or $stageVariables.NAME (did you mean "$request.querystring.q"?)`,
+			`7:103: identitySource[2]: "$context." is not $request.header.NAME, $request.querystring.NAME, $context.NAME or $stageVariables.NAME`,
+			`7:116: identitySource[3]: "Authorization" is not $request.header.NAME, $request.querystring.NAME, $context.NAME or $stageVariables.NAME`,
+			`7:131: identitySource[4]: "$stageVariables.a-b" is not $request.header.NAME, $request.querystring.NAME, $context.NAME or $stageVariables.NAME`}},
+		{"request ttl", "functions:\n  fn: {runtime: python3.12, handler: app.main, code: app}\napis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: REQUEST, function: fn, authorizerResultTtlInSeconds: 3601, identitySource: [$request.header.A]}\n      y: {type: REQUEST, function: fn, authorizerResultTtlInSeconds: 10}\n      z: {type: REQUEST, function: fn, authorizerResultTtlInSeconds: -1}\n", []string{
+			`7:70: authorizerResultTtlInSeconds: must be 0 to 3600, got 3601`,
+			`8:70: authorizerResultTtlInSeconds: caching needs at least one identitySource (the cache key); set it to 0 or add an identity source`,
+			`9:70: authorizerResultTtlInSeconds: must be 0 to 3600, got -1`}},
+		{"request with jwt configuration", "functions:\n  fn: {runtime: python3.12, handler: app.main, code: app}\napis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      x: {type: REQUEST, function: fn, jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n", []string{
+			`7:58: jwtConfiguration: not used by REQUEST authorizers`}},
+		{"route authorization type", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    routes:\n      GET /a: {integration: i, authorizationType: IAM}\n      GET /b: {integration: i, authorizationType: REQUEST}\n      GET /c: {integration: i, authorizationType: jwt}\n", []string{
+			`5:51: authorizationType: must be NONE, JWT, CUSTOM or AWS_IAM, got "IAM" (did you mean "AWS_IAM"?)`,
+			`6:51: authorizationType: must be NONE, JWT, CUSTOM or AWS_IAM, got "REQUEST" (a Lambda REQUEST authorizer is used with CUSTOM)`,
+			`7:51: authorizationType: must be NONE, JWT, CUSTOM or AWS_IAM, got "jwt" (did you mean "JWT"?)`}},
+		{"route authorizer required", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    routes:\n      GET /a: {integration: i, authorizationType: JWT}\n      GET /b: {integration: i, authorizationType: CUSTOM}\n", []string{
+			`5:51: route "GET /a": authorizer is required for authorizationType JWT`,
+			`6:51: route "GET /b": authorizer is required for authorizationType CUSTOM`}},
+		{"route authorizer unknown", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      cognito: {type: JWT, jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n    routes:\n      GET /a: {integration: i, authorizationType: JWT, authorizer: cognit}\n", []string{
+			`7:68: authorizer: no authorizer named "cognit" in api "a" (did you mean "cognito"?)`}},
+		{"route authorizer type mismatch", "functions:\n  fn: {runtime: python3.12, handler: app.main, code: app}\napis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      j: {type: JWT, jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n      l: {type: REQUEST, function: fn}\n    routes:\n      GET /a: {integration: i, authorizationType: JWT, authorizer: l}\n      GET /b: {integration: i, authorizationType: CUSTOM, authorizer: j}\n", []string{
+			`10:68: authorizer: authorizationType JWT needs a JWT authorizer; "l" is a REQUEST authorizer (use authorizationType CUSTOM)`,
+			`11:71: authorizer: authorizationType CUSTOM needs a REQUEST authorizer; "j" is a JWT authorizer (use authorizationType JWT)`}},
+		{"route authorizer without type", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      j: {type: JWT, jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n    routes:\n      GET /a: {integration: i, authorizer: j}\n      GET /b: {integration: i, authorizationType: AWS_IAM, authorizer: j}\n", []string{
+			`7:44: authorizer: not used with authorizationType NONE; set authorizationType to JWT or CUSTOM`,
+			`8:72: authorizer: not used with authorizationType AWS_IAM; set authorizationType to JWT or CUSTOM`}},
+		{"route scopes", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    authorizers:\n      j: {type: JWT, jwtConfiguration: {issuer: 'https://i', audience: [a]}}\n    routes:\n      GET /a: {integration: i, authorizationScopes: [read]}\n      GET /b: {integration: i, authorizationType: JWT, authorizer: j, authorizationScopes: [s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11]}\n      GET /c: {integration: i, authorizationType: JWT, authorizer: j, authorizationScopes: ['a b']}\n", []string{
+			`7:53: authorizationScopes: only for authorizationType JWT`,
+			`8:92: authorizationScopes: at most 10, got 11`,
+			`9:93: authorizationScopes[0]: "a b": a scope is a non-empty word without spaces`}},
+		{"api key required without plan", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    routes:\n      GET /a: {integration: i, apiKeyRequired: true}\n      GET /b: {integration: i, apiKeyRequired: false}\n", []string{
+			`5:48: apiKeyRequired: no usage plan covers api "a"; keys could never be accepted`}},
+		{"cors origins", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    cors:\n      allowOrigins: ['https://a.com/', 'https://a.com/x', 'a.com', 'https://a.com:99999', '*.a.com', 'https://*.a.com', 'http://*']\n", []string{
+			`5:22: allowOrigins[0]: "https://a.com/" is not an origin: an origin has no path (drop the trailing "/")`,
+			`5:40: allowOrigins[1]: "https://a.com/x" is not an origin; want "*", "http://*", "https://*" or scheme://host[:port] with no path`,
+			`5:59: allowOrigins[2]: "a.com" is not an origin; want "*", "http://*", "https://*" or scheme://host[:port] with no path`,
+			`5:68: allowOrigins[3]: "https://a.com:99999": port must be 1 to 65535`,
+			`5:91: allowOrigins[4]: "*.a.com" is not an origin; want "*", "http://*", "https://*" or scheme://host[:port] with no path`,
+			`5:102: allowOrigins[5]: "https://*.a.com": wildcard hosts are not supported; list each origin, or use "https://*"`}},
+		{"cors methods and headers", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    cors: {allowMethods: [get, FETCH, '*'], allowHeaders: ['X Y', '*'], exposeHeaders: ['a:b'], maxAge: 86401}\n", []string{
+			`4:27: allowMethods[0]: must be one of GET POST PUT PATCH DELETE HEAD OPTIONS or "*", got "get" (methods are upper case: GET)`,
+			`4:32: allowMethods[1]: must be one of GET POST PUT PATCH DELETE HEAD OPTIONS or "*", got "FETCH"`,
+			`4:60: allowHeaders[0]: "X Y" is not a header name (or "*")`,
+			`4:89: exposeHeaders[0]: "a:b" is not a header name (or "*")`,
+			`4:105: maxAge: must be -1 to 86400 seconds, got 86401`}},
+		{"cors max age low", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    cors: {maxAge: -2}\n", []string{
+			`4:20: maxAge: must be -1 to 86400 seconds, got -2`}},
+		{"route settings unknown route", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    routes:\n      GET /pets: {integration: i}\n    stages:\n      v1:\n        routeSettings:\n          GET /pet: {throttlingRateLimit: 1}\n          $default: {}\n", []string{
+			`9:11: routeSettings: no route "GET /pet" in api "a" (did you mean "GET /pets"?)`}},
+		{"negative throttles", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    stages:\n      v1:\n        defaultRouteSettings: {throttlingRateLimit: -1.5, throttlingBurstLimit: -1}\n        routeSettings:\n          $default: {throttlingBurstLimit: -2}\naccount: {throttlingRateLimit: -1, throttlingBurstLimit: -1}\n", []string{
+			`6:53: throttlingRateLimit: must be 0 or more, got -1.5`,
+			`6:81: throttlingBurstLimit: must be 0 or more, got -1`,
+			`8:44: throttlingBurstLimit: must be 0 or more, got -2`,
+			`9:32: throttlingRateLimit: must be 0 or more, got -1`,
+			`9:58: throttlingBurstLimit: must be 0 or more, got -1`}},
+		{"access key fields", "roles:\n  invoker: {}\naccessKeys:\n  a: {}\n  b: {accessKeyId: akia123, secretAccessKey: short, role: invokr}\n", []string{
+			`4:3: access key "a": accessKeyId is required`,
+			`4:3: access key "a": role is required (its policies decide what the key may invoke)`,
+			`4:3: access key "a": secretAccessKey is required`,
+			`5:20: accessKeyId: must be 16 to 128 upper-case letters and digits, got "akia123"`,
+			`5:46: secretAccessKey: must be at least 16 characters, got 5`,
+			`5:59: role: no role named "invokr" (did you mean "invoker"?)`}},
+		{"access key duplicate id", "roles:\n  r: {}\naccessKeys:\n  a: {accessKeyId: AKIAAAAAAAAAAAAAAAAA, secretAccessKey: 0123456789abcdef, role: r}\n  b: {accessKeyId: AKIAAAAAAAAAAAAAAAAA, secretAccessKey: 0123456789abcdef, role: r}\n", []string{
+			`5:20: accessKeyId: "AKIAAAAAAAAAAAAAAAAA" is also the id of access key "a"`}},
+		{"usage plan throttle and quota", "usagePlans:\n  p: {throttle: {rateLimit: -1, burstLimit: -5}, quota: {limit: 0, period: day}}\n  q: {quota: {}}\n  r: {quota: {limit: 5, period: YEAR}}\n", []string{
+			`2:29: rateLimit: must be 0 or more, got -1`,
+			`2:45: burstLimit: must be 0 or more, got -5`,
+			`2:65: limit: must be 1 or more, got 0`,
+			`2:76: period: must be DAY, WEEK or MONTH, got "day" (did you mean "DAY"?)`,
+			`3:14: quota: limit is required (requests per period, 1 or more)`,
+			`3:14: quota: period is required (DAY, WEEK or MONTH)`,
+			`4:33: period: must be DAY, WEEK or MONTH, got "YEAR"`}},
+		{"usage plan api stages", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    stages: {v1: {}}\nusagePlans:\n  p:\n    apiStages:\n      - {api: b, stage: v1}\n      - {api: a, stage: v2}\n      - {stage: v1}\n      - {api: a}\n      - {api: a, stage: v1}\n      - {api: a, stage: v1}\n", []string{
+			`8:15: apiStages[0].api: no api named "b"`,
+			`9:25: apiStages[1].stage: no stage named "v2" in api "a"`,
+			`10:9: apiStages[2]: api is required`,
+			`11:9: apiStages[3]: stage is required`,
+			`13:9: apiStages[5]: api "a" stage "v1" is already listed at apiStages[4]`}},
+		{"usage plan default stage", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\nusagePlans:\n  p: {apiStages: [{api: a, stage: $default}, {api: a, stage: prod}]}\n", []string{
+			`5:62: apiStages[1].stage: no stage named "prod" in api "a"`}},
+		{"api key plan", "usagePlans:\n  gold: {}\napiKeys:\n  a: {}\n  b: {plan: gld}\n", []string{
+			`4:3: api key "a": plan is required (a key on no usage plan is never accepted)`,
+			`5:13: plan: no usage plan named "gld" (did you mean "gold"?)`}},
+		{"api key value", "usagePlans:\n  p: {}\napiKeys:\n  a: {plan: p, value: short}\n  b: {plan: p, value: 'has a space in it, twenty+'}\n  c: {plan: p, value: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'}\n  d: {plan: p, value: 01234567890123456789}\n  e: {plan: p, value: '01234567890123456789'}\n", []string{
+			`4:23: value: must be 20 to 128 printable ASCII characters without spaces, got 5 characters`,
+			`5:23: value: must be printable ASCII without spaces; byte 3 is ' '`,
+			`6:23: value: must be 20 to 128 printable ASCII characters without spaces, got 129 characters`,
+			`8:23: value: same value as api key "d"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -133,6 +133,24 @@ func (v *validator) validate() {
 			ids[a.ID] = a
 		}
 	}
+	v.account()
+	for _, k := range sorted(v.spec.AccessKeys, func(k *AccessKey) Pos { return k.Pos }) {
+		if !v.broken[k] {
+			v.accessKey(k)
+		}
+	}
+	v.uniqueAccessKeyIDs()
+	for _, p := range sorted(v.spec.UsagePlans, func(p *UsagePlan) Pos { return p.Pos }) {
+		if !v.broken[p] {
+			v.usagePlan(p)
+		}
+	}
+	for _, k := range sorted(v.spec.APIKeys, func(k *APIKey) Pos { return k.Pos }) {
+		if !v.broken[k] {
+			v.apiKey(k)
+		}
+	}
+	v.uniqueAPIKeyValues()
 }
 
 func (v *validator) function(f *Function) {
@@ -336,8 +354,17 @@ func (v *validator) api(a *API) {
 			v.integration(i)
 		}
 	}
+	for _, au := range sorted(a.Authorizers, func(au *Authorizer) Pos { return au.Pos }) {
+		if !v.broken[au] {
+			v.authorizer(au)
+		}
+	}
+	if a.Cors != nil {
+		v.cors(a.Cors, v.pos.or(&a.Cors, a.Pos))
+	}
 	v.routes(a)
 	v.stages(a)
+	v.apiKeyCoverage(a)
 }
 
 var integrationMethods = []string{"ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -452,6 +479,7 @@ func (v *validator) routes(a *API) {
 		if v.broken[r] {
 			continue
 		}
+		v.routeAuth(a, r)
 		if r.Integration == "" {
 			v.add(r.Pos, "route %q: integration is required", r.Key)
 			continue
@@ -500,5 +528,6 @@ func (v *validator) stages(a *API) {
 				v.add(v.pos.entry(&s.StageVariables, k, s.Pos), "stageVariables.%s: invalid value %q: must be 1 or more of A-Z a-z 0-9 - . _ ~ : / ? # & = ,", k, val)
 			}
 		}
+		v.routeSettings(a, s)
 	}
 }

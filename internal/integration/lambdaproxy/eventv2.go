@@ -17,7 +17,33 @@ import (
 //
 // It does not allocate for typical requests beyond growing dst.
 func AppendEventV2(dst []byte, r *integration.Request) []byte {
-	dst = append(dst, `{"version":"2.0","routeKey":`...)
+	return appendEventV2(dst, r, nil)
+}
+
+// authorizerMembers are the members a Lambda authorizer's 2.0 event has on
+// top of the integration event's.
+type authorizerMembers struct {
+	routeARN       string
+	identitySource []string
+}
+
+// appendEventV2 appends the integration event (auth nil) or, with auth, the
+// Lambda authorizer event: type, routeArn and identitySource added after
+// version, body and isBase64Encoded left out.
+func appendEventV2(dst []byte, r *integration.Request, auth *authorizerMembers) []byte {
+	dst = append(dst, `{"version":"2.0",`...)
+	if auth != nil {
+		dst = append(dst, `"type":"REQUEST","routeArn":`...)
+		dst = appendString(dst, auth.routeARN)
+		dst = append(dst, `,"identitySource":`...)
+		if len(auth.identitySource) == 0 {
+			dst = append(dst, "[]"...)
+		} else {
+			dst = appendStringSlice(dst, auth.identitySource)
+		}
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"routeKey":`...)
 	dst = appendString(dst, r.RouteKey)
 	dst = append(dst, `,"rawPath":`...)
 	dst = appendString(dst, r.RawPath)
@@ -134,6 +160,9 @@ func AppendEventV2(dst []byte, r *integration.Request) []byte {
 	dst = append(dst, `","timeEpoch":`...)
 	dst = strconv.AppendInt(dst, r.Time.UnixMilli(), 10)
 	dst = append(dst, '}')
+	if auth != nil {
+		return append(dst, '}')
+	}
 
 	// body
 	if len(r.Body) > 0 {

@@ -1,0 +1,123 @@
+package lambdaproxy
+
+import (
+	"github.com/portico-dev/portico/internal/integration"
+)
+
+// AppendAuthorizerEventV2 appends the payload format 2.0 event of a Lambda
+// REQUEST authorizer for r to dst: the integration event of AppendEventV2
+// without body and isBase64Encoded, plus type "REQUEST", routeArn and
+// identitySource (the resolved identity-source values in configuration
+// order; [] when the authorizer has none). requestContext.authorizer is
+// written only if r.Authorizer is set, which it is not before authorization.
+// The output is always valid JSON.
+func AppendAuthorizerEventV2(dst []byte, r *integration.Request, routeARN string, identitySource []string) []byte {
+	return appendEventV2(dst, r, &authorizerMembers{routeARN: routeARN, identitySource: identitySource})
+}
+
+// AppendAuthorizerEventV1 appends the payload format 1.0 event of a Lambda
+// REQUEST authorizer for r to dst: version "1.0", type "REQUEST", methodArn,
+// identitySource and authorizationToken (both the identity-source values
+// joined with ","), resource, path, httpMethod, headers (lower-cased names,
+// the last value of a repeated header, cookie kept), queryStringParameters
+// (last value of a repeated key), pathParameters and stageVariables (null
+// when empty, as in the 1.0 integration event) and requestContext (path,
+// accountId, resourceId null, stage, requestId, identity {apiKey null,
+// sourceIp}, resourcePath, httpMethod, apiId). There is no
+// multiValueHeaders, body or isBase64Encoded. The output is always valid
+// JSON.
+func AppendAuthorizerEventV1(dst []byte, r *integration.Request, methodARN string, identitySource []string) []byte {
+	dst = append(dst, `{"version":"1.0","type":"REQUEST","methodArn":`...)
+	dst = appendString(dst, methodARN)
+	dst = append(dst, `,"identitySource":"`...)
+	mark := len(dst)
+	for i, v := range identitySource {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendStringBody(dst, v)
+	}
+	joined := dst[mark:]
+	dst = append(dst, `","authorizationToken":"`...)
+	dst = append(dst, joined...)
+	dst = append(dst, `","resource":`...)
+	dst = appendString(dst, routePath(r))
+	dst = append(dst, `,"path":`...)
+	dst = appendString(dst, r.RawPath)
+	dst = append(dst, `,"httpMethod":`...)
+	dst = appendString(dst, method(r))
+
+	var hbuf [48]hdr
+	hs := collectHeaders(hbuf[:0], r, false)
+	dst = append(dst, `,"headers":{`...)
+	for i := range hs {
+		if i+1 < len(hs) && compareFold(hs[i+1].name, hs[i].name) == 0 {
+			continue // a later entry of the same name holds the last value
+		}
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		h := &hs[i]
+		dst = append(dst, '"')
+		dst = appendLower(dst, h.name)
+		dst = append(dst, `":"`...)
+		if h.kind == hdrPlain && len(h.vals) > 1 {
+			dst = appendStringBody(dst, h.vals[len(h.vals)-1])
+		} else {
+			dst = appendHeaderValues(dst, h, r, ",")
+		}
+		dst = append(dst, '"')
+	}
+	dst = append(dst, '}')
+
+	var pbuf [32]qpair
+	ps := splitQuery(pbuf[:0], rawQuery(r))
+	if len(ps) == 0 {
+		dst = append(dst, `,"queryStringParameters":null`...)
+	} else {
+		dst = append(dst, `,"queryStringParameters":{`...)
+		n := 0
+		for i := range ps {
+			if !firstIndex(ps, i) {
+				continue
+			}
+			last := i
+			for j := i + 1; j < len(ps); j++ {
+				if ps[j].key == ps[i].key {
+					last = j
+				}
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = appendKey(dst, ps[i].key)
+			dst = append(dst, '"')
+			dst = appendQueryValue(dst, ps[last].raw)
+			dst = append(dst, '"')
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `,"pathParameters":`...)
+	dst = appendStringMap(dst, r.PathParameters, true)
+	dst = append(dst, `,"stageVariables":`...)
+	dst = appendStringMap(dst, r.StageVariables, true)
+
+	dst = append(dst, `,"requestContext":{"path":`...)
+	dst = appendString(dst, r.RawPath)
+	dst = append(dst, `,"accountId":`...)
+	dst = appendString(dst, r.AccountID)
+	dst = append(dst, `,"resourceId":null,"stage":`...)
+	dst = appendString(dst, r.Stage)
+	dst = append(dst, `,"requestId":`...)
+	dst = appendString(dst, r.RequestID)
+	dst = append(dst, `,"identity":{"apiKey":null,"sourceIp":`...)
+	dst = appendString(dst, r.SourceIP)
+	dst = append(dst, `},"resourcePath":`...)
+	dst = appendString(dst, routePath(r))
+	dst = append(dst, `,"httpMethod":`...)
+	dst = appendString(dst, method(r))
+	dst = append(dst, `,"apiId":`...)
+	dst = appendString(dst, r.APIID)
+	return append(dst, `}}`...)
+}
