@@ -79,5 +79,8 @@ func call(ctx context.Context, method, u string, body []byte, out any) error {
 		}
 		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(data)))
 	}
+	if out == nil || len(data) == 0 {
+		return nil
+	}
 	return json.Unmarshal(data, out)
 }

@@ -8,6 +8,8 @@
 //	portico invoke   [-f portico.yaml] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail]
 //	portico logs     FUNCTION [--follow]
 //	portico deploy   STAGE [--api NAME]
+//	portico apikey   create NAME --plan PLAN | delete NAME | list
+//	portico usage    KEY
 package main
 
 import (
@@ -31,6 +33,8 @@ var commands = map[string]command{
 	"invoke":   cmdInvoke,
 	"logs":     cmdLogs,
 	"deploy":   cmdDeploy,
+	"apikey":   cmdAPIKey,
+	"usage":    cmdUsage,
 }
 
 const usage = `portico runs HTTP APIs and Lambda functions on your machine.
@@ -41,6 +45,8 @@ Usage:
   portico invoke   [-f portico.yaml] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail] [--endpoint URL]
   portico logs     FUNCTION [--follow] [--endpoint URL]
   portico deploy   STAGE [--api NAME] [--endpoint URL]
+  portico apikey   create NAME --plan PLAN | delete NAME | list [--values]
+  portico usage    KEY
 
 Run 'portico COMMAND -h' for a command's flags.
 `

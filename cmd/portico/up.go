@@ -9,14 +9,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
+	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/throttle"
+	"github.com/redis/go-redis/v9"
 )
 
 // Portico's local identity, used in ARNs and events.
@@ -36,6 +41,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	accessLog := fs.Bool("access-log", false, "write one access log record per request to stderr")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
+	redisURL := fs.String("redis", "", "keep throttle buckets, quotas and API keys in Redis (redis://host:port/db), shared by every replica")
+	failOpen := fs.Bool("redis-fail-open", false, "when Redis is unreachable, let requests through instead of answering 503")
+	dataDir := fs.String("data-dir", "", "where Portico keeps its data (API keys created at run time); default .portico next to the spec file")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -73,7 +81,12 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = runner.Close(cctx)
 	}()
 
-	gdeps := gateway.Deps{Logger: logger}
+	limiter, keys, err := accessStores(ctx, *redisURL, *failOpen, dataDirFor(*file, *dataDir), logger)
+	if err != nil {
+		return err
+	}
+	defer keys.Close()
+	gdeps := gateway.Deps{Logger: logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}}
 	if *accessLog {
 		gdeps.AccessLog = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
@@ -84,7 +97,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer transport.Close()
 	ctl := control.New(control.Config{SpecPath: *file, Region: region, AccountID: accountID},
-		control.Deps{Logger: logger, Runner: runner, Gateway: gw, Transport: transport})
+		control.Deps{Logger: logger, Runner: runner, Gateway: gw, Transport: transport, APIKeys: keys})
 	if err := ctl.Apply(ctx, sp); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError{1}
@@ -92,6 +105,8 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	awsMux := http.NewServeMux()
 	awsMux.Handle("/v2/", ctl.Handler())
+	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
+	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
 	awsMux.Handle("/", runner.Handler())
 	gwSrv := gateway.NewHTTPServer(gw)
 	awsSrv := &http.Server{Handler: awsMux, ReadHeaderTimeout: 30 * time.Second}
@@ -121,6 +136,43 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// accessStores opens where throttle buckets, quotas and API keys live: in
+// this process (run-time keys persisted under dataDir), or in Redis.
+func accessStores(ctx context.Context, redisURL string, failOpen bool, dataDir string, logger *slog.Logger) (gateway.Limiter, *apikey.Registry, error) {
+	if redisURL == "" {
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("data dir: %w", err)
+		}
+		local := throttle.NewLocal(nil)
+		keys, err := apikey.New(apikey.Config{Store: local, DataFile: filepath.Join(dataDir, "apikeys.json"), Logger: logger})
+		return local, keys, err
+	}
+	redis.SetLogger(redisLog{logger})
+	store, err := throttle.NewRedis(ctx, redisURL, throttle.RedisOptions{FailOpen: failOpen})
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis: %w", err)
+	}
+	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, Logger: logger})
+	return store, keys, err
+}
+
+// dataDirFor is the data directory: the flag's, or .portico beside the
+// spec file.
+func dataDirFor(specFile, flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return filepath.Join(filepath.Dir(specFile), ".portico")
+}
+
+// redisLog sends go-redis's own messages (reconnect attempts) to the
+// logger at debug level instead of stderr.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // endpoints lists each API stage's URL, as the seed exports api_endpoint.

@@ -1,10 +1,12 @@
 package control
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/authz/iamauth"
 	"github.com/portico-dev/portico/internal/authz/jwt"
 	"github.com/portico-dev/portico/internal/authz/lambdaauth"
@@ -171,4 +173,50 @@ func accountLimit(sp *spec.Spec) throttle.Limit {
 		}
 	}
 	return l
+}
+
+// KeyChecker adapts an API key registry to the gateway's seam.
+type KeyChecker struct{ Registry *apikey.Registry }
+
+var _ gateway.KeyChecker = KeyChecker{}
+
+// Check validates value for apiStage and charges one request to its plan.
+func (k KeyChecker) Check(ctx context.Context, value, apiStage string) error {
+	_, _, err := k.Registry.Check(ctx, value, apiStage)
+	return err
+}
+
+// usagePlans converts the spec's usage plans and API keys for the
+// registry.
+func usagePlans(sp *spec.Spec) ([]apikey.Plan, []apikey.Key) {
+	var plans []apikey.Plan
+	for _, name := range sortedKeys(sp.UsagePlans) {
+		up := sp.UsagePlans[name]
+		p := apikey.Plan{Name: name}
+		if t := up.Throttle; t != nil {
+			l := throttle.Limit{}
+			switch {
+			case t.RateLimit != nil && t.BurstLimit != nil:
+				l = throttle.Limit{Rate: *t.RateLimit, Burst: *t.BurstLimit}
+			case t.RateLimit != nil:
+				l = throttle.Limit{Rate: *t.RateLimit, Burst: max(1, int(math.Ceil(*t.RateLimit)))}
+			case t.BurstLimit != nil:
+				l = throttle.Limit{Rate: float64(*t.BurstLimit), Burst: *t.BurstLimit}
+			}
+			p.Throttle = &l
+		}
+		if q := up.Quota; q != nil {
+			p.QuotaLimit, p.QuotaPeriod = int64(q.Limit), throttle.Period(q.Period)
+		}
+		for _, s := range up.APIStages {
+			p.Stages = append(p.Stages, s.API+"/"+s.Stage)
+		}
+		plans = append(plans, p)
+	}
+	var keys []apikey.Key
+	for _, name := range sortedKeys(sp.APIKeys) {
+		k := sp.APIKeys[name]
+		keys = append(keys, apikey.Key{Name: name, Value: k.Value, Plan: k.Plan, Enabled: true})
+	}
+	return plans, keys
 }

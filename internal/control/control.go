@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
@@ -51,6 +52,9 @@ type Deps struct {
 	Runner    Runner
 	Gateway   *gateway.Server
 	Transport *httpproxy.Transport // shared upstream connection pools
+	// APIKeys receives the spec's usage plans and keys on every apply;
+	// nil when the caller does not enforce API keys.
+	APIKeys *apikey.Registry
 }
 
 // Controller owns the running configuration. Its methods are safe for
@@ -133,8 +137,18 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 	if err != nil {
 		return err
 	}
+	if c.deps.APIKeys != nil {
+		plans, keys := usagePlans(sp)
+		if err := c.deps.APIKeys.Update(plans, keys); err != nil {
+			dep.close()
+			return err
+		}
+	}
 	if err := c.deps.Runner.Deploy(ctx, fns); err != nil {
 		dep.close()
+		if c.deps.APIKeys != nil && c.spec != nil {
+			_ = c.deps.APIKeys.Update(usagePlans(c.spec)) // back to the running spec's
+		}
 		return err
 	}
 	c.deps.Gateway.Swap(dep.Deployment)
@@ -235,7 +249,7 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 			gr.Authorizer, gr.AuthorizerNeedsBody = iamAuth, true
 		}
 		if l := routeLimit(st, key); l != nil {
-			gr.Throttle, gr.ThrottleKey = l, "route:"+a.ID+"/"+st.Name+"/"+key
+			gr.Throttle, gr.ThrottleKey = l, "stage:"+a.ID+"/"+st.Name+"/"+key
 		}
 		routes = append(routes, router.Route[*gateway.Route]{Key: key, Method: rt.Method, Path: rt.Path, Value: gr})
 	}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"text/tabwriter"
+
+	"github.com/portico-dev/portico/internal/apikey"
+)
+
+// cmdAPIKey manages the API keys of a running `portico up`.
+func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("apikey", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	plan := fs.String("plan", "", "usage plan of a new key")
+	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	values := fs.Bool("values", false, "list: show the keys' values")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	base := *endpoint + apikey.HandlerPrefix
+	switch {
+	case len(pos) == 2 && pos[0] == "create":
+		if *plan == "" {
+			return errors.New("usage: portico apikey create NAME --plan PLAN")
+		}
+		body, _ := json.Marshal(map[string]string{"name": pos[1], "plan": *plan})
+		var k apikey.Key
+		if err := call(ctx, http.MethodPost, base, body, &k); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s (plan %s)\nx-api-key: %s\n", k.Name, k.Plan, k.Value)
+	case len(pos) == 2 && pos[0] == "delete":
+		if err := call(ctx, http.MethodDelete, base+"/"+url.PathEscape(pos[1]), nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "deleted %s\n", pos[1])
+	case len(pos) == 1 && pos[0] == "list":
+		q := ""
+		if *values {
+			q = "?includeValues=true"
+		}
+		var out struct {
+			Keys []apikey.Key `json:"keys"`
+		}
+		if err := call(ctx, http.MethodGet, base+q, nil, &out); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tPLAN\tENABLED\tCREATED\tVALUE")
+		for _, k := range out.Keys {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", k.Name, k.Plan, k.Enabled, k.Created.Format("2006-01-02T15:04:05Z"), k.Value)
+		}
+		return tw.Flush()
+	default:
+		return errors.New("usage: portico apikey create NAME --plan PLAN | delete NAME | list [--values]")
+	}
+	return nil
+}
+
+// cmdUsage prints an API key's usage in its plan's current quota period.
+func cmdUsage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("usage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: portico usage KEY")
+	}
+	var u apikey.Usage
+	if err := call(ctx, http.MethodGet, *endpoint+apikey.HandlerPrefix+"/"+url.PathEscape(pos[0])+"/usage", nil, &u); err != nil {
+		return err
+	}
+	limit, remaining := "unlimited", "-"
+	if u.Limit >= 0 {
+		limit, remaining = fmt.Sprint(u.Limit), fmt.Sprint(u.Remaining)
+	}
+	fmt.Fprintf(stdout, "key %s (plan %s): %d requests this %s, limit %s, remaining %s, resets %s\n",
+		u.Key, u.Plan, u.Used, u.Period, limit, remaining, u.Reset.Format("2006-01-02T15:04:05Z"))
+	return nil
+}

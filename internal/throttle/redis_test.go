@@ -1,0 +1,242 @@
+package throttle
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/throttle/redistest"
+)
+
+func newRedis(t *testing.T, url string, opts RedisOptions) *Redis {
+	t.Helper()
+	r, err := NewRedis(context.Background(), url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func TestRedisTakeAndQuota(t *testing.T) {
+	srv := redistest.Start(t)
+	clk := newFakeClock(epoch)
+	r := newRedis(t, srv.URL, RedisOptions{Now: clk.Now, Timeout: time.Second})
+	ctx := context.Background()
+
+	var got []bool
+	for range 4 {
+		d, err := r.Take(ctx, "fixed", Limit{Rate: 0, Burst: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d.Allowed)
+	}
+	if want := []bool{true, true, true, false}; !equalBools(got, want) {
+		t.Fatalf("rate 0 burst 3: %v, want %v", got, want)
+	}
+	if d, _ := r.Take(ctx, "blocked", Limit{}); d.Allowed {
+		t.Fatal("rate 0 burst 0 admitted a request")
+	}
+	r.Take(ctx, "slow", Limit{Rate: 1, Burst: 1})
+	d, _ := r.Take(ctx, "slow", Limit{Rate: 1, Burst: 1})
+	if d.Allowed || d.RetryAfter <= 0 || d.RetryAfter > time.Second {
+		t.Fatalf("empty bucket at 1/s: %+v, want refused with 0 < RetryAfter <= 1s", d)
+	}
+
+	wantReset := time.Date(2025, 3, 13, 0, 0, 0, 0, time.UTC)
+	for i := int64(1); i <= 2; i++ {
+		used, ok, reset, err := r.Add(ctx, "key", Day, 2, 1)
+		if err != nil || !ok || used != i || !reset.Equal(wantReset) {
+			t.Fatalf("add %d: %d %v %v %v", i, used, ok, reset, err)
+		}
+	}
+	if used, ok, _, _ := r.Add(ctx, "key", Day, 2, 1); ok || used != 2 {
+		t.Fatalf("over quota: used=%d ok=%v, want 2 false", used, ok)
+	}
+	if used, reset, err := r.Used(ctx, "key", Day); used != 2 || !reset.Equal(wantReset) || err != nil {
+		t.Fatalf("Used = %d %v %v", used, reset, err)
+	}
+	if used, _, _ := r.Used(ctx, "never", Month); used != 0 {
+		t.Fatalf("Used of an unknown key = %d", used)
+	}
+	clk.Advance(14 * time.Hour)
+	if used, ok, _, _ := r.Add(ctx, "key", Day, 2, 1); !ok || used != 1 {
+		t.Fatalf("next day: used=%d ok=%v, want 1 true", used, ok)
+	}
+	if _, _, _, err := r.Add(ctx, "key", Period("x"), 2, 1); err == nil {
+		t.Fatal("bad period: want an error")
+	}
+	if _, _, _, err := r.Add(ctx, "key", Day, 2, -3); err == nil {
+		t.Fatal("negative count: want an error")
+	}
+}
+
+func equalBools(a, b []bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestNewRedisBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		opts RedisOptions
+	}{
+		{"not a url", "http://127.0.0.1:1", RedisOptions{}},
+		{"negative timeout", "redis://127.0.0.1:1/0", RedisOptions{Timeout: -1}},
+		{"nothing listening", "redis://127.0.0.1:1/0", RedisOptions{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			r, err := NewRedis(context.Background(), tt.url, tt.opts)
+			if err == nil {
+				r.Close()
+				t.Fatal("want an error")
+			}
+			if time.Since(start) > 3*time.Second {
+				t.Fatalf("took %v", time.Since(start))
+			}
+		})
+	}
+}
+
+// TestRedisTwoReplicasShareBudget floods one bucket (50/s, burst 10) from
+// two stores, as two Portico replicas would, for 10 s: together they admit
+// 510 within 5 %.
+func TestRedisTwoReplicasShareBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10 s real-time flood; skipped with -short")
+	}
+	srv := redistest.Start(t)
+	replicas := []*Redis{
+		newRedis(t, srv.URL, RedisOptions{Timeout: time.Second}),
+		newRedis(t, srv.URL, RedisOptions{Timeout: time.Second}),
+	}
+	lim := Limit{Rate: 50, Burst: 10}
+	const dur = 10 * time.Second
+	var admitted, calls, errs atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first, last time.Time
+	deadline := time.Now().Add(dur)
+	for _, r := range replicas {
+		for range 4 {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					d, err := r.Take(context.Background(), "shared", lim)
+					calls.Add(1)
+					if err != nil {
+						errs.Add(1)
+						continue
+					}
+					if d.Allowed {
+						now := time.Now()
+						mu.Lock()
+						if first.IsZero() {
+							first = now
+						}
+						last = now
+						mu.Unlock()
+						admitted.Add(1)
+					}
+					time.Sleep(time.Millisecond) // a flood, but leave CPU to the others
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if errs.Load() > 0 {
+		t.Fatalf("%d Redis errors", errs.Load())
+	}
+	got := admitted.Load()
+	// The bucket exists from the first admitted request on.
+	want := 10 + 50*last.Sub(first).Seconds()
+	t.Logf("admitted %d of %d calls; ideal %.0f (510 for exactly 10 s)", got, calls.Load(), want)
+	if float64(got) < 510*0.95 || float64(got) > 510*1.05 {
+		t.Fatalf("two replicas admitted %d in 10 s, want 510 ± 5%%", got)
+	}
+}
+
+// TestRedisFailurePolicy kills (or freezes) Redis in the middle of a flood:
+// calls return within the timeout, admitted when failing open, refused when
+// failing closed, and always with an error wrapping ErrUnavailable.
+func TestRedisFailurePolicy(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	for _, mode := range []string{"killed", "frozen"} {
+		t.Run(mode, func(t *testing.T) {
+			srv := redistest.Start(t)
+			open := newRedis(t, srv.URL, RedisOptions{FailOpen: true, Timeout: timeout})
+			closed := newRedis(t, srv.URL, RedisOptions{FailOpen: false, Timeout: timeout})
+			lim := Limit{Rate: 1000, Burst: 1000}
+			var broken atomic.Bool
+			var slowest atomic.Int64
+			var wrong atomic.Int64
+			var afterBreak atomic.Int64
+			var wg sync.WaitGroup
+			stop := time.Now().Add(600 * time.Millisecond)
+			for i, r := range []*Redis{open, closed, open, closed} {
+				wg.Go(func() {
+					for time.Now().Before(stop) {
+						wasBroken := broken.Load()
+						start := time.Now()
+						d, err := r.Take(context.Background(), "k", lim)
+						mid := time.Now()
+						_, ok, _, qerr := r.Add(context.Background(), "k", Day, -1, 1)
+						for _, el := range []time.Duration{mid.Sub(start), time.Since(mid)} {
+							if int64(el) > slowest.Load() {
+								slowest.Store(int64(el))
+							}
+						}
+						if !wasBroken {
+							continue
+						}
+						afterBreak.Add(1)
+						failOpen := i%2 == 0
+						if err == nil || !errors.Is(err, ErrUnavailable) || qerr == nil || !errors.Is(qerr, ErrUnavailable) {
+							wrong.Add(1)
+							continue
+						}
+						if d.Allowed != failOpen || ok != failOpen {
+							wrong.Add(1)
+						}
+					}
+				})
+			}
+			time.Sleep(150 * time.Millisecond)
+			if mode == "killed" {
+				srv.Kill()
+			} else {
+				srv.Pause()
+			}
+			broken.Store(true)
+			wg.Wait()
+			if mode == "frozen" {
+				srv.Resume()
+			}
+			if afterBreak.Load() == 0 {
+				t.Fatal("no call made after Redis broke")
+			}
+			if wrong.Load() > 0 {
+				t.Fatalf("%d of %d calls after Redis broke ignored the policy", wrong.Load(), afterBreak.Load())
+			}
+			// Each call is bounded by the timeout; allow scheduling slack
+			// on a busy machine.
+			if max := time.Duration(slowest.Load()); max > timeout+300*time.Millisecond {
+				t.Fatalf("slowest call took %v with a %v timeout", max, timeout)
+			}
+			t.Logf("%d calls after %s Redis, slowest %v", afterBreak.Load(), mode, time.Duration(slowest.Load()))
+		})
+	}
+}
