@@ -181,9 +181,12 @@ type KeyChecker struct{ Registry *apikey.Registry }
 var _ gateway.KeyChecker = KeyChecker{}
 
 // Check validates value for apiStage and charges one request to its plan.
-func (k KeyChecker) Check(ctx context.Context, value, apiStage string) error {
-	_, _, err := k.Registry.Check(ctx, value, apiStage)
-	return err
+func (k KeyChecker) Check(ctx context.Context, value, apiStage string) (string, error) {
+	key, _, err := k.Registry.Check(ctx, value, apiStage)
+	if err != nil {
+		return "", err
+	}
+	return key.Name, nil
 }
 
 // usagePlans converts the spec's usage plans and API keys for the

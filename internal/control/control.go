@@ -227,7 +227,7 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		default:
 			return nil, fmt.Errorf("integration %s: unsupported type %q", name, in.Type)
 		}
-		integ[name] = &gateway.Route{Integration: it, Timeout: in.Timeout()}
+		integ[name] = &gateway.Route{Integration: it, Timeout: in.Timeout(), Function: in.Function}
 	}
 	auths, err := c.authorizers(a)
 	if err != nil {
@@ -241,7 +241,7 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 			return nil, fmt.Errorf("route %q: no integration %q", key, rt.Integration)
 		}
 		gr := &gateway.Route{Key: key, Integration: gi.Integration, Timeout: gi.Timeout,
-			Scopes: rt.AuthorizationScopes, APIKeyRequired: rt.APIKeyRequired}
+			Scopes: rt.AuthorizationScopes, APIKeyRequired: rt.APIKeyRequired, Function: gi.Function}
 		switch rt.AuthorizationType {
 		case spec.AuthJWT, spec.AuthCustom:
 			gr.Authorizer = auths[rt.Authorizer]

@@ -50,6 +50,24 @@ var kinds = [...]struct {
 	GatewayTimeout:     {504, `{"message":"Gateway Timeout"}`},
 }
 
+// ResponseType is the kind's name in access logs ($context.error.responseType),
+// in the words of API Gateway's gateway response types.
+func (k Kind) ResponseType() string { return responseTypes[k] }
+
+var responseTypes = [...]string{
+	InternalError:      "INTEGRATION_FAILURE",
+	NotFound:           "RESOURCE_NOT_FOUND",
+	Unauthorized:       "UNAUTHORIZED",
+	Forbidden:          "ACCESS_DENIED",
+	TooManyRequests:    "THROTTLED",
+	ServiceUnavailable: "INTEGRATION_TIMEOUT",
+	PayloadTooLarge:    "REQUEST_TOO_LARGE",
+	HeadersTooLarge:    "REQUEST_TOO_LARGE",
+	BadRequest:         "BAD_REQUEST_BODY",
+	BadGateway:         "INTEGRATION_FAILURE",
+	GatewayTimeout:     "INTEGRATION_TIMEOUT",
+}
+
 // Status is the HTTP status code of the kind.
 func (k Kind) Status() int { return kinds[k].status }
 

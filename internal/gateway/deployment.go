@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/router"
 	"github.com/portico-dev/portico/internal/throttle"
 )
@@ -17,9 +18,10 @@ import (
 // every API with its stages, each stage with its compiled route table. A
 // redeploy builds a new Deployment and swaps it in with Server.Swap.
 type Deployment struct {
-	account *throttle.Limit // the account-level bucket; nil for none
-	apis    []*API
-	byHost  map[string]*API // lower-cased API id and name
+	account  *throttle.Limit // the account-level bucket; nil for none
+	observed bool            // some stage has sinks
+	apis     []*API
+	byHost   map[string]*API // lower-cased API id and name
 
 	refs    atomic.Int64
 	retired atomic.Bool
@@ -46,6 +48,7 @@ type Stage struct {
 	Name      string
 	Variables map[string]string
 	routes    *router.Table[*Route]
+	sinks     []observe.Sink // the stage's access log
 }
 
 // Route is a compiled route: the integration it calls and that
@@ -68,6 +71,8 @@ type Route struct {
 	ThrottleKey string
 	// APIKeyRequired makes callers send a valid x-api-key.
 	APIKeyRequired bool
+	// Function names the function of an AWS_PROXY route, for the records.
+	Function string
 }
 
 // NewAPI returns an API with no stages yet.
@@ -75,14 +80,15 @@ func NewAPI(id, name, accountID string) *API {
 	return &API{ID: id, Name: name, AccountID: accountID, stages: map[string]*Stage{}}
 }
 
-// AddStage compiles routes into a stage of a. Route keys must already be
-// valid (the spec validated them); an error here is a bug in the caller.
-func (a *API) AddStage(name string, vars map[string]string, routes []router.Route[*Route]) error {
+// AddStage compiles routes into a stage of a; sinks receive the Record of
+// every request the stage serves (its access log). Route keys must already
+// be valid (the spec validated them); an error here is a bug in the caller.
+func (a *API) AddStage(name string, vars map[string]string, routes []router.Route[*Route], sinks ...observe.Sink) error {
 	t, err := router.New(routes)
 	if err != nil {
 		return err
 	}
-	s := &Stage{Name: name, Variables: vars, routes: t}
+	s := &Stage{Name: name, Variables: vars, routes: t, sinks: sinks}
 	a.stages[name] = s
 	if name == "$default" {
 		a.dflt = s
@@ -98,6 +104,9 @@ func NewDeployment(apis []*API, closers ...func()) *Deployment {
 	for _, a := range apis {
 		d.byHost[strings.ToLower(a.ID)] = a
 		d.byHost[strings.ToLower(a.Name)] = a
+		for _, st := range a.stages {
+			d.observed = d.observed || len(st.sinks) > 0
+		}
 	}
 	return d
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/throttle"
 )
 
@@ -50,6 +51,9 @@ type Deps struct {
 	Limiter Limiter
 	// APIKeys checks x-api-key on routes that require a key.
 	APIKeys KeyChecker
+	// Sinks receive every request's Record (metrics, the console); stages
+	// add their own (access logs).
+	Sinks []observe.Sink
 }
 
 // Limiter takes tokens from named buckets. On a store failure it returns
@@ -60,11 +64,12 @@ type Limiter interface {
 }
 
 // KeyChecker validates an API key for an API stage ("api/stage") and
-// charges one request to its plan's bucket and quota. It returns nil to let
-// the request through, or the error to render (403 for a missing, unknown
-// or disabled key, 429 when the plan's bucket or quota is spent).
+// charges one request to its plan's bucket and quota. It returns the key's
+// name to let the request through, or the error to render (403 for a
+// missing, unknown or disabled key, 429 when the plan's bucket or quota is
+// spent).
 type KeyChecker interface {
-	Check(ctx context.Context, value, apiStage string) error
+	Check(ctx context.Context, value, apiStage string) (name string, err error)
 }
 
 // Server serves the current Deployment. It is safe for concurrent use; Swap
@@ -114,14 +119,65 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer d.release()
 
 	ir := &integration.Request{HTTP: r, RequestID: id, Time: start}
+	if len(s.deps.Sinks) > 0 || d.observed {
+		ir.Record = recordPool.Get().(*observe.Record)
+		*ir.Record = observe.Record{}
+		defer recordPool.Put(ir.Record)
+	}
 	err := s.serve(rw, r, d, ir)
+	var rendered *edge.Error
 	if err != nil && !rw.wrote {
-		if e := edge.Render(rw, err); e.Kind == edge.InternalError {
-			s.deps.Logger.Error("request failed", "requestId", id, "routeKey", ir.RouteKey, "err", e.Cause)
+		if rendered = edge.Render(rw, err); rendered.Kind == edge.InternalError {
+			s.deps.Logger.Error("request failed", "requestId", id, "routeKey", ir.RouteKey, "err", rendered.Cause)
 		}
 	}
-	if s.deps.AccessLog != nil {
-		s.access(ir, rw, start, err)
+	if ir.Record != nil {
+		s.observe(ir, rw, start, err, rendered)
+	}
+}
+
+var recordPool = sync.Pool{New: func() any { return new(observe.Record) }}
+
+// observe completes the request's Record and hands it to the sinks: the
+// server's (metrics, console) and the stage's (access log).
+func (s *Server) observe(ir *integration.Request, rw *recorder, start time.Time, err error, rendered *edge.Error) {
+	rec, r := ir.Record, ir.HTTP
+	rec.RequestID, rec.Time = ir.RequestID, start
+	rec.APIID, rec.AccountID, rec.Stage, rec.RouteKey = ir.APIID, ir.AccountID, ir.Stage, ir.RouteKey
+	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, "HTTP/1.1"
+	if rec.Path == "" {
+		rec.Path = r.URL.EscapedPath()
+	}
+	rec.DomainName, rec.SourceIP, rec.UserAgent = hostOnly(r.Host), hostOnly(r.RemoteAddr), r.UserAgent()
+	rec.Status, rec.RequestLen, rec.ResponseLen = rw.status, int64(len(ir.Body)), rw.bytes
+	rec.APIKeyID = ir.APIKey
+	rec.ResponseLatency = s.deps.Now().Sub(start)
+	if !rw.integStart.IsZero() {
+		end := rw.firstByte
+		if end.IsZero() {
+			end = s.deps.Now()
+		}
+		rec.IntegrationLatency = end.Sub(rw.integStart)
+		if rendered == nil && rec.IntegrationStatus == 0 {
+			rec.IntegrationStatus = rw.status
+		}
+	}
+	if rendered != nil {
+		rec.ErrorMessage = http.StatusText(rendered.Kind.Status())
+		rec.ErrorType = rendered.Kind.ResponseType()
+		if !rw.integStart.IsZero() && rec.IntegrationError == "" && rendered.Cause != nil {
+			rec.IntegrationError = rendered.Cause.Error()
+		}
+	} else if err != nil && rec.IntegrationError == "" {
+		rec.IntegrationError = err.Error() // a response cut short
+	}
+	for _, sink := range s.deps.Sinks {
+		sink.Observe(rec)
+	}
+	if st := rw.stage; st != nil {
+		for _, sink := range st.sinks {
+			sink.Observe(rec)
+		}
 	}
 }
 
@@ -150,6 +206,10 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	stage, path := api.stage(rawPath)
 	if stage == nil {
 		return edge.New(edge.NotFound, fmt.Errorf("no stage for path %q", rawPath))
+	}
+	w.stage = stage
+	if ir.Record != nil {
+		ir.Record.APIName = api.Name
 	}
 	if headerBytes(r) > MaxRequestLineAndHeaders {
 		return edge.New(edge.HeadersTooLarge, errors.New("request line and headers exceed 10240 bytes"))
@@ -211,13 +271,22 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 				return err
 			}
 		}
+		began := s.deps.Now()
 		id, err := rt.Authorizer.Authorize(r.Context(), ir, rt.Scopes)
+		if rec := ir.Record; rec != nil {
+			rec.AuthorizerLatency = s.deps.Now().Sub(began)
+			if err != nil {
+				rec.AuthorizerError = err.Error()
+			} else if id != nil {
+				rec.PrincipalID = id.PrincipalID
+			}
+		}
 		if err != nil {
 			return err
 		}
 		ir.Authorizer = id
 	}
-	if err := s.throttle(r.Context(), d, api, stage, rt, r); err != nil {
+	if err := s.throttle(r.Context(), d, api, stage, rt, r, ir); err != nil {
 		return err
 	}
 	if !rt.AuthorizerNeedsBody || rt.Authorizer == nil {
@@ -232,20 +301,26 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
+	if ir.Record != nil {
+		ir.Record.Function = rt.Function
+	}
+	w.integStart = s.deps.Now()
 	return rt.Integration.Serve(ctx, w, ir)
 }
 
 // throttle takes a token from every bucket the request counts against: its
 // API key's plan bucket and quota (routes that require a key), the
 // account's, and the stage's or route's (the most specific configured).
-func (s *Server) throttle(ctx context.Context, d *Deployment, api *API, stage *Stage, rt *Route, r *http.Request) error {
+func (s *Server) throttle(ctx context.Context, d *Deployment, api *API, stage *Stage, rt *Route, r *http.Request, ir *integration.Request) error {
 	if rt.APIKeyRequired {
 		if s.deps.APIKeys == nil {
 			return edge.New(edge.Forbidden, errors.New("api keys are not configured"))
 		}
-		if err := s.deps.APIKeys.Check(ctx, r.Header.Get("X-Api-Key"), api.Name+"/"+stage.Name); err != nil {
+		name, err := s.deps.APIKeys.Check(ctx, r.Header.Get("X-Api-Key"), api.Name+"/"+stage.Name)
+		if err != nil {
 			return err
 		}
+		ir.APIKey = name
 	}
 	if s.deps.Limiter == nil {
 		return nil
@@ -335,11 +410,18 @@ type recorder struct {
 
 	cors   *cors.Policy
 	origin string
+
+	stage      *Stage    // the selected stage, for its sinks
+	integStart time.Time // when the integration was called
+	firstByte  time.Time // when its response header was sent
 }
 
 // commit records that the header is being sent with status code.
 func (w *recorder) commit(code int) {
 	w.status, w.wrote = code, true
+	if !w.integStart.IsZero() {
+		w.firstByte = time.Now()
+	}
 	if w.cors != nil {
 		w.cors.Apply(w.ResponseWriter.Header(), w.origin)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/router"
 	"github.com/portico-dev/portico/internal/throttle"
 )
@@ -336,9 +338,11 @@ func (f authFunc) Authorize(ctx context.Context, r *integration.Request, scopes 
 	return f(ctx, r, scopes)
 }
 
-type keyFunc func(ctx context.Context, value, apiStage string) error
+type keyFunc func(ctx context.Context, value, apiStage string) (string, error)
 
-func (f keyFunc) Check(ctx context.Context, value, apiStage string) error { return f(ctx, value, apiStage) }
+func (f keyFunc) Check(ctx context.Context, value, apiStage string) (string, error) {
+	return f(ctx, value, apiStage)
+}
 
 // TestAccessControl checks the pipeline's order: authorize (before the
 // body is read, unless the authorizer needs it), then API keys and
@@ -362,11 +366,11 @@ func TestAccessControl(t *testing.T) {
 		io.WriteString(w, "|"+string(r.Body))
 		return nil
 	})
-	keys := keyFunc(func(ctx context.Context, value, apiStage string) error {
+	keys := keyFunc(func(ctx context.Context, value, apiStage string) (string, error) {
 		if value != "k1" || apiStage != "acl/$default" {
-			return edge.New(edge.Forbidden, errors.New("bad key"))
+			return "", edge.New(edge.Forbidden, errors.New("bad key"))
 		}
-		return nil
+		return "key-one", nil
 	})
 	now := time.Unix(1_700_000_000, 0)
 	limiter := throttle.NewLocal(func() time.Time { return now })
@@ -421,5 +425,54 @@ func TestAccessControl(t *testing.T) {
 				t.Errorf("API Gateway's 429 carries no Retry-After")
 			}
 		})
+	}
+}
+
+// TestRecords checks what sinks receive: one Record per request, filled
+// from every step, to the server's sinks and to the stage's.
+func TestRecords(t *testing.T) {
+	var mu sync.Mutex
+	var global, staged []observe.Record
+	sink := func(into *[]observe.Record) observe.Sink {
+		return observe.SinkFunc(func(r *observe.Record) { mu.Lock(); *into = append(*into, *r); mu.Unlock() })
+	}
+	auth := authFunc(func(ctx context.Context, r *integration.Request, scopes []string) (*integration.Authorizer, error) {
+		if r.HTTP.Header.Get("Authorization") == "" {
+			return nil, edge.New(edge.Unauthorized, errors.New("no token"))
+		}
+		return &integration.Authorizer{PrincipalID: "p1"}, nil
+	})
+	keys := keyFunc(func(ctx context.Context, value, apiStage string) (string, error) { return "alice", nil })
+	a := NewAPI("abc1234567", "obs", "000000000000")
+	rts := []router.Route[*Route]{
+		{Key: "POST /items/{id}", Method: "POST", Path: "/items/{id}", Value: &Route{Key: "POST /items/{id}", Integration: echo("x"), Authorizer: auth, APIKeyRequired: true, Function: "fn"}},
+	}
+	if err := a.AddStage("v1", nil, rts, sink(&staged)); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Deps{Sinks: []observe.Sink{sink(&global)}, APIKeys: keys})
+	s.Swap(NewDeployment([]*API{a}))
+
+	req := httptest.NewRequest("POST", "/v1/items/7", strings.NewReader("body"))
+	req.Header.Set("Authorization", "t")
+	req.Header.Set("User-Agent", "test/1")
+	s.ServeHTTP(httptest.NewRecorder(), req)
+	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/v1/items/7", nil))
+	s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1/nope", nil))
+
+	if len(global) != 3 || len(staged) != 3 {
+		t.Fatalf("global %d, staged %d records; want 3 each", len(global), len(staged))
+	}
+	ok, denied, missing := global[0], global[1], global[2]
+	if ok.Status != 200 || ok.RouteKey != "POST /items/{id}" || ok.Stage != "v1" || ok.APIName != "obs" || ok.Path != "/v1/items/7" ||
+		ok.HTTPMethod != "POST" || ok.RequestLen != 4 || ok.ResponseLen == 0 || ok.UserAgent != "test/1" || ok.APIKeyID != "alice" ||
+		ok.PrincipalID != "p1" || ok.Function != "fn" || ok.IntegrationStatus != 200 || ok.ResponseLatency <= 0 || ok.RequestID == "" || ok.ErrorType != "" {
+		t.Errorf("success record: %+v", ok)
+	}
+	if denied.Status != 401 || denied.ErrorType != "UNAUTHORIZED" || denied.ErrorMessage != "Unauthorized" || denied.AuthorizerError == "" || denied.IntegrationLatency != 0 {
+		t.Errorf("refused record: %+v", denied)
+	}
+	if missing.Status != 404 || missing.ErrorType != "RESOURCE_NOT_FOUND" || missing.RouteKey != "" {
+		t.Errorf("not found record: %+v", missing)
 	}
 }

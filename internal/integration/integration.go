@@ -7,6 +7,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/portico-dev/portico/internal/observe"
 )
 
 // Request is what the gateway hands an integration: the client's request and
@@ -42,6 +44,14 @@ type Request struct {
 	// Authorizer is the caller identity an authorizer established, or nil
 	// for routes without authorization.
 	Authorizer *Authorizer
+	// APIKey is the name of the API key the caller presented on a route
+	// that requires one, "" otherwise.
+	APIKey string
+
+	// Record, when not nil, is the request's observation: integrations may
+	// fill the fields only they know (IntegrationStatus, IntegrationError,
+	// ColdStart, token usage). It must not be kept after Serve returns.
+	Record *observe.Record
 }
 
 // Authorizer carries what an authorizer learnt about the caller, in the shape
