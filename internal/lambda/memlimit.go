@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -184,6 +185,12 @@ type memGroup struct {
 	mode string
 	dir  string // cgroup modes
 	pid  int
+
+	// peak is the cgroup's peak-usage file, kept open: every invocation's
+	// REPORT line reads it, and one pread is much cheaper than opening the
+	// file each time.
+	peakOnce sync.Once
+	peak     *os.File
 }
 
 // attach puts pid (just started) under a limit of mb MiB. rlimitOK says
@@ -233,15 +240,26 @@ func (l *memLimiter) attach(pid, mb int, rlimitOK bool) *memGroup {
 
 // peakMB is the peak memory use so far, in MiB (rounded up), 0 when unknown.
 func (g *memGroup) peakMB() int {
-	var b int64
-	switch g.mode {
-	case MemoryCgroup1:
-		b = readInt(filepath.Join(g.dir, "memory.max_usage_in_bytes"))
-	case MemoryCgroup2:
-		b = readInt(filepath.Join(g.dir, "memory.peak"))
-		if b == 0 {
-			b = readInt(filepath.Join(g.dir, "memory.current"))
+	g.peakOnce.Do(func() {
+		name := ""
+		switch g.mode {
+		case MemoryCgroup1:
+			name = "memory.max_usage_in_bytes"
+		case MemoryCgroup2:
+			name = "memory.peak"
+			if _, err := os.Stat(filepath.Join(g.dir, name)); err != nil {
+				name = "memory.current" // kernels before 5.19
+			}
 		}
+		if name != "" && g.dir != "" {
+			g.peak, _ = os.Open(filepath.Join(g.dir, name))
+		}
+	})
+	var b int64
+	if g.peak != nil {
+		var buf [32]byte
+		n, _ := g.peak.ReadAt(buf[:], 0)
+		b, _ = strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
 	}
 	if b == 0 {
 		b = vmHWM(g.pid)
@@ -288,6 +306,10 @@ func (g *memGroup) killAll() {
 // remove deletes the group once its processes are gone (retrying briefly
 // while the kernel finishes reaping them).
 func (g *memGroup) remove() {
+	g.peakOnce.Do(func() {}) // no peak file may be opened after this
+	if g.peak != nil {
+		g.peak.Close()
+	}
 	if g.dir == "" {
 		return
 	}
@@ -305,15 +327,6 @@ func (l *memLimiter) close() {
 	if l.base != "" {
 		os.Remove(l.base)
 	}
-}
-
-func readInt(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	return n
 }
 
 // vmHWM is the resident-set high-water mark of pid in bytes, 0 if unknown.
