@@ -250,6 +250,7 @@ var kindNames = map[string]string{
 	"AccessKey": "access key", "UsagePlan": "usage plan", "APIKey": "api key", "AccountSettings": "account",
 	"Authorizer": "authorizer", "JWTConfiguration": "jwtConfiguration", "Cors": "cors",
 	"RouteSettings": "route settings", "PlanThrottle": "throttle", "PlanQuota": "quota", "PlanStage": "api stage",
+	"Upstream": "upstream", "TokenLimits": "tokenLimits", "AccessLogSettings": "accessLogSettings", "Storage": "storage",
 }
 
 // object decodes a mapping into the struct v by its yaml tags.
@@ -299,6 +300,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, label string) {
 		if i, ok := d.integer(n, label); ok {
 			p := reflect.New(t.Elem())
 			p.Elem().SetInt(int64(i))
+			v.Set(p)
+		}
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Int64:
+		if i, ok := d.integer64(n, label); ok {
+			p := reflect.New(t.Elem())
+			p.Elem().SetInt(i)
 			v.Set(p)
 		}
 	case t.Kind() == reflect.Float64:
@@ -441,6 +448,24 @@ func (d *decoder) integer(n *yaml.Node, label string) (int, bool) {
 		return 0, false
 	}
 	return int(i), true
+}
+
+// integer64 accepts any integer that fits in an int64 (token counts).
+func (d *decoder) integer64(n *yaml.Node, label string) (int64, bool) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && digits.MatchString(n.Value) {
+		d.add(nodePos(n), "%s: integer %s out of range", label, n.Value)
+		return 0, false
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		d.add(nodePos(n), "%s: expected an integer, got %s", label, describe(n))
+		return 0, false
+	}
+	var i int64
+	if err := n.Decode(&i); err != nil {
+		d.add(nodePos(n), "%s: integer %s out of range", label, n.Value)
+		return 0, false
+	}
+	return i, true
 }
 
 func (d *decoder) stringMap(n *yaml.Node, v reflect.Value, label string) {

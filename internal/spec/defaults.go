@@ -28,6 +28,23 @@ const (
 	DefaultJWTIdentitySource = "$request.header.Authorization"
 	// AuthNone is a route's authorizationType when it sets none.
 	AuthNone = "NONE"
+
+	// DefaultQueueTimeoutInMillis is Integration.QueueTimeoutInMillis when
+	// maxConcurrency is set and the queue timeout is not.
+	DefaultQueueTimeoutInMillis = 30000
+	// DefaultUpstreamWeight is Upstream.Weight when not given.
+	DefaultUpstreamWeight = 1
+	// DefaultStorageRegion is Storage.Region when not given.
+	DefaultStorageRegion = "us-east-1"
+	// DefaultAccessLogDestination is AccessLogSettings.Destination when
+	// not given.
+	DefaultAccessLogDestination = "stdout"
+)
+
+// Integration invoke modes.
+const (
+	InvokeBuffered = "BUFFERED"
+	InvokeStream   = "RESPONSE_STREAM"
 )
 
 // setDefaults fills what the file left out. A field counts as given when
@@ -53,6 +70,11 @@ func setDefaults(s *Spec, pos positions) {
 	}
 	if s.APIKeys == nil {
 		s.APIKeys = map[string]*APIKey{}
+	}
+	if st := s.Storage; st != nil {
+		if _, ok := pos.at(&st.Region); !ok {
+			st.Region = DefaultStorageRegion
+		}
 	}
 	if s.Account == nil {
 		s.Account = &AccountSettings{}
@@ -109,6 +131,7 @@ func setDefaults(s *Spec, pos positions) {
 			if _, ok := pos.at(&i.Method); !ok && i.Type == HTTPProxy {
 				i.Method = "ANY"
 			}
+			setIntegrationDefaults(i, pos)
 		}
 		if a.Authorizers == nil {
 			a.Authorizers = map[string]*Authorizer{}
@@ -132,6 +155,35 @@ func setDefaults(s *Spec, pos positions) {
 			if st.RouteSettings == nil {
 				st.RouteSettings = map[string]*RouteSettings{}
 			}
+			if al := st.AccessLogSettings; al != nil {
+				if _, ok := pos.at(&al.Destination); !ok {
+					al.Destination = DefaultAccessLogDestination
+				}
+			}
+		}
+	}
+}
+
+// setIntegrationDefaults fills the invoke mode, the queue of a
+// concurrency-capped integration and the upstreams' weights.
+func setIntegrationDefaults(i *Integration, pos positions) {
+	if _, ok := pos.at(&i.InvokeMode); !ok {
+		i.InvokeMode = InvokeBuffered
+	}
+	if i.MaxConcurrency != nil {
+		if i.MaxQueue == nil {
+			q := 0
+			i.MaxQueue = &q
+		}
+		if i.QueueTimeoutInMillis == nil {
+			t := DefaultQueueTimeoutInMillis
+			i.QueueTimeoutInMillis = &t
+		}
+	}
+	for _, u := range i.Upstreams {
+		if u.Weight == nil {
+			w := DefaultUpstreamWeight
+			u.Weight = &w
 		}
 	}
 }

@@ -38,6 +38,9 @@ type Spec struct {
 	UsagePlans map[string]*UsagePlan `yaml:"usagePlans"`
 	// APIKeys are the keys clients send in x-api-key, keyed by name.
 	APIKeys map[string]*APIKey `yaml:"apiKeys"`
+	// Storage points buckets at an external S3-compatible service; nil
+	// means Portico's embedded store.
+	Storage *Storage `yaml:"storage"`
 	// Account holds the account-level throttle that every API shares.
 	// Default: AWS's 10 000 requests per second with a burst of 5 000.
 	Account *AccountSettings `yaml:"account"`
@@ -78,6 +81,9 @@ type UsagePlan struct {
 	Quota *PlanQuota `yaml:"quota"`
 	// APIStages are the API stages the plan's keys may call.
 	APIStages []*PlanStage `yaml:"apiStages"`
+	// TokenLimits caps each key's model tokens (OpenAI-compatible
+	// integrations).
+	TokenLimits *TokenLimits `yaml:"tokenLimits"`
 }
 
 // PlanThrottle is a usage plan's per-key token bucket.
@@ -168,6 +174,27 @@ type Role struct {
 type Bucket struct {
 	Name string `yaml:"-"`
 	Pos  Pos    `yaml:"-"`
+
+	// Contents is a directory (relative to the spec file) whose files are
+	// uploaded into the bucket at start, keyed by their relative paths,
+	// unless an object of that key already exists. After Load it is
+	// absolute, or "" when not given.
+	Contents string `yaml:"contents"`
+}
+
+// Storage points the buckets at an external S3-compatible service (AWS S3,
+// MinIO, Ceph) instead of Portico's embedded store.
+type Storage struct {
+	// Endpoint is the service's URL, e.g. https://s3.eu-west-1.amazonaws.com.
+	Endpoint string `yaml:"endpoint"`
+	// Region is the signing region; default us-east-1.
+	Region string `yaml:"region"`
+	// AccessKeyID and SecretAccessKey are the service's credentials, given
+	// to functions in place of Portico's own.
+	AccessKeyID     string `yaml:"accessKeyId"`
+	SecretAccessKey string `yaml:"secretAccessKey"`
+	// ForcePathStyle addresses buckets as ENDPOINT/BUCKET (MinIO, Ceph).
+	ForcePathStyle bool `yaml:"forcePathStyle"`
 }
 
 // API is an API Gateway HTTP API.
@@ -281,6 +308,47 @@ type Integration struct {
 	// TimeoutInMillis is the integration timeout, 50 to 900000 ms; default
 	// 30000. AWS caps it at 30000; Portico allows up to 15 minutes.
 	TimeoutInMillis int `yaml:"timeoutInMillis"`
+
+	// InvokeMode is BUFFERED (default) or RESPONSE_STREAM: an AWS_PROXY
+	// integration that streams forwards the function's chunks to the
+	// client as they come (Lambda response streaming). RESPONSE_STREAM is
+	// accepted only on AWS_PROXY with PayloadFormatVersion "2.0".
+	InvokeMode string `yaml:"invokeMode"`
+	// IdleTimeoutInMillis ends a response that has sent nothing for this
+	// long (streams from functions and upstreams); default: no idle
+	// timeout beyond TimeoutInMillis.
+	IdleTimeoutInMillis *int `yaml:"idleTimeoutInMillis"`
+	// MaxConcurrency caps the requests in flight to the backend; requests
+	// beyond it wait in a FIFO queue of MaxQueue for at most
+	// QueueTimeoutInMillis, then get 429 (queue full) or 503 (waited too
+	// long), with Retry-After. Unset: no cap.
+	MaxConcurrency *int `yaml:"maxConcurrency"`
+	// MaxQueue is the FIFO queue's length, 0 to 100000; default 0 (no
+	// queue). Nil exactly when MaxConcurrency is nil.
+	MaxQueue *int `yaml:"maxQueue"`
+	// QueueTimeoutInMillis is the longest wait in the queue, 1 to 900000;
+	// default 30000. Nil exactly when MaxConcurrency is nil.
+	QueueTimeoutInMillis *int `yaml:"queueTimeoutInMillis"`
+	// Upstreams lists several upstream URIs for an HTTP_PROXY integration
+	// instead of URI: tried in priority order (lowest first; equal
+	// priorities share by weight), moving on after connection errors, 5xx
+	// and 429 answers within the request's deadline.
+	Upstreams []*Upstream `yaml:"upstreams"`
+	// OpenAICompatible marks an HTTP_PROXY upstream that speaks the
+	// OpenAI API (vLLM, Ollama, llama.cpp, hosted models): token usage is
+	// read from /v1/chat/completions, /v1/completions and /v1/embeddings
+	// responses (and streams) and metered per route and API key.
+	OpenAICompatible bool `yaml:"openAICompatible"`
+}
+
+// Upstream is one of an HTTP_PROXY integration's upstreams.
+type Upstream struct {
+	// URI is the upstream URL template, as Integration.URI.
+	URI string `yaml:"uri"`
+	// Priority orders upstreams: lower first; default 0.
+	Priority int `yaml:"priority"`
+	// Weight shares requests among upstreams of equal priority; default 1.
+	Weight *int `yaml:"weight"`
 }
 
 // Timeout is TimeoutInMillis as a time.Duration.
@@ -326,6 +394,8 @@ type Stage struct {
 	DefaultRouteSettings *RouteSettings `yaml:"defaultRouteSettings"`
 	// RouteSettings override DefaultRouteSettings per route key.
 	RouteSettings map[string]*RouteSettings `yaml:"routeSettings"`
+	// AccessLogSettings turn on the stage's access log.
+	AccessLogSettings *AccessLogSettings `yaml:"accessLogSettings"`
 }
 
 // RouteSettings are a stage's settings for its routes.
@@ -339,4 +409,25 @@ type RouteSettings struct {
 	ThrottlingRateLimit *float64 `yaml:"throttlingRateLimit"`
 	// ThrottlingBurstLimit is the token bucket's size.
 	ThrottlingBurstLimit *int `yaml:"throttlingBurstLimit"`
+	// TokenLimits caps the model tokens (prompt plus completion) the route
+	// may use, across all callers (OpenAI-compatible integrations).
+	TokenLimits *TokenLimits `yaml:"tokenLimits"`
+}
+
+// TokenLimits caps model tokens per minute and per day (UTC). At least
+// one is set, and each set value is 1 or more.
+type TokenLimits struct {
+	PerMinute *int64 `yaml:"perMinute"`
+	PerDay    *int64 `yaml:"perDay"`
+}
+
+// AccessLogSettings turn on a stage's access log.
+type AccessLogSettings struct {
+	// Destination is "stdout" (default), "stderr" or a file path
+	// (relative to the spec file; rotated by size). After Load a file path
+	// is absolute.
+	Destination string `yaml:"destination"`
+	// Format is a one-line template of $context variables, or empty for
+	// the default JSON record.
+	Format string `yaml:"format"`
 }

@@ -111,8 +111,8 @@ func TestParseSeed(t *testing.T) {
 		t.Errorf("api = %+v", a)
 	}
 	wantI := map[string]*Integration{
-		"lambdaIntegration": {Name: "lambdaIntegration", Pos: Pos{23, 7}, Type: AWSProxy, Function: "aiServiceFunction", PayloadFormatVersion: "2.0", TimeoutInMillis: 30000},
-		"modelServer":       {Name: "modelServer", Pos: Pos{24, 7}, Type: HTTPProxy, URI: "http://127.0.0.1:11434/{proxy}", Method: "ANY", PayloadFormatVersion: "1.0", TimeoutInMillis: 30000},
+		"lambdaIntegration": {Name: "lambdaIntegration", Pos: Pos{23, 7}, Type: AWSProxy, Function: "aiServiceFunction", PayloadFormatVersion: "2.0", TimeoutInMillis: 30000, InvokeMode: "BUFFERED"},
+		"modelServer":       {Name: "modelServer", Pos: Pos{24, 7}, Type: HTTPProxy, URI: "http://127.0.0.1:11434/{proxy}", Method: "ANY", PayloadFormatVersion: "1.0", TimeoutInMillis: 30000, InvokeMode: "BUFFERED"},
 	}
 	if !reflect.DeepEqual(a.Integrations, wantI) {
 		t.Errorf("integrations = %s", jsonOf(a.Integrations))
@@ -331,7 +331,7 @@ func TestParseErrors(t *testing.T) {
 		{"aws proxy unknown function", fn + "apis:\n  a:\n    integrations:\n      i: {type: AWS_PROXY, function: fm}\n", []string{`6:38: function: no function named "fm"`}},
 		{"aws proxy with uri and method", fn + "apis:\n  a:\n    integrations:\n      i: {type: AWS_PROXY, function: fn, uri: 'http://x', method: GET}\n", []string{
 			`6:47: uri: not used by AWS_PROXY integrations (name the function with function)`, `6:67: method: not used by AWS_PROXY integrations`}},
-		{"http proxy without uri", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY}\n", []string{`4:7: integration "i": uri is required for HTTP_PROXY`}},
+		{"http proxy without uri", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY}\n", []string{`4:7: integration "i": uri (or upstreams) is required for HTTP_PROXY`}},
 		{"http proxy relative uri", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY, uri: /x}\n", []string{`4:34: uri: "/x" must be an absolute http:// or https:// URL`}},
 		{"http proxy ftp uri", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY, uri: 'ftp://h/x'}\n", []string{`4:34: uri: "ftp://h/x" must be an absolute http:// or https:// URL`}},
 		{"http proxy no host", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY, uri: 'http:///x'}\n", []string{`4:34: uri: "http:///x" has no host`}},
@@ -518,6 +518,83 @@ func TestParseErrors(t *testing.T) {
 			`5:23: value: must be printable ASCII without spaces; byte 3 is ' '`,
 			`6:23: value: must be 20 to 128 printable ASCII characters without spaces, got 129 characters`,
 			`8:23: value: same value as api key "d"`}},
+		// New in this round: streaming, concurrency, upstreams, tokens, access logs, storage.
+		{"int64 decode", "usagePlans:\n  p:\n    tokenLimits: {perMinute: 99999999999999999999, perDay: ten}\n", []string{
+			`3:30: perMinute: integer 99999999999999999999 out of range`,
+			`3:60: perDay: expected an integer, got string "ten"`}},
+		{"int64 decode large ok and zero", "usagePlans:\n  p:\n    tokenLimits: {perMinute: 0, perDay: 9223372036854775807}\n  q:\n    tokenLimits: {}\n  r:\n    tokenLimits: {perDay: -5}\n", []string{
+			`3:30: perMinute: must be 1 or more, got 0`,
+			`5:18: tokenLimits: give perMinute, perDay or both`,
+			`7:27: perDay: must be 1 or more, got -5`}},
+		{"invoke mode", "functions:\n  fn: {runtime: python3.12, handler: app.main, code: app}\napis:\n  a:\n    integrations:\n      s: {type: AWS_PROXY, function: fn, invokeMode: STREAM}\n      t: {type: AWS_PROXY, function: fn, invokeMode: RESPONSE_STREAM, payloadFormatVersion: '1.0'}\n      h: {type: HTTP_PROXY, uri: 'http://h', invokeMode: RESPONSE_STREAM}\n      b: {type: AWS_PROXY, function: fn, invokeMode: buffered}\n", []string{
+			`6:54: invokeMode: must be BUFFERED or RESPONSE_STREAM, got "STREAM"`,
+			`7:54: invokeMode: RESPONSE_STREAM needs payloadFormatVersion "2.0"`,
+			`8:58: invokeMode: RESPONSE_STREAM is only for AWS_PROXY integrations (HTTP_PROXY responses are forwarded as they arrive)`,
+			`9:54: invokeMode: must be BUFFERED or RESPONSE_STREAM, got "buffered" (did you mean "BUFFERED"?)`}},
+		{"idle timeout", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY, uri: 'http://h', idleTimeoutInMillis: 0}\n      j: {type: HTTP_PROXY, uri: 'http://h', idleTimeoutInMillis: 900001}\n", []string{
+			`4:67: idleTimeoutInMillis: must be 1 to 900000, got 0`,
+			`5:67: idleTimeoutInMillis: must be 1 to 900000, got 900001`}},
+		{"concurrency ranges", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY, uri: 'http://h', maxConcurrency: 0, maxQueue: -1, queueTimeoutInMillis: 0}\n      j: {type: HTTP_PROXY, uri: 'http://h', maxConcurrency: 1, maxQueue: 100001, queueTimeoutInMillis: 900001}\n", []string{
+			`4:62: maxConcurrency: must be 1 or more, got 0`,
+			`4:75: maxQueue: must be 0 to 100000, got -1`,
+			`4:101: queueTimeoutInMillis: must be 1 to 900000, got 0`,
+			`5:75: maxQueue: must be 0 to 100000, got 100001`,
+			`5:105: queueTimeoutInMillis: must be 1 to 900000, got 900001`}},
+		{"queue without concurrency", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY, uri: 'http://h', maxQueue: 5, queueTimeoutInMillis: 100}\n      j: {type: HTTP_PROXY, uri: 'http://h', maxConcurrency: x, maxQueue: 5}\n", []string{
+			`4:56: maxQueue: only with maxConcurrency (the queue holds requests beyond the cap)`,
+			`4:81: queueTimeoutInMillis: only with maxConcurrency (the queue holds requests beyond the cap)`,
+			`5:62: maxConcurrency: expected an integer, got string "x"`}},
+		{"upstreams and uri", "apis:\n  a:\n    integrations:\n      i: {type: HTTP_PROXY, uri: 'http://h', upstreams: [{uri: 'http://u'}]}\n      j: {type: HTTP_PROXY, upstreams: []}\n", []string{
+			`4:34: uri: give either uri or upstreams, not both`,
+			`5:40: upstreams: must list 1 to 16 upstreams, got 0`}},
+		{"upstreams on aws proxy", "functions:\n  fn: {runtime: python3.12, handler: app.main, code: app}\napis:\n  a:\n    integrations:\n      i: {type: AWS_PROXY, function: fn, upstreams: [{uri: 'http://u'}], openAICompatible: true}\n", []string{
+			`6:53: upstreams: not used by AWS_PROXY integrations`,
+			`6:92: openAICompatible: only for HTTP_PROXY integrations`}},
+		{"upstream fields", "apis:\n  a:\n    integrations:\n      i:\n        type: HTTP_PROXY\n        upstreams:\n          - {priority: -1, weight: 0}\n          - {uri: 'ftp://x', weight: 1001}\n          - {uri: 'http://x/${foo}'}\n          - nope\n", []string{
+			`7:13: upstreams[0]: uri is required`,
+			`7:24: upstreams[0].priority: must be 0 or more, got -1`,
+			`7:36: upstreams[0].weight: must be 1 to 1000, got 0`,
+			`8:19: upstreams[1].uri: "ftp://x" must be an absolute http:// or https:// URL`,
+			`8:38: upstreams[1].weight: must be 1 to 1000, got 1001`,
+			`9:19: upstreams[2].uri: unknown variable ${foo}; only ${stageVariables.name} and {name} are allowed`,
+			`10:13: upstreams[3]: expected a mapping, got string "nope"`}},
+		{"too many upstreams", "apis:\n  a:\n    integrations:\n      i:\n        type: HTTP_PROXY\n        upstreams: [{uri: 'http://h0'}, {uri: 'http://h1'}, {uri: 'http://h2'}, {uri: 'http://h3'}, {uri: 'http://h4'}, {uri: 'http://h5'}, {uri: 'http://h6'}, {uri: 'http://h7'}, {uri: 'http://h8'}, {uri: 'http://h9'}, {uri: 'http://h10'}, {uri: 'http://h11'}, {uri: 'http://h12'}, {uri: 'http://h13'}, {uri: 'http://h14'}, {uri: 'http://h15'}, {uri: 'http://h16'}]\n", []string{
+			`6:20: upstreams: must list 1 to 16 upstreams, got 17`}},
+		{"upstream path variables", "apis:\n  a:\n    integrations:\n      i:\n        type: HTTP_PROXY\n        upstreams: [{uri: 'http://a/{id}'}, {uri: 'http://b/{name}'}]\n    routes:\n      GET /x/{id}: {integration: i}\n", []string{
+			`8:34: integration: upstreams[1].uri of "i" uses {name}, which is not a path variable of route "GET /x/{id}"`}},
+		{"route token limits need openai", "apis:\n  a:\n    integrations:\n      plain: {type: HTTP_PROXY, uri: 'http://h'}\n      llm: {type: HTTP_PROXY, uri: 'http://m', openAICompatible: true}\n    routes:\n      GET /p: {integration: plain}\n      POST /v1/chat/completions: {integration: llm}\n    stages:\n      v1:\n        routeSettings:\n          GET /p: {tokenLimits: {perMinute: 10}}\n          POST /v1/chat/completions: {tokenLimits: {perMinute: 0}}\n", []string{
+			`12:33: tokenLimits: route "GET /p" uses integration "plain", which is not openAICompatible; tokens could never be counted`,
+			`13:64: perMinute: must be 1 or more, got 0`}},
+		{"default token limits need openai", "apis:\n  a:\n    integrations:\n      plain: {type: HTTP_PROXY, uri: 'http://h'}\n    routes:\n      GET /p: {integration: plain}\n    stages:\n      v1:\n        defaultRouteSettings: {tokenLimits: {perDay: 1000}}\n", []string{
+			`9:45: tokenLimits: no route of api "a" uses an openAICompatible integration; tokens could never be counted`}},
+		{"access log format", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    stages:\n      v1:\n        accessLogSettings: {format: '$context.stauts $context.identity.sourceIP $context.foo $context.foo $context'}\n", []string{
+			`6:37: format: "$context" must be followed by .NAME (a variable such as $context.requestId)`,
+			`6:37: format: must include at least $context.requestId or $context.extendedRequestId (as on AWS)`,
+			`6:37: format: unknown variable $context.foo; see docs/spec.md for the supported $context variables`,
+			`6:37: format: unknown variable $context.identity.sourceIP (did you mean "$context.identity.sourceIp"?); see docs/spec.md for the supported $context variables`,
+			`6:37: format: unknown variable $context.stauts (did you mean "$context.status"?); see docs/spec.md for the supported $context variables`}},
+		{"access log format too long and multiline", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    stages:\n      v1:\n        accessLogSettings: {format: \"$context.requestId\\n$context.status\"}\n      v2:\n        accessLogSettings: {format: '$context.requestId " + strings.Repeat("x", 3060) + "'}\n", []string{
+			`6:37: format: must be one line (no line breaks)`,
+			`8:37: format: at most 3072 bytes, got 3079`}},
+		{"access log destination", "apis:\n  a:\n    integrations: {i: {type: HTTP_PROXY, uri: 'http://h'}}\n    stages:\n      v1: {accessLogSettings: {destination: STDOUT}}\n      v2: {accessLogSettings: {destination: nope/access.log}}\n      v3: {accessLogSettings: {destination: app}}\n      v4: {accessLogSettings: {destination: file/x.log}}\n      v5: {accessLogSettings: {destination: ''}}\n", []string{
+			`5:45: destination: "STDOUT": the streams are lower case (did you mean "stdout"?)`,
+			`6:45: destination: directory "nope" of the log file does not exist`,
+			`7:45: destination: "app" is a directory; want a file path`,
+			`8:45: destination: "file" of the log file is not a directory`,
+			`9:45: destination: must be stdout, stderr or a file path`}},
+		{"bucket contents", "buckets:\n  bkt1: {contents: nope}\n  bkt2: {contents: file}\n  bkt3: {contents: ''}\n", []string{
+			`2:20: contents: directory "nope" does not exist`,
+			`3:20: contents: "file" is not a directory`,
+			`4:20: contents: must name a directory (relative to the spec file)`}},
+		{"storage", "storage: {endpoint: 'https://s3.example.com/bucket', region: 'us east', accessKeyId: AKIA}\n", []string{
+			`1:10: storage: accessKeyId and secretAccessKey go together; give both or neither`,
+			`1:21: endpoint: "https://s3.example.com/bucket" must be scheme://host[:port] without a path, query or credentials (buckets are addressed below it)`,
+			`1:62: region: must be a region name such as us-east-1, got "us east"`}},
+		{"storage endpoint", "storage: {endpoint: 'ftp://s3'}\n", []string{
+			`1:21: endpoint: "ftp://s3" is not an absolute http:// or https:// URL`}},
+		{"storage without endpoint", "storage: {secretAccessKey: s}\n", []string{
+			`1:10: storage: accessKeyId and secretAccessKey go together; give both or neither`,
+			`1:10: storage: endpoint is required (the S3-compatible service's URL, e.g. https://s3.eu-west-1.amazonaws.com)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -120,6 +118,12 @@ func (v *validator) validate() {
 		if !bucketName.MatchString(b.Name) || strings.Contains(b.Name, "..") {
 			v.add(b.Pos, "bucket name %q: must be 3 to 63 lower-case letters, digits, \".\" or \"-\", starting and ending with a letter or digit", b.Name)
 		}
+		if !v.broken[b] {
+			v.bucketContents(b)
+		}
+	}
+	if v.spec.Storage != nil {
+		v.storage(v.spec.Storage)
 	}
 	ids := map[string]*API{}
 	for _, a := range sorted(v.spec.APIs, func(a *API) Pos { return a.Pos }) {
@@ -255,25 +259,9 @@ func (v *validator) code(f *Function) {
 		v.add(f.Pos, "function %q: code is required (a directory, relative to the spec file)", f.Name)
 		return
 	}
-	p := v.pos.or(&f.Code, f.Pos)
-	written := f.Code
-	path := f.Code
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(v.spec.Dir, path)
+	if path, ok := v.existingDir("code", f.Code, v.pos.or(&f.Code, f.Pos)); ok {
+		f.Code = path
 	}
-	fi, err := os.Stat(path)
-	switch {
-	case os.IsNotExist(err):
-		v.add(p, "code: directory %q does not exist", written)
-		return
-	case err != nil:
-		v.add(p, "code: %q: %v", written, err)
-		return
-	case !fi.IsDir():
-		v.add(p, "code: %q is not a directory", written)
-		return
-	}
-	f.Code = filepath.Clean(path)
 }
 
 func (v *validator) role(r *Role) {
@@ -386,11 +374,18 @@ func (v *validator) integration(i *Integration) {
 		if p, ok := v.pos.at(&i.Method); ok {
 			v.add(p, "method: not used by AWS_PROXY integrations")
 		}
+		if p, ok := v.pos.at(&i.Upstreams); ok {
+			v.add(p, "upstreams: not used by AWS_PROXY integrations")
+		}
 	case HTTPProxy:
-		if i.URI == "" {
-			v.add(i.Pos, "integration %q: uri is required for HTTP_PROXY", i.Name)
-		} else if _, err := proxyURIVars(i.URI); err != nil {
-			v.add(v.pos.or(&i.URI, i.Pos), "uri: %v", err)
+		_, hasUpstreams := v.pos.at(&i.Upstreams)
+		switch {
+		case i.URI == "" && !hasUpstreams:
+			v.add(i.Pos, "integration %q: uri (or upstreams) is required for HTTP_PROXY", i.Name)
+		case i.URI != "":
+			if _, err := proxyURIVars(i.URI); err != nil {
+				v.add(v.pos.or(&i.URI, i.Pos), "uri: %v", err)
+			}
 		}
 		if p, ok := v.pos.at(&i.Function); ok {
 			v.add(p, "function: not used by HTTP_PROXY integrations (give the upstream URL with uri)")
@@ -411,6 +406,9 @@ func (v *validator) integration(i *Integration) {
 	if i.TimeoutInMillis < 50 || i.TimeoutInMillis > 900000 {
 		v.add(v.pos.or(&i.TimeoutInMillis, i.Pos), "timeoutInMillis: must be 50 to 900000, got %d", i.TimeoutInMillis)
 	}
+	v.invokeMode(i)
+	v.concurrency(i)
+	v.upstreams(i)
 }
 
 // proxyURIVars checks an HTTP_PROXY URI and returns the names of the
@@ -493,15 +491,23 @@ func (v *validator) routes(a *API) {
 		if in.Type != HTTPProxy || err != nil {
 			continue
 		}
-		uriVars, err := proxyURIVars(in.URI)
-		if err != nil {
-			continue // reported on the integration
-		}
 		have := pathVars(path)
-		for _, name := range uriVars {
-			if !have[name] {
-				v.add(ip, "integration: uri of %q uses {%s}, which is not a path variable of route %q", in.Name, name, r.Key)
+		check := func(uri, what string) {
+			uriVars, err := proxyURIVars(uri)
+			if err != nil {
+				return // reported on the integration
 			}
+			for _, name := range uriVars {
+				if !have[name] {
+					v.add(ip, "integration: %s of %q uses {%s}, which is not a path variable of route %q", what, in.Name, name, r.Key)
+				}
+			}
+		}
+		if in.URI != "" {
+			check(in.URI, "uri")
+		}
+		for n, u := range in.Upstreams {
+			check(u.URI, fmt.Sprintf("upstreams[%d].uri", n))
 		}
 	}
 }
@@ -529,5 +535,8 @@ func (v *validator) stages(a *API) {
 			}
 		}
 		v.routeSettings(a, s)
+		if s.AccessLogSettings != nil {
+			v.accessLog(s.AccessLogSettings, v.pos.or(&s.AccessLogSettings, s.Pos))
+		}
 	}
 }

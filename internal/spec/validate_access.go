@@ -324,6 +324,9 @@ func checkOrigin(o string) error {
 // settings checks a stage's default or per-route throttle.
 func (v *validator) settings(rs *RouteSettings, base Pos) {
 	v.throttleAt(&rs.ThrottlingRateLimit, &rs.ThrottlingBurstLimit, "throttlingRateLimit", "throttlingBurstLimit", base)
+	if rs.TokenLimits != nil {
+		v.tokenLimits(rs.TokenLimits, v.pos.or(&rs.TokenLimits, base))
+	}
 }
 
 // throttleAt checks a rate (requests per second) and a burst (bucket
@@ -342,6 +345,9 @@ func (v *validator) routeSettings(a *API, s *Stage) {
 	if d := s.DefaultRouteSettings; d != nil {
 		v.settings(d, v.pos.or(&s.DefaultRouteSettings, s.Pos))
 	}
+	if d := s.DefaultRouteSettings; d != nil && d.TokenLimits != nil {
+		v.defaultTokenLimits(a, d)
+	}
 	keys := slices.Collect(maps.Keys(a.Routes))
 	for _, rs := range sorted(s.RouteSettings, func(rs *RouteSettings) Pos { return rs.Pos }) {
 		if rs.Key != DefaultRouteKey && a.Routes[rs.Key] == nil {
@@ -349,6 +355,9 @@ func (v *validator) routeSettings(a *API, s *Stage) {
 		}
 		if !v.broken[rs] {
 			v.settings(rs, rs.Pos)
+			if rs.TokenLimits != nil {
+				v.routeTokenLimits(a, rs)
+			}
 		}
 	}
 }
@@ -396,6 +405,9 @@ func (v *validator) uniqueAccessKeyIDs() {
 func (v *validator) usagePlan(p *UsagePlan) {
 	if t := p.Throttle; t != nil {
 		v.throttleAt(&t.RateLimit, &t.BurstLimit, "rateLimit", "burstLimit", v.pos.or(&p.Throttle, p.Pos))
+	}
+	if p.TokenLimits != nil {
+		v.tokenLimits(p.TokenLimits, v.pos.or(&p.TokenLimits, p.Pos))
 	}
 	if q := p.Quota; q != nil {
 		qp := v.pos.or(&p.Quota, p.Pos)
