@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -192,5 +193,62 @@ func TestMalformedRequests(t *testing.T) {
 	}
 	if resp, _ := get(t, in.endpoints["aiServicesHttpApi v1"]+"/?text=still+fine"); resp.StatusCode != 200 {
 		t.Errorf("gateway unhealthy after bad requests: %d", resp.StatusCode)
+	}
+}
+
+// TestAccessLogs runs a stage with an access log in a file: one line per
+// request in the stage's format, written by the time portico stops.
+func TestAccessLogs(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer upstream.Close()
+	dir := t.TempDir()
+	spec := fmt.Sprintf(`apis:
+  logged:
+    integrations:
+      up: {type: HTTP_PROXY, uri: "%s/{proxy}"}
+    routes:
+      "GET /{proxy+}": {integration: up}
+    stages:
+      json:
+        accessLogSettings: {destination: ./logs/json.log}
+      clf:
+        accessLogSettings:
+          destination: ./logs/clf.log
+          format: '$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId'
+`, upstream.URL)
+	specFile := filepath.Join(dir, "portico.yaml")
+	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(dir, "logs"), 0o755)
+	in := up(t, specFile)
+	for range 3 {
+		get(t, in.endpoints["logged json"]+"/a/b")
+	}
+	get(t, in.endpoints["logged clf"]+"/x")
+	get(t, in.endpoints["logged clf"]+"/../nope") // a 404 is logged too
+	in.stop(t)
+
+	jsonLog, err := os.ReadFile(filepath.Join(dir, "logs", "json.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(jsonLog)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("json log has %d lines:\n%s", len(lines), jsonLog)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatalf("json log line %q: %v", lines[0], err)
+	}
+	if rec["routeKey"] != "GET /{proxy+}" || rec["stage"] != "json" || rec["status"] != float64(200) || rec["requestId"] == "" {
+		t.Errorf("json record: %v", rec)
+	}
+	clf, err := os.ReadFile(filepath.Join(dir, "logs", "clf.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(clf), `"GET GET /{proxy+} HTTP/1.1" 200 2 `) || !strings.Contains(string(clf), "127.0.0.1 - - [") {
+		t.Errorf("clf log:\n%s", clf)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
 	"github.com/redis/go-redis/v9"
@@ -38,7 +39,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	awsListen := fs.String("aws-listen", "127.0.0.1:4566", "address of the AWS-compatible endpoint: Lambda Invoke API, management API")
 	maxConc := fs.Int("max-concurrency", 32, "most function sandboxes running at once, across all functions")
 	logDir := fs.String("log-dir", "", "also append function logs to files in this directory")
-	accessLog := fs.Bool("access-log", false, "write one access log record per request to stderr")
+	accessLog := fs.Bool("access-log", false, "write every request's access log record (JSON) to stderr, besides the stages' own access logs")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	redisURL := fs.String("redis", "", "keep throttle buckets, quotas and API keys in Redis (redis://host:port/db), shared by every replica")
@@ -88,7 +89,10 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer keys.Close()
 	gdeps := gateway.Deps{Logger: logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}}
 	if *accessLog {
-		gdeps.AccessLog = slog.New(slog.NewJSONHandler(stderr, nil))
+		f, _ := accesslog.Compile("") // the default JSON record
+		sink := accesslog.NewSink(f, stderr, accesslog.Options{})
+		defer sink.Close()
+		gdeps.Sinks = append(gdeps.Sinks, sink)
 	}
 	gw := gateway.New(gdeps)
 	transport, err := httpproxy.NewTransport(httpproxy.TransportConfig{})
@@ -132,6 +136,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	_ = gwSrv.Shutdown(sctx)
 	_ = awsSrv.Shutdown(sctx)
+	ctl.Close()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

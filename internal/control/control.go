@@ -29,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/router"
 	"github.com/portico-dev/portico/internal/spec"
 )
@@ -62,6 +63,8 @@ type Deps struct {
 type Controller struct {
 	cfg  Config
 	deps Deps
+
+	logs accessLogs // stages' access log sinks, shared across deployments
 
 	mu       sync.Mutex
 	spec     *spec.Spec                      // the last spec that was applied
@@ -187,8 +190,18 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 		for _, stName := range sortedKeys(a.Stages) {
 			st := a.Stages[stName]
 			routes, err := c.routes(b, stages[apiName][stName].api, st, iamAuth)
+			var sinks []observe.Sink
+			if err == nil && st.AccessLogSettings != nil {
+				var sink observe.Sink
+				var release func()
+				sink, release, err = c.logs.acquire(st.AccessLogSettings)
+				if err == nil {
+					sinks = append(sinks, sink)
+					b.closers = append(b.closers, release)
+				}
+			}
 			if err == nil {
-				err = ga.AddStage(stName, st.StageVariables, routes)
+				err = ga.AddStage(stName, st.StageVariables, routes, sinks...)
 			}
 			if err != nil {
 				b.close()
@@ -417,4 +430,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Close retires the running deployment once requests have stopped (call it
+// after the HTTP servers shut down): its resources are released and the
+// stages' access logs are flushed and closed.
+func (c *Controller) Close() {
+	c.deps.Gateway.Swap(gateway.NewDeployment(nil))
 }

@@ -40,8 +40,6 @@ const (
 
 // Deps are the gateway's collaborators.
 type Deps struct {
-	// AccessLog receives one record per request; nil disables access logs.
-	AccessLog *slog.Logger
 	// Logger receives errors that are not the client's fault.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -375,24 +373,6 @@ func headerBytes(r *http.Request) int {
 		}
 	}
 	return n
-}
-
-func (s *Server) access(ir *integration.Request, rw *recorder, start time.Time, err error) {
-	attrs := []slog.Attr{
-		slog.String("requestId", ir.RequestID),
-		slog.String("ip", hostOnly(ir.HTTP.RemoteAddr)),
-		slog.String("httpMethod", ir.HTTP.Method),
-		slog.String("path", ir.RawPath),
-		slog.String("routeKey", ir.RouteKey),
-		slog.String("stage", ir.Stage),
-		slog.Int("status", rw.status),
-		slog.Int64("responseLength", rw.bytes),
-		slog.Float64("duration", s.deps.Now().Sub(start).Seconds()),
-	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
-	}
-	s.deps.AccessLog.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }
 
 // recorder remembers the status and size of the response for the access
