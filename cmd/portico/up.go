@@ -44,6 +44,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	redisURL := fs.String("redis", "", "keep throttle buckets, quotas and API keys in Redis (redis://host:port/db), shared by every replica")
 	failOpen := fs.Bool("redis-fail-open", false, "when Redis is unreachable, let requests through instead of answering 503")
+	redisTimeout := fs.Duration("redis-timeout", throttle.DefaultRedisTimeout, "longest wait for Redis per request before the failure policy applies")
 	dataDir := fs.String("data-dir", "", "where Portico keeps its data (API keys created at run time); default .portico next to the spec file")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
@@ -82,7 +83,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = runner.Close(cctx)
 	}()
 
-	limiter, keys, err := accessStores(ctx, *redisURL, *failOpen, dataDirFor(*file, *dataDir), logger)
+	limiter, keys, err := accessStores(ctx, *redisURL, *failOpen, *redisTimeout, dataDirFor(*file, *dataDir), logger)
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // accessStores opens where throttle buckets, quotas and API keys live: in
 // this process (run-time keys persisted under dataDir), or in Redis.
-func accessStores(ctx context.Context, redisURL string, failOpen bool, dataDir string, logger *slog.Logger) (gateway.Limiter, *apikey.Registry, error) {
+func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout time.Duration, dataDir string, logger *slog.Logger) (gateway.Limiter, *apikey.Registry, error) {
 	if redisURL == "" {
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
 			return nil, nil, fmt.Errorf("data dir: %w", err)
@@ -155,11 +156,11 @@ func accessStores(ctx context.Context, redisURL string, failOpen bool, dataDir s
 		return local, keys, err
 	}
 	redis.SetLogger(redisLog{logger})
-	store, err := throttle.NewRedis(ctx, redisURL, throttle.RedisOptions{FailOpen: failOpen})
+	store, err := throttle.NewRedis(ctx, redisURL, throttle.RedisOptions{FailOpen: failOpen, Timeout: timeout})
 	if err != nil {
 		return nil, nil, fmt.Errorf("redis: %w", err)
 	}
-	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, Logger: logger})
+	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, RedisTimeout: timeout, Logger: logger})
 	return store, keys, err
 }
 
