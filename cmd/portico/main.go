@@ -10,6 +10,7 @@
 //	portico deploy   STAGE [--api NAME]
 //	portico apikey   create NAME --plan PLAN | delete NAME | list
 //	portico usage    KEY
+//	portico routes   [-f portico.yaml] [--output table|json]
 package main
 
 import (
@@ -35,6 +36,7 @@ var commands = map[string]command{
 	"deploy":   cmdDeploy,
 	"apikey":   cmdAPIKey,
 	"usage":    cmdUsage,
+	"routes":   cmdRoutes,
 }
 
 const usage = `portico runs HTTP APIs and Lambda functions on your machine.
@@ -43,10 +45,11 @@ Usage:
   portico up       [-f portico.yaml] [--listen 127.0.0.1:8080] [--aws-listen 127.0.0.1:4566]
   portico validate [-f portico.yaml]
   portico invoke   [-f portico.yaml] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail] [--endpoint URL]
-  portico logs     FUNCTION [--follow] [--endpoint URL]
+  portico logs     FUNCTION [--follow] [--since 10m] [--filter TEXT] [--request-id ID] [--endpoint URL]
   portico deploy   STAGE [--api NAME] [--endpoint URL]
   portico apikey   create NAME --plan PLAN | delete NAME | list [--values]
   portico usage    KEY
+  portico routes   [-f portico.yaml] [--output table|json]
 
 Run 'portico COMMAND -h' for a command's flags.
 `

@@ -102,7 +102,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer transport.Close()
 	ctl := control.New(control.Config{SpecPath: *file, Region: region, AccountID: accountID},
-		control.Deps{Logger: logger, Runner: runner, Gateway: gw, Transport: transport, APIKeys: keys})
+		control.Deps{Logger: logger, Runner: runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter})
 	if err := ctl.Apply(ctx, sp); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError{1}
@@ -146,7 +146,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // accessStores opens where throttle buckets, quotas and API keys live: in
 // this process (run-time keys persisted under dataDir), or in Redis.
-func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout time.Duration, dataDir string, logger *slog.Logger) (gateway.Limiter, *apikey.Registry, error) {
+func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout time.Duration, dataDir string, logger *slog.Logger) (throttle.Store, *apikey.Registry, error) {
 	if redisURL == "" {
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
 			return nil, nil, fmt.Errorf("data dir: %w", err)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/edge"
+	"github.com/portico-dev/portico/internal/openai"
 	"github.com/portico-dev/portico/internal/throttle"
 )
 
@@ -39,6 +40,9 @@ type Plan struct {
 	QuotaPeriod throttle.Period
 	// Stages are the "apiName/stageName" pairs the plan's keys may call.
 	Stages []string
+	// TokenLimits caps each key's model tokens on OpenAI-compatible routes
+	// (the spec's tokenLimits); the zero value limits nothing.
+	TokenLimits openai.TokenLimit
 }
 
 // Key is an API key.
@@ -90,6 +94,24 @@ type Usage struct {
 	// Remaining is Limit-Used, or -1 when the plan has no quota.
 	Remaining int64     `json:"remaining"`
 	Reset     time.Time `json:"reset"`
+	// Tokens are the key's model tokens on OpenAI-compatible routes.
+	Tokens TokenUsage `json:"tokens"`
+}
+
+// TokenUsage is a key's model tokens in the current UTC minute and day.
+type TokenUsage struct {
+	Minute TokenWindow `json:"minute"`
+	Day    TokenWindow `json:"day"`
+}
+
+// TokenWindow is a key's model tokens in one window.
+type TokenWindow struct {
+	Prompt     int64 `json:"prompt"`
+	Completion int64 `json:"completion"`
+	Total      int64 `json:"total"`
+	// Limit is the plan's token limit for the window, or -1 for none.
+	Limit int64     `json:"limit"`
+	Reset time.Time `json:"reset"`
 }
 
 // Errors. Check wraps the first four in an *edge.Error of kind Forbidden;
@@ -269,6 +291,9 @@ func validatePlan(p Plan) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := p.TokenLimits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if p.QuotaPeriod != "" {
 		if _, err := throttle.ParsePeriod(string(p.QuotaPeriod)); err != nil {
 			errs = append(errs, err)
@@ -446,19 +471,44 @@ func (r *Registry) List(ctx context.Context) ([]Key, error) {
 	return append(out, rt...), nil
 }
 
+// byName finds a spec or run-time key; errors wrap ErrNotFound.
+func (r *Registry) byName(ctx context.Context, name string) (*Key, error) {
+	if k := r.cur.Load().specN[name]; k != nil {
+		return k, nil
+	}
+	rk, err := r.rt.byName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if rk == nil {
+		return nil, ErrNotFound
+	}
+	return rk, nil
+}
+
+// TokenLimit returns the token limits of key name's usage plan, for
+// openai.Limits.APIKey. A spec key costs a map lookup; a run-time key a
+// lookup in its store. Errors wrap ErrNotFound or a storage failure.
+func (r *Registry) TokenLimit(ctx context.Context, name string) (openai.TokenLimit, error) {
+	k, err := r.byName(ctx, name)
+	if err != nil {
+		return openai.TokenLimit{}, fmt.Errorf("api key %s token limit: %w", name, err)
+	}
+	if p := r.cur.Load().plans[k.Plan]; p != nil {
+		return p.TokenLimits, nil
+	}
+	return openai.TokenLimit{}, nil
+}
+
 // Usage reports the requests key name made in the current quota window
-// (the current UTC day when its plan has no quota). Errors wrap ErrNotFound.
+// (the current UTC day when its plan has no quota), and its model tokens
+// in the current UTC minute and day, read from the Store under the
+// counters package openai charges (openai.APIKeyCounter). Errors wrap
+// ErrNotFound.
 func (r *Registry) Usage(ctx context.Context, name string) (Usage, error) {
-	k := r.cur.Load().specN[name]
-	if k == nil {
-		rk, err := r.rt.byName(ctx, name)
-		if err != nil {
-			return Usage{}, fmt.Errorf("api key %s usage: %w", name, err)
-		}
-		if rk == nil {
-			return Usage{}, fmt.Errorf("api key %s usage: %w", name, ErrNotFound)
-		}
-		k = rk
+	k, err := r.byName(ctx, name)
+	if err != nil {
+		return Usage{}, fmt.Errorf("api key %s usage: %w", name, err)
 	}
 	u := Usage{Key: k.Name, Plan: k.Plan, Period: throttle.Day, Limit: -1, Remaining: -1}
 	if p := r.cur.Load().plans[k.Plan]; p != nil && p.QuotaPeriod != "" {
@@ -471,6 +521,30 @@ func (r *Registry) Usage(ctx context.Context, name string) (Usage, error) {
 	u.Used, u.Reset = used, reset
 	if u.Limit >= 0 {
 		u.Remaining = max(u.Limit-used, 0)
+	}
+	var tl openai.TokenLimit
+	if p := r.cur.Load().plans[k.Plan]; p != nil {
+		tl = p.TokenLimits
+	}
+	for _, w := range []struct {
+		win   *TokenWindow
+		p     throttle.Period
+		limit int64
+	}{{&u.Tokens.Minute, throttle.Minute, tl.PerMinute}, {&u.Tokens.Day, throttle.Day, tl.PerDay}} {
+		w.win.Limit = -1
+		if w.limit > 0 {
+			w.win.Limit = w.limit
+		}
+		for _, c := range []struct {
+			dst *int64
+			c   openai.Counter
+		}{{&w.win.Prompt, openai.Prompt}, {&w.win.Completion, openai.Completion}, {&w.win.Total, openai.Total}} {
+			n, reset, err := r.store.Used(ctx, openai.APIKeyCounter(k.Name, c.c), w.p)
+			if err != nil {
+				return Usage{}, fmt.Errorf("api key %s token usage: %w", name, err)
+			}
+			*c.dst, w.win.Reset = n, reset
+		}
 	}
 	return u, nil
 }

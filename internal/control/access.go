@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/iam"
+	"github.com/portico-dev/portico/internal/openai"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
 )
@@ -214,6 +215,7 @@ func usagePlans(sp *spec.Spec) ([]apikey.Plan, []apikey.Key) {
 		for _, s := range up.APIStages {
 			p.Stages = append(p.Stages, s.API+"/"+s.Stage)
 		}
+		p.TokenLimits = openai.FromSpec(up.TokenLimits)
 		plans = append(plans, p)
 	}
 	var keys []apikey.Key

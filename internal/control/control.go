@@ -30,8 +30,10 @@ import (
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/observe"
+	"github.com/portico-dev/portico/internal/openai"
 	"github.com/portico-dev/portico/internal/router"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/throttle"
 )
 
 // Runner is the part of the function runner the controller needs.
@@ -56,6 +58,10 @@ type Deps struct {
 	// APIKeys receives the spec's usage plans and keys on every apply;
 	// nil when the caller does not enforce API keys.
 	APIKeys *apikey.Registry
+	// Store keeps token budgets (the throttle store: local or Redis).
+	Store throttle.Store
+	// Meter receives the model token usage of OpenAI-compatible routes.
+	Meter openai.Meter
 }
 
 // Controller owns the running configuration. Its methods are safe for
@@ -229,6 +235,8 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 				PayloadFormatVersion: in.PayloadFormatVersion,
 				Region:               c.cfg.Region,
 				AccountID:            c.cfg.AccountID,
+				InvokeMode:           in.InvokeMode,
+				IdleTimeout:          millis(in.IdleTimeoutInMillis),
 			}, c.deps.Runner)
 		case spec.HTTPProxy:
 			p, err := httpproxy.New(httpproxy.Config{URI: in.URI, Method: in.Method, Transport: c.deps.Transport})
@@ -242,6 +250,18 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		}
 		integ[name] = &gateway.Route{Integration: it, Timeout: in.Timeout(), Function: in.Function}
 	}
+	openAI := func(key string, it integration.Integration) integration.Integration {
+		lim := openai.Limits{Store: c.deps.Store, RouteID: a.ID + "/" + st.Name + "/" + key}
+		if rs := st.RouteSettings[key]; rs != nil && rs.TokenLimits != nil {
+			lim.Route = openai.FromSpec(rs.TokenLimits)
+		} else if d := st.DefaultRouteSettings; d != nil && d.TokenLimits != nil {
+			lim.Route = openai.FromSpec(d.TokenLimits)
+		}
+		if c.deps.APIKeys != nil {
+			lim.APIKey = c.deps.APIKeys.TokenLimit
+		}
+		return openai.Wrap(openai.Config{Limits: lim, Meter: c.deps.Meter, Logger: c.deps.Logger}, it)
+	}
 	auths, err := c.authorizers(a)
 	if err != nil {
 		return nil, err
@@ -253,7 +273,11 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		if gi == nil {
 			return nil, fmt.Errorf("route %q: no integration %q", key, rt.Integration)
 		}
-		gr := &gateway.Route{Key: key, Integration: gi.Integration, Timeout: gi.Timeout,
+		it := gi.Integration
+		if a.Integrations[rt.Integration].OpenAICompatible {
+			it = openAI(key, it)
+		}
+		gr := &gateway.Route{Key: key, Integration: it, Timeout: gi.Timeout,
 			Scopes: rt.AuthorizationScopes, APIKeyRequired: rt.APIKeyRequired, Function: gi.Function}
 		switch rt.AuthorizationType {
 		case spec.AuthJWT, spec.AuthCustom:
@@ -379,6 +403,14 @@ func LambdaFunction(f *spec.Function) (lambda.Function, error) {
 		return lambda.Function{}, fmt.Errorf("function %s: %w", f.Name, err)
 	}
 	return toLambda(f, rev), nil
+}
+
+// millis converts an optional spec duration in milliseconds; nil is 0.
+func millis(ms *int) time.Duration {
+	if ms == nil {
+		return 0
+	}
+	return time.Duration(*ms) * time.Millisecond
 }
 
 func toLambda(f *spec.Function, rev string) lambda.Function {

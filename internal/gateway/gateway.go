@@ -122,7 +122,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		*ir.Record = observe.Record{}
 		defer recordPool.Put(ir.Record)
 	}
-	err := s.serve(rw, r, d, ir)
+	aborted, err := s.serveRecovering(rw, r, d, ir)
+	if aborted {
+		// An integration cut a response short on purpose (a stream that
+		// failed mid-way): record it, then let net/http drop the
+		// connection so the client sees the failure.
+		if ir.Record != nil {
+			s.observe(ir, rw, start, err, nil)
+		}
+		panic(http.ErrAbortHandler)
+	}
 	var rendered *edge.Error
 	if err != nil && !rw.wrote {
 		if rendered = edge.Render(rw, err); rendered.Kind == edge.InternalError {
@@ -179,15 +188,22 @@ func (s *Server) observe(ir *integration.Request, rw *recorder, start time.Time,
 	}
 }
 
-func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integration.Request) (err error) {
+// serveRecovering runs serve, turning a panic into a 500 and reporting an
+// http.ErrAbortHandler panic as aborted.
+func (s *Server) serveRecovering(w *recorder, r *http.Request, d *Deployment, ir *integration.Request) (aborted bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
-				panic(p)
+				aborted, err = true, errors.New("response aborted")
+				return
 			}
 			err = edge.New(edge.InternalError, fmt.Errorf("panic: %v", p))
 		}
 	}()
+	return false, s.serve(w, r, d, ir)
+}
+
+func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integration.Request) error {
 
 	host := r.Host
 	api := d.api(host)

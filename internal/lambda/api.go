@@ -1,7 +1,6 @@
 package lambda
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,17 +8,22 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
 // Handler serves the Lambda Invoke API,
-// POST /2015-03-31/functions/{name}/invocations, and Portico's log stream,
-// GET /_portico/functions/{name}/logs[?follow=true]. Errors use Lambda's
+// POST /2015-03-31/functions/{name}/invocations, InvokeWithResponseStream,
+// POST /2021-11-15/functions/{name}/response-streaming-invocations (see
+// serveInvokeStream), and Portico's log stream,
+// GET /_portico/functions/{name}/logs[?follow=true][&since=10m][&filter=TEXT]
+// [&requestId=ID]. Errors use Lambda's
 // rest-json shape: the status, header x-amzn-ErrorType and a body
 // {"Type":"User","message":...} (plus "Reason" for throttling).
 func (r *Runner) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", r.serveInvoke)
+	mux.HandleFunc("POST /2021-11-15/functions/{name}/response-streaming-invocations", r.serveInvokeStream)
 	mux.HandleFunc("GET /_portico/functions/{name}/logs", r.serveLogs)
 	return mux
 }
@@ -180,7 +184,9 @@ func writeServiceError(w http.ResponseWriter, err error) {
 }
 
 // serveLogs streams a function's buffered log as plain text and, with
-// ?follow=true, every new line until the client goes away.
+// ?follow=true, every new line until the client goes away. since (a
+// duration back from now, e.g. 10m, or an RFC 3339 time), filter (text)
+// and requestId select lines as LogFilter says.
 func (r *Runner) serveLogs(w http.ResponseWriter, hr *http.Request) {
 	name := hr.PathValue("name")
 	b := r.logBufferIfExists(name)
@@ -188,27 +194,59 @@ func (r *Runner) serveLogs(w http.ResponseWriter, hr *http.Request) {
 		writeServiceError(w, notFound(FunctionARN(r.cfg.Region, r.cfg.AccountID, name)))
 		return
 	}
-	follow, _ := strconv.ParseBool(hr.URL.Query().Get("follow"))
+	q := hr.URL.Query()
+	var f LogFilter
+	if v := q.Get("since"); v != "" {
+		t, err := ParseSince(v, r.now())
+		if err != nil {
+			writeServiceError(w, badParam("Invalid "+err.Error()+"."))
+			return
+		}
+		f.Since = t
+	}
+	f.Text, f.RequestID = q.Get("filter"), q.Get("requestId")
+	follow := false
+	if v := q.Get("follow"); v != "" {
+		var err error
+		if follow, err = strconv.ParseBool(v); err != nil {
+			writeServiceError(w, badParam(fmt.Sprintf("Invalid follow %q: use true or false.", v)))
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	lf := newLineFilter(f)
+	var out []byte
+	collect := func(l []byte) { out = append(out, l...) }
 	if !follow {
-		w.Write(bytes.Join(b.snapshot(), nil))
+		for _, e := range b.snapshot() {
+			lf.add(e, collect)
+		}
+		w.Write(out)
 		return
 	}
 	lines, sub := b.subscribe()
 	defer b.unsubscribe(sub)
-	w.Write(bytes.Join(lines, nil))
+	for _, e := range lines {
+		lf.add(e, collect)
+	}
+	w.Write(out)
 	rc := http.NewResponseController(w)
 	rc.Flush()
 	for {
 		select {
-		case l := <-sub.C:
-			if _, err := w.Write(l); err != nil {
-				return
-			}
-			// Coalesce a burst into one flush.
+		case e := <-sub.C:
+			out = out[:0]
+			lf.add(e, collect)
+			// Coalesce a burst into one write and flush.
 			for n := len(sub.C); n > 0; n-- {
-				w.Write(<-sub.C)
+				lf.add(<-sub.C, collect)
+			}
+			if len(out) == 0 {
+				continue
+			}
+			if _, err := w.Write(out); err != nil {
+				return
 			}
 			if rc.Flush() != nil {
 				return
@@ -219,4 +257,19 @@ func (r *Runner) serveLogs(w http.ResponseWriter, hr *http.Request) {
 			return
 		}
 	}
+}
+
+// ParseSince reads a logs "since" value: a positive duration back from now
+// ("10m", "1h30m") or an RFC 3339 time ("2025-01-02T15:04:05Z").
+func ParseSince(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("since %q: the duration must not be negative", v)
+		}
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("since %q: use a duration such as 10m or an RFC 3339 time", v)
 }

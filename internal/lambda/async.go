@@ -71,7 +71,7 @@ func (q *eventQueue) run(req *InvokeRequest, id string) {
 	queued := r.now()
 	attempt := 0
 	for {
-		res, err := r.invoke(q.ctx, req, id)
+		res, err := r.invoke(q.ctx, req, id, nil)
 		var se *ServiceError
 		switch {
 		case err == nil && res.FunctionError == "":

@@ -13,8 +13,9 @@ import (
 )
 
 // Fixed credentials every function receives as AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (Portico has no STS; these
-// stand in for the execution role's credentials).
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when Config.Credentials is nil
+// (Portico has no STS; these stand in for the execution role's
+// credentials). With Config.Credentials set, each function gets its own.
 const (
 	LocalAccessKeyID     = "AKIAPORTICOLOCAL0000"
 	LocalSecretAccessKey = "portico-local-secret-access-key"
@@ -113,9 +114,19 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []str
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.Name,
 		"AWS_LAMBDA_LOG_STREAM_NAME":      logStreamName(r.now()),
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
-		"AWS_ACCESS_KEY_ID":               LocalAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":           LocalSecretAccessKey,
-		"AWS_SESSION_TOKEN":               LocalSessionToken,
+	}
+	id, secret, token := LocalAccessKeyID, LocalSecretAccessKey, LocalSessionToken
+	if r.cfg.Credentials != nil {
+		id, secret, token = r.cfg.Credentials(*fn)
+	}
+	reserved["AWS_ACCESS_KEY_ID"] = id
+	reserved["AWS_SECRET_ACCESS_KEY"] = secret
+	if token != "" {
+		reserved["AWS_SESSION_TOKEN"] = token
+	} else {
+		// long-term keys (an external store's): an inherited token would
+		// make every request fail
+		delete(env, "AWS_SESSION_TOKEN")
 	}
 	if !strings.HasPrefix(fn.Runtime, "provided") {
 		reserved["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + fn.Runtime

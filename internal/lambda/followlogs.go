@@ -14,9 +14,37 @@ import (
 // "http://127.0.0.1:4566") to w: the buffered lines, then, when follow is
 // true, new lines until ctx ends (which is not an error).
 func FollowLogs(ctx context.Context, endpoint, name string, follow bool, w io.Writer) error {
+	return QueryLogs(ctx, endpoint, name, LogQuery{Follow: follow}, w)
+}
+
+// LogQuery selects what QueryLogs prints; see LogFilter.
+type LogQuery struct {
+	Follow bool
+	// Since is a duration back from now ("10m") or an RFC 3339 time,
+	// read by the server (see ParseSince); empty for all lines.
+	Since     string
+	Filter    string
+	RequestID string
+}
+
+// QueryLogs is FollowLogs with the server-side filters of q.
+func QueryLogs(ctx context.Context, endpoint, name string, q LogQuery, w io.Writer) error {
 	u := strings.TrimSuffix(endpoint, "/") + "/_portico/functions/" + url.PathEscape(name) + "/logs"
-	if follow {
-		u += "?follow=true"
+	v := url.Values{}
+	if q.Follow {
+		v.Set("follow", "true")
+	}
+	if q.Since != "" {
+		v.Set("since", q.Since)
+	}
+	if q.Filter != "" {
+		v.Set("filter", q.Filter)
+	}
+	if q.RequestID != "" {
+		v.Set("requestId", q.RequestID)
+	}
+	if len(v) > 0 {
+		u += "?" + v.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

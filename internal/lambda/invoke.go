@@ -50,10 +50,12 @@ func newRequestID() string {
 // as payload. If ctx ends first, the sandbox is killed and replaced and the
 // error wraps ctx.Err().
 func (r *Runner) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResult, error) {
-	return r.invoke(ctx, req, newRequestID())
+	return r.invoke(ctx, req, newRequestID(), nil)
 }
 
-func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string) (*InvokeResult, error) {
+// invoke runs one invocation; sg, when not nil, receives a streamed
+// response as it arrives (see InvokeStream).
+func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *streamGuard) (*InvokeResult, error) {
 	if r.closing.Load() {
 		return nil, &ServiceError{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "The Lambda runner is shutting down."}
 	}
@@ -64,6 +66,21 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string) (*In
 	if err != nil {
 		return nil, err
 	}
+	// st describes the invocation once it reached a function; it is
+	// reported once, at the end.
+	var (
+		st      InvocationStats
+		reached bool
+		end     func(InvocationStats)
+	)
+	defer func() {
+		if reached {
+			r.invoked(p, st)
+			if end != nil {
+				end(st)
+			}
+		}
+	}()
 	for attempt := 0; ; attempt++ {
 		sb, err := p.acquire()
 		var se *ServiceError
@@ -75,16 +92,32 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string) (*In
 			continue
 		}
 		if err != nil {
+			if errors.As(err, &se) && se.Status == http.StatusTooManyRequests && r.obs != nil {
+				r.obs.Throttled(p.fn.Name, se.Reason)
+			}
 			return nil, err
 		}
+		if !reached {
+			reached = true
+			if t := r.tracer; t != nil {
+				var hdr string
+				hdr, end = t.StartInvoke(ctx, p.fn.Name)
+				if req.TraceID == "" && hdr != "" {
+					cp := *req
+					cp.TraceID = hdr
+					req = &cp
+				}
+			}
+		}
 		cold := sb == nil
+		st = InvocationStats{Cold: cold}
 		if cold {
 			var res *InvokeResult
-			if sb, res = r.coldStart(ctx, p, req, id); sb == nil {
+			if sb, res = r.coldStart(ctx, p, req, id, &st); sb == nil {
 				return res, nil
 			}
 		}
-		res, retry, err := r.run(ctx, p, sb, cold, req, id, invokedARN)
+		res, retry, err := r.run(ctx, p, sb, cold, req, id, invokedARN, sg, &st)
 		if retry && attempt < 3 {
 			continue
 		}
@@ -150,7 +183,7 @@ func platformError(typ, msg string) []byte {
 // coldStart starts a sandbox for the slot acquire reserved. When the
 // runtime cannot be started it returns nil and the invocation's result
 // (Runtime.InvalidEntrypoint).
-func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id string) (*sandbox, *InvokeResult) {
+func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id string, st *InvocationStats) (*sandbox, *InvokeResult) {
 	cmd, err := p.resolve(ctx)
 	var sb *sandbox
 	if err == nil {
@@ -161,6 +194,7 @@ func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id 
 		return sb, nil
 	}
 	p.startFailed()
+	st.ErrorType = "Runtime.InvalidEntrypoint"
 	msg := "RequestId: " + id + " Error: " + err.Error()
 	var tail tailBuf
 	for _, l := range []string{
@@ -183,7 +217,7 @@ func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id 
 
 // run performs the invocation on sb. retry says the runtime went away
 // before taking the invocation and it can go to another sandbox.
-func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *InvokeRequest, id, invokedARN string) (_ *InvokeResult, retry bool, _ error) {
+func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *InvokeRequest, id, invokedARN string, sg *streamGuard, st *InvocationStats) (_ *InvokeResult, retry bool, _ error) {
 	fn := &p.fn
 	if req.LogTail && !cold {
 		sb.logMu.Lock()
@@ -196,6 +230,7 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 		select {
 		case <-sb.api.Ready():
 			initDur = sb.api.ReadyAt().Sub(sb.startedAt)
+			p.sandboxChanged(sb, SandboxInitializing, SandboxBusy)
 		case <-sb.api.InitFailed():
 		case <-sb.exited:
 		case <-t.C:
@@ -203,12 +238,13 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 			sb.kill()
 			d := r.now().Sub(sb.startedAt)
 			sb.platformLine("START RequestId: " + id + " Version: " + executedVersion)
-			return r.finish(p, sb, id, req, r.timedOut(id, d), d, d, true), false, nil
+			return r.finish(p, sb, id, req, r.timedOut(id, d), d, d, true, st), false, nil
 		case <-ctx.Done():
 			t.Stop()
 			sb.kill()
 			p.release(sb, true)
-			return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, ctx.Err())
+			st.ErrorType = ErrorCanceled
+			return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, context.Cause(ctx))
 		}
 		t.Stop()
 	}
@@ -226,9 +262,22 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 	}
 	start := r.now()
 	inv.Deadline = start.Add(fn.Timeout)
+	if sg != nil {
+		inv.Stream = sg
+		sg.arm()
+	}
 	sb.timer.Reset(fn.Timeout)
 	res, err := sb.api.Invoke(ctx, &inv, sb.timer.C)
 	sb.timer.Stop()
+	if sg != nil {
+		sg.close() // no more chunks from the handler once Invoke is over
+		if err == nil && res.StreamErr != nil {
+			sb.kill()
+			p.release(sb, true)
+			sb.platformLine("END RequestId: " + id)
+			return nil, false, fmt.Errorf("lambda %s: invoke %s: stream: %w", fn.Name, id, res.StreamErr)
+		}
+	}
 	dur := r.now().Sub(start)
 
 	var o outcome
@@ -274,13 +323,17 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 	case errors.Is(err, runtimeapi.ErrTimeout):
 		sb.kill()
 		o = r.timedOut(id, dur)
-	default: // the caller's context ended
+	default: // the caller's context ended (or the stream went idle)
 		sb.kill()
 		p.release(sb, true)
+		st.Duration, st.ErrorType = dur, ErrorCanceled
 		sb.platformLine("END RequestId: " + id)
+		if c := context.Cause(ctx); c != nil {
+			err = c
+		}
 		return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, err)
 	}
-	return r.finish(p, sb, id, req, o, initDur, dur, cold), false, nil
+	return r.finish(p, sb, id, req, o, initDur, dur, cold, st), false, nil
 }
 
 // emptyEvent is what a function gets for an empty payload.
@@ -321,9 +374,13 @@ func (r *Runner) exitOutcome(sb *sandbox, id string) outcome {
 		payload: platformError(typ, msg), logLines: []string{msg, typ}}
 }
 
-// finish logs END and REPORT, returns the sandbox to its pool and builds
-// the result.
-func (r *Runner) finish(p *pool, sb *sandbox, id string, req *InvokeRequest, o outcome, initDur, dur time.Duration, cold bool) *InvokeResult {
+// finish logs END and REPORT, returns the sandbox to its pool, fills st
+// and builds the result.
+func (r *Runner) finish(p *pool, sb *sandbox, id string, req *InvokeRequest, o outcome, initDur, dur time.Duration, cold bool, st *InvocationStats) *InvokeResult {
+	st.Duration, st.ErrorType = dur, o.errorType
+	if cold {
+		st.InitDuration = initDur
+	}
 	for _, l := range o.logLines {
 		sb.platformLine(l)
 	}

@@ -1,10 +1,13 @@
 package lambda
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"time"
 )
 
 // tailBytes is how much of an invocation's log X-Amz-Log-Result carries.
@@ -15,27 +18,48 @@ const tailBytes = 4096
 const subscriberBuffer = 1024
 
 // logBuffer is one function's log: a ring of the newest lines bounded by
-// bytes, optionally appended to a file, that followers can subscribe to. It
-// is safe for concurrent use.
+// bytes, optionally appended to a file, that followers can subscribe to.
+// Each line is stamped with the time it was written and the invocations it
+// belongs to. It is safe for concurrent use.
 type logBuffer struct {
 	mu    sync.Mutex
 	max   int
-	lines [][]byte // oldest first
+	now   func() time.Time
+	lines []logEntry // oldest first
 	size  int
 	file  *os.File
 	subs  map[*logSubscriber]struct{}
+	open  []string // invocations between START and REPORT; replaced, never modified
 }
+
+// logEntry is one line of a function's log.
+type logEntry struct {
+	t    time.Time
+	line []byte // ends in a newline
+	// reqs are the request ids of the invocations the line belongs to:
+	// its own for START, END and REPORT lines; for the function's own
+	// output, every invocation in progress when it was written (one,
+	// unless invocations ran concurrently). Shared; never modified.
+	reqs []string
+}
+
+// maxOpenInvocations bounds the invocations a log tracks as in progress
+// (an invocation whose REPORT never came is forgotten, oldest first).
+const maxOpenInvocations = 256
 
 // logSubscriber receives every line written after it subscribed; when it
 // lags more than subscriberBuffer lines, further lines are dropped and
 // counted.
 type logSubscriber struct {
-	C       chan []byte
+	C       chan logEntry
 	dropped int
 }
 
-func newLogBuffer(max int, dir, name string) (*logBuffer, error) {
-	b := &logBuffer{max: max, subs: map[*logSubscriber]struct{}{}}
+func newLogBuffer(max int, dir, name string, now func() time.Time) (*logBuffer, error) {
+	if now == nil {
+		now = time.Now
+	}
+	b := &logBuffer{max: max, now: now, subs: map[*logSubscriber]struct{}{}}
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("log dir: %w", err)
@@ -49,18 +73,55 @@ func newLogBuffer(max int, dir, name string) (*logBuffer, error) {
 	return b, nil
 }
 
+// platformLine returns the kind ("START", "END", "REPORT") and request id
+// of a platform line, or "" for any other line.
+func platformLine(line []byte) (kind, id string) {
+	for _, k := range [...]string{"START", "END", "REPORT"} {
+		p := k + " RequestId: "
+		if len(line) > len(p) && string(line[:len(p)]) == p {
+			rest := line[len(p):]
+			if i := bytes.IndexAny(rest, " \t\n"); i >= 0 {
+				rest = rest[:i]
+			}
+			return k, string(rest)
+		}
+	}
+	return "", ""
+}
+
 // write appends one line (without its newline); line is copied.
 func (b *logBuffer) write(line []byte) {
 	l := make([]byte, len(line)+1)
 	copy(l, line)
 	l[len(line)] = '\n'
+	kind, id := platformLine(line)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.lines = append(b.lines, l)
+	e := logEntry{t: b.now(), line: l, reqs: b.open}
+	switch kind {
+	case "START":
+		e.reqs = []string{id}
+		open := b.open
+		if len(open) >= maxOpenInvocations {
+			open = open[1:]
+		}
+		b.open = append(append(make([]string, 0, len(open)+1), open...), id)
+	case "END":
+		e.reqs = []string{id}
+	case "REPORT":
+		e.reqs = []string{id}
+		if i := slices.Index(b.open, id); i >= 0 {
+			b.open = slices.Concat(b.open[:i], b.open[i+1:])
+			if len(b.open) == 0 {
+				b.open = nil
+			}
+		}
+	}
+	b.lines = append(b.lines, e)
 	b.size += len(l)
 	for b.size > b.max && len(b.lines) > 1 {
-		b.size -= len(b.lines[0])
-		b.lines[0] = nil
+		b.size -= len(b.lines[0].line)
+		b.lines[0] = logEntry{}
 		b.lines = b.lines[1:]
 	}
 	if b.file != nil {
@@ -68,29 +129,29 @@ func (b *logBuffer) write(line []byte) {
 	}
 	for s := range b.subs {
 		select {
-		case s.C <- l:
+		case s.C <- e:
 		default:
 			s.dropped++
 		}
 	}
 }
 
-// snapshot returns the buffered lines, each ending in a newline. The
-// returned slices must not be modified.
-func (b *logBuffer) snapshot() [][]byte {
+// snapshot returns the buffered lines. The returned entries must not be
+// modified.
+func (b *logBuffer) snapshot() []logEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([][]byte(nil), b.lines...)
+	return append([]logEntry(nil), b.lines...)
 }
 
 // subscribe returns the buffered lines and a subscriber for every later
 // line, atomically, so a follower sees no gap and no duplicate.
-func (b *logBuffer) subscribe() ([][]byte, *logSubscriber) {
-	s := &logSubscriber{C: make(chan []byte, subscriberBuffer)}
+func (b *logBuffer) subscribe() ([]logEntry, *logSubscriber) {
+	s := &logSubscriber{C: make(chan logEntry, subscriberBuffer)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.subs[s] = struct{}{}
-	return append([][]byte(nil), b.lines...), s
+	return append([]logEntry(nil), b.lines...), s
 }
 
 // unsubscribe stops s and returns how many lines it missed by lagging.
@@ -110,6 +171,84 @@ func (b *logBuffer) close() error {
 	err := b.file.Close()
 	b.file = nil
 	return err
+}
+
+// LogFilter selects lines of a function's log. The zero LogFilter selects
+// every line.
+type LogFilter struct {
+	// Since drops lines written before it; zero keeps all.
+	Since time.Time
+	// Text keeps the lines that contain it (case-sensitive, on the raw
+	// line, so JSON log lines match on their text and are kept intact),
+	// together with the START, END and REPORT lines of the invocations
+	// those lines belong to. START/END/REPORT lines that contain Text
+	// themselves are kept too, so a request id as Text shows the
+	// invocation's platform lines. Empty keeps all.
+	Text string
+	// RequestID keeps only the lines of that invocation, START to REPORT.
+	// A line the function wrote while several invocations ran at once
+	// (in several sandboxes) belongs to each of them.
+	RequestID string
+}
+
+// lineFilter applies a LogFilter to a stream of entries, in order. It
+// remembers the START lines of invocations in progress, to print them
+// before an invocation's first matching line.
+type lineFilter struct {
+	f     LogFilter
+	text  []byte
+	start map[string][]byte // pending START lines, by request id
+	shown map[string]bool   // invocations whose START was printed
+}
+
+func newLineFilter(f LogFilter) *lineFilter {
+	return &lineFilter{f: f, text: []byte(f.Text), start: map[string][]byte{}, shown: map[string]bool{}}
+}
+
+// add passes e through the filter, calling emit for each line to print.
+func (lf *lineFilter) add(e logEntry, emit func([]byte)) {
+	if !lf.f.Since.IsZero() && e.t.Before(lf.f.Since) {
+		return
+	}
+	if lf.f.RequestID != "" && !slices.Contains(e.reqs, lf.f.RequestID) {
+		return
+	}
+	if len(lf.text) == 0 {
+		emit(e.line)
+		return
+	}
+	match := bytes.Contains(e.line, lf.text)
+	kind, id := platformLine(e.line)
+	switch kind {
+	case "START":
+		if len(lf.start) >= maxOpenInvocations {
+			clear(lf.start) // invocations that never reported
+		}
+		lf.start[id] = e.line
+		if match {
+			lf.shown[id] = true
+			emit(e.line)
+		}
+	case "END", "REPORT":
+		if match || lf.shown[id] {
+			emit(e.line)
+		}
+		if kind == "REPORT" {
+			delete(lf.start, id)
+			delete(lf.shown, id)
+		}
+	default:
+		if !match {
+			return
+		}
+		for _, id := range e.reqs {
+			if s, ok := lf.start[id]; ok && !lf.shown[id] {
+				lf.shown[id] = true
+				emit(s)
+			}
+		}
+		emit(e.line)
+	}
 }
 
 // tailBuf keeps the last tailBytes bytes written to it.
@@ -135,13 +274,21 @@ func (t *tailBuf) bytes() []byte {
 // Logs returns the buffered log of a function (lines ending in newlines),
 // or false when the runner has never had a function of that name.
 func (r *Runner) Logs(name string) ([]byte, bool) {
+	return r.FilterLogs(name, LogFilter{})
+}
+
+// FilterLogs returns the lines of a function's buffered log that f
+// selects (each ending in a newline), or false when the runner has never
+// had a function of that name.
+func (r *Runner) FilterLogs(name string, f LogFilter) ([]byte, bool) {
 	b := r.logBufferIfExists(name)
 	if b == nil {
 		return nil, false
 	}
 	var out []byte
-	for _, l := range b.snapshot() {
-		out = append(out, l...)
+	lf := newLineFilter(f)
+	for _, e := range b.snapshot() {
+		lf.add(e, func(l []byte) { out = append(out, l...) })
 	}
 	return out, true
 }
@@ -160,7 +307,7 @@ func (r *Runner) logBufferFor(name string) (*logBuffer, error) {
 	if b := r.logs[name]; b != nil {
 		return b, nil
 	}
-	b, err := newLogBuffer(r.cfg.LogBufferBytes, r.cfg.LogDir, name)
+	b, err := newLogBuffer(r.cfg.LogBufferBytes, r.cfg.LogDir, name, r.now)
 	if err != nil {
 		return nil, fmt.Errorf("lambda %s: %w", name, err)
 	}

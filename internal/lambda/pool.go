@@ -40,10 +40,12 @@ func (p *pool) acquire() (sb *sandbox, err error) {
 			p.idle = p.idle[:len(p.idle)-1]
 			if !sb.dead() {
 				p.busy[sb] = struct{}{}
+				p.sandboxChanged(sb, sb.state, SandboxBusy)
 				p.mu.Unlock()
 				return sb, nil
 			}
 			p.total--
+			p.sandboxStopped(sb)
 			p.r.releaseSlot()
 		}
 		if p.draining {
@@ -58,6 +60,7 @@ func (p *pool) acquire() (sb *sandbox, err error) {
 		}
 		if p.r.takeSlot() {
 			p.total++
+			p.sandboxChanged(nil, SandboxNone, SandboxInitializing)
 			p.mu.Unlock()
 			return nil, nil
 		}
@@ -76,6 +79,7 @@ func (p *pool) acquire() (sb *sandbox, err error) {
 func (p *pool) started(sb *sandbox) {
 	p.mu.Lock()
 	p.busy[sb] = struct{}{}
+	sb.state = SandboxInitializing
 	p.mu.Unlock()
 }
 
@@ -97,6 +101,7 @@ func (p *pool) killBusy() {
 func (p *pool) startFailed() {
 	p.mu.Lock()
 	p.total--
+	p.sandboxStopped(nil)
 	p.mu.Unlock()
 	p.r.releaseSlot()
 }
@@ -109,6 +114,7 @@ func (p *pool) release(sb *sandbox, discard bool) {
 	delete(p.busy, sb)
 	if discard || p.draining || sb.dead() || p.r.closing.Load() {
 		p.total--
+		p.sandboxStopped(sb)
 		p.mu.Unlock()
 		p.r.releaseSlot()
 		sb.kill()
@@ -116,6 +122,7 @@ func (p *pool) release(sb *sandbox, discard bool) {
 	}
 	sb.lastUsed = p.r.now()
 	p.idle = append(p.idle, sb)
+	p.sandboxChanged(sb, sb.state, SandboxIdle)
 	p.mu.Unlock()
 }
 
@@ -157,6 +164,7 @@ func (p *pool) evictOldest() bool {
 	p.idle[len(p.idle)-1] = nil
 	p.idle = p.idle[:len(p.idle)-1]
 	p.total--
+	p.sandboxStopped(sb)
 	p.mu.Unlock()
 	p.r.releaseSlot()
 	sb.kill()
@@ -180,6 +188,9 @@ func (p *pool) reap(cutoff time.Time) {
 	}
 	p.idle = keep
 	p.total -= len(stop)
+	for _, sb := range stop {
+		p.sandboxStopped(sb)
+	}
 	p.mu.Unlock()
 	for _, sb := range stop {
 		p.r.releaseSlot()
@@ -195,6 +206,9 @@ func (p *pool) drain() {
 	stop := p.idle
 	p.idle = nil
 	p.total -= len(stop)
+	for _, sb := range stop {
+		p.sandboxStopped(sb)
+	}
 	p.mu.Unlock()
 	for _, sb := range stop {
 		p.r.releaseSlot()

@@ -42,6 +42,12 @@ type Config struct {
 	// AWSEndpoint, when set, is given to functions as AWS_ENDPOINT_URL so
 	// AWS SDKs talk to Portico.
 	AWSEndpoint string
+	// Credentials, when set, returns the AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN a function's sandboxes
+	// receive (an empty token leaves AWS_SESSION_TOKEN unset); see
+	// FunctionCredentials. Nil: every function gets LocalAccessKeyID,
+	// LocalSecretAccessKey and LocalSessionToken.
+	Credentials func(fn Function) (id, secret, token string)
 	// AsyncRetryDelays are the waits before each retry of a failed Event
 	// invocation. Default [1m, 2m] (Lambda retries twice); empty non-nil
 	// means no retries.
@@ -69,6 +75,12 @@ type Deps struct {
 	// over Config.CacheDir (python, node, provided). ProvidedResolver is a
 	// dependency-free alternative for custom runtimes only.
 	Resolver Resolver
+	// Observer, when set, receives invocations, throttles and sandbox
+	// state changes (metrics).
+	Observer Observer
+	// Tracer, when set, wraps each invocation in a trace span and gives the
+	// function its trace header.
+	Tracer InvokeTracer
 }
 
 // Runner runs Lambda functions as local sandboxes and serves the Invoke
@@ -79,6 +91,8 @@ type Runner struct {
 	now      func() time.Time
 	resolver Resolver
 	mem      *memLimiter
+	obs      Observer     // nil: no observation
+	tracer   InvokeTracer // nil: no tracing
 
 	deployMu sync.Mutex
 	pools    atomic.Pointer[map[string]*pool]
@@ -165,6 +179,8 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		log:      deps.Logger,
 		now:      deps.Now,
 		resolver: deps.Resolver,
+		obs:      deps.Observer,
+		tracer:   deps.Tracer,
 		mem:      newMemLimiter(cfg.MemoryLimit),
 		logs:     map[string]*logBuffer{},
 		stop:     make(chan struct{}),

@@ -39,8 +39,9 @@ type sandbox struct {
 	timer *time.Timer // reused for every invocation's deadline
 
 	startedAt time.Time
-	served    bool      // has taken an invocation (only the invoking goroutine touches it)
-	lastUsed  time.Time // guarded by pool.mu
+	state     SandboxState // for the Observer; see pool.sandboxChanged
+	served    bool         // has taken an invocation (only the invoking goroutine touches it)
+	lastUsed  time.Time    // guarded by pool.mu
 
 	exited   chan struct{} // closed once the process has been reaped
 	exitErr  error         // cmd.Wait's error, valid after exited

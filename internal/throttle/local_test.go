@@ -122,6 +122,7 @@ func TestParsePeriod(t *testing.T) {
 	}{
 		{"DAY", Day, false}, {"WEEK", Week, false}, {"MONTH", Month, false},
 		{"day", "", true}, {"", "", true}, {"YEAR", "", true},
+		{"MINUTE", "", true}, // Portico's token-limit window, not a usage-plan quota period
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -149,6 +150,9 @@ func TestPeriodWindow(t *testing.T) {
 		{"week on saturday night", Week, d(2025, 3, 15, 23), d(2025, 3, 9, 0), d(2025, 3, 16, 0)},
 		{"month", Month, d(2025, 2, 28, 23), d(2025, 2, 1, 0), d(2025, 3, 1, 0)},
 		{"december", Month, d(2025, 12, 31, 23), d(2025, 12, 1, 0), d(2026, 1, 1, 0)},
+		{"minute", Minute, time.Date(2025, 3, 12, 10, 4, 59, 999, time.UTC), time.Date(2025, 3, 12, 10, 4, 0, 0, time.UTC), time.Date(2025, 3, 12, 10, 5, 0, 0, time.UTC)},
+		{"minute on the second", Minute, time.Date(2025, 3, 12, 10, 5, 0, 0, time.UTC), time.Date(2025, 3, 12, 10, 5, 0, 0, time.UTC), time.Date(2025, 3, 12, 10, 6, 0, 0, time.UTC)},
+		{"minute in another zone is UTC", Minute, time.Date(2025, 3, 12, 15, 34, 30, 0, time.FixedZone("UTC+5:30", 5*3600+1800)), time.Date(2025, 3, 12, 10, 4, 0, 0, time.UTC), time.Date(2025, 3, 12, 10, 5, 0, 0, time.UTC)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -176,8 +176,24 @@ func (r *Redis) Take(ctx context.Context, key string, l Limit) (Decision, error)
 	return d, nil
 }
 
-func (r *Redis) quotaKey(key string, start time.Time) string {
-	return r.opts.Prefix + "q:" + key + ":" + start.Format("20060102")
+// quotaKey names the counter of key for the window starting at start:
+// windows of a day or longer by their first day, minutes by their minute.
+func (r *Redis) quotaKey(period Period, key string, start time.Time) string {
+	layout := "20060102"
+	if period == Minute {
+		layout = "200601021504"
+	}
+	return r.opts.Prefix + "q:" + string(period) + ":" + key + ":" + start.Format(layout)
+}
+
+// quotaTTL is how long a counter outlives now: a day past the window's end
+// (a minute for Minute windows, which are many and short).
+func quotaTTL(period Period, now, reset time.Time) int64 {
+	grace := 24 * time.Hour
+	if period == Minute {
+		grace = time.Minute
+	}
+	return int64((reset.Sub(now)+grace)/time.Second) + 1
 }
 
 // Add implements Store. When Redis fails, ok follows the failure policy.
@@ -192,8 +208,8 @@ func (r *Redis) Add(ctx context.Context, key string, period Period, limit, n int
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	k := r.quotaKey(string(period)+":"+key, start)
-	ttl := int64((reset.Sub(now)+24*time.Hour)/time.Second) + 1
+	k := r.quotaKey(period, key, start)
+	ttl := quotaTTL(period, now, reset)
 	res, err := r.add.Run(ctx, r.c, []string{k}, limit, n, ttl).Int64Slice()
 	if err == nil && len(res) != 2 {
 		err = errors.New("unexpected script reply")
@@ -212,7 +228,7 @@ func (r *Redis) Used(ctx context.Context, key string, period Period) (int64, tim
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	n, err := r.c.Get(ctx, r.quotaKey(string(period)+":"+key, start)).Int64()
+	n, err := r.c.Get(ctx, r.quotaKey(period, key, start)).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, reset, nil
 	}

@@ -67,6 +67,20 @@ func TestRedisTakeAndQuota(t *testing.T) {
 	if used, ok, _, _ := r.Add(ctx, "key", Day, 2, 1); !ok || used != 1 {
 		t.Fatalf("next day: used=%d ok=%v, want 1 true", used, ok)
 	}
+	// Minute counters: one per minute, distinct from the day's.
+	if used, ok, reset, err := r.Add(ctx, "key", Minute, 5, 4); !ok || used != 4 || err != nil || reset.Sub(clk.Now()) > time.Minute {
+		t.Fatalf("minute add: used=%d ok=%v reset=%v err=%v", used, ok, reset, err)
+	}
+	if used, ok, _, _ := r.Add(ctx, "key", Minute, 5, 2); ok || used != 4 {
+		t.Fatalf("minute over limit: used=%d ok=%v, want 4 false", used, ok)
+	}
+	clk.Advance(time.Minute)
+	if used, _, _ := r.Used(ctx, "key", Minute); used != 0 {
+		t.Fatalf("next minute: used=%d, want 0", used)
+	}
+	if used, _, _ := r.Used(ctx, "key", Day); used != 1 {
+		t.Fatalf("day counter after minute adds: used=%d, want 1", used)
+	}
 	if _, _, _, err := r.Add(ctx, "key", Period("x"), 2, 1); err == nil {
 		t.Fatal("bad period: want an error")
 	}

@@ -103,13 +103,15 @@ var errThrottled = errors.New("throttled")
 // Period is a quota window. Windows are calendar-aligned in UTC, as API
 // Gateway usage plans count them: a DAY runs from 00:00 UTC, a WEEK from
 // Sunday 00:00 UTC (QuotaSettings offset 0), a MONTH from the 1st 00:00 UTC.
+// A MINUTE (Portico's, for token limits) runs from second 0 of a UTC minute.
 type Period string
 
-// The quota periods of API Gateway usage plans.
+// The quota periods of API Gateway usage plans, and Portico's Minute.
 const (
-	Day   Period = "DAY"
-	Week  Period = "WEEK"
-	Month Period = "MONTH"
+	Minute Period = "MINUTE" // not a usage-plan quota period: ParsePeriod rejects it
+	Day    Period = "DAY"
+	Week   Period = "WEEK"
+	Month  Period = "MONTH"
 )
 
 // ParsePeriod parses DAY, WEEK or MONTH (exactly, as the AWS API spells them).
@@ -128,6 +130,9 @@ func (p Period) Window(t time.Time) (start, reset time.Time, err error) {
 	y, m, d := t.Date()
 	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	switch p {
+	case Minute:
+		start = t.Truncate(time.Minute)
+		return start, start.Add(time.Minute), nil
 	case Day:
 		return day, day.AddDate(0, 0, 1), nil
 	case Week:
@@ -137,5 +142,5 @@ func (p Period) Window(t time.Time) (start, reset time.Time, err error) {
 		start = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
 		return start, start.AddDate(0, 1, 0), nil
 	}
-	return time.Time{}, time.Time{}, fmt.Errorf("quota period %q: must be DAY, WEEK or MONTH", string(p))
+	return time.Time{}, time.Time{}, fmt.Errorf("quota period %q: must be MINUTE, DAY, WEEK or MONTH", string(p))
 }

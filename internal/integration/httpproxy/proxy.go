@@ -8,10 +8,12 @@
 // Transport. The client side stays on net/http's ResponseWriter.
 //
 // What the backend receives and which gateway errors clients see are
-// documented in docs/http-proxy.md.
+// documented in docs/http-proxy.md; failover between several upstreams and
+// the idle timeout in docs/queues-and-failover.md.
 package httpproxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,9 +21,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/internal/edge"
@@ -36,8 +40,25 @@ type Config struct {
 	// by segment; ${stageVariables.name} (host, path or query) with stage
 	// variables. For the $default route of a URI without path variables the
 	// client's path is appended. The client's query string is always
-	// forwarded as-is.
+	// forwarded as-is. Exactly one of URI and Upstreams is set.
 	URI string
+	// Upstreams replaces URI with several upstreams, each URI a template
+	// as above. A request tries them in Priority order (lowest first;
+	// among equal priorities, weighted random by Weight), moving on to the
+	// next after a connection failure, a malformed response, a 5xx or a
+	// 429, while ctx's deadline allows and before anything was written to
+	// the client; the last one tried answers. An upstream that failed is
+	// tried after all others for Cooldown. See docs/queues-and-failover.md.
+	Upstreams []Upstream
+	// Cooldown is how long an upstream that failed is passed over while
+	// others are available. Default 5s; only used with Upstreams.
+	Cooldown time.Duration
+	// IdleTimeout ends a response when no byte of its body arrived from the
+	// upstream for this long: the upstream connection is closed and the
+	// client's response cut short, as for any failure mid-response. Zero
+	// means no idle timeout; the wait for the response head is bounded by
+	// ctx (the integration timeout) alone.
+	IdleTimeout time.Duration
 	// Method is the upstream method; "" or "ANY" (the default) keeps the
 	// client's method.
 	Method string
@@ -49,46 +70,136 @@ type Config struct {
 	// the client sent), X-Forwarded-Proto and X-Forwarded-Port. API Gateway
 	// HTTP APIs do not send them (only Forwarded and Via); default off.
 	XForwarded bool
+	// Now is the clock for upstream cooldowns; nil means time.Now.
+	Now func() time.Time
 }
+
+// Upstream is one of several upstreams of a Proxy.
+type Upstream struct {
+	// URI is the upstream's URI template, as Config.URI.
+	URI string
+	// Priority orders upstreams: lower is tried first.
+	Priority int
+	// Weight shares requests among upstreams of equal priority; 0 means 1,
+	// at most 1048576.
+	Weight int
+}
+
+// DefaultCooldown is Config.Cooldown's default.
+const DefaultCooldown = 5 * time.Second
+
+// maxWeight bounds Upstream.Weight.
+const maxWeight = 1 << 20
 
 // Proxy is an HTTP_PROXY integration. It is safe for concurrent use.
 type Proxy struct {
-	tmpl       *uriTemplate
-	method     string // "" keeps the client's
+	targets    []*target // sorted by priority, stable
+	groups     []group   // runs of targets with equal priority
+	method     string    // "" keeps the client's
 	t          *Transport
 	ownsT      bool
-	pool       *hostPool // when the host is static
 	xForwarded bool
+	idle       time.Duration
+	cooldown   time.Duration
+	now        func() time.Time
 
 	mu     sync.Mutex
-	dyn    map[poolKey]*hostPool // hosts built from stage variables
 	closed bool
 }
 
+// target is one upstream.
+type target struct {
+	tmpl   *uriTemplate
+	pool   *hostPool             // when the host is static
+	dyn    map[poolKey]*hostPool // hosts built from stage variables; guarded by Proxy.mu
+	weight int
+	prio   int
+	// downUntil is when the upstream's cooldown ends (unix nanoseconds).
+	downUntil atomic.Int64
+}
+
+// group is targets[lo:hi], which share one priority.
+type group struct{ lo, hi int }
+
 var _ integration.Integration = (*Proxy)(nil)
 
-// New validates cfg and compiles its URI template.
+// New validates cfg and compiles its URI templates.
 func New(cfg Config) (*Proxy, error) {
-	tmpl, err := parseTemplate(cfg.URI)
-	if err != nil {
-		return nil, fmt.Errorf("httpproxy: uri %q: %w", cfg.URI, err)
-	}
 	method := strings.ToUpper(cfg.Method)
 	if method == "ANY" {
 		method = ""
 	}
+	var errs []error
 	if method != "" && !validToken(method) {
-		return nil, fmt.Errorf("httpproxy: method %q is not a valid HTTP method", cfg.Method)
+		errs = append(errs, fmt.Errorf("method %q is not a valid HTTP method", cfg.Method))
 	}
-	p := &Proxy{tmpl: tmpl, method: method, t: cfg.Transport, xForwarded: cfg.XForwarded}
+	ups := cfg.Upstreams
+	switch {
+	case cfg.URI != "" && len(ups) > 0:
+		errs = append(errs, errors.New("uri and upstreams are exclusive: set one"))
+	case cfg.URI == "" && len(ups) == 0:
+		errs = append(errs, errors.New("uri or upstreams is required"))
+	case cfg.URI != "":
+		ups = []Upstream{{URI: cfg.URI, Weight: 1}}
+	}
+	if cfg.IdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("idle timeout %v: must not be negative", cfg.IdleTimeout))
+	}
+	if cfg.Cooldown < 0 {
+		errs = append(errs, fmt.Errorf("cooldown %v: must not be negative", cfg.Cooldown))
+	}
+	targets := make([]*target, 0, len(ups))
+	for i, u := range ups {
+		tmpl, err := parseTemplate(u.URI)
+		if err != nil {
+			if cfg.URI != "" {
+				errs = append(errs, fmt.Errorf("uri %q: %w", u.URI, err))
+			} else {
+				errs = append(errs, fmt.Errorf("upstreams[%d]: uri %q: %w", i, u.URI, err))
+			}
+			continue
+		}
+		if u.Weight < 0 || u.Weight > maxWeight {
+			errs = append(errs, fmt.Errorf("upstreams[%d]: weight %d: must be between 0 (default 1) and %d", i, u.Weight, maxWeight))
+			continue
+		}
+		targets = append(targets, &target{tmpl: tmpl, weight: max(u.Weight, 1), prio: u.Priority})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("httpproxy: %w", err)
+	}
+	slices.SortStableFunc(targets, func(a, b *target) int { return cmp.Compare(a.prio, b.prio) })
+	p := &Proxy{
+		targets: targets, method: method, t: cfg.Transport, xForwarded: cfg.XForwarded,
+		idle: cfg.IdleTimeout, cooldown: cfg.Cooldown, now: cfg.Now,
+	}
+	if p.cooldown == 0 {
+		p.cooldown = DefaultCooldown
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	for i := 0; i < len(targets); {
+		j := i + 1
+		for j < len(targets) && targets[j].prio == targets[i].prio {
+			j++
+		}
+		p.groups = append(p.groups, group{i, j})
+		i = j
+	}
+	var err error
 	if p.t == nil {
 		if p.t, err = NewTransport(TransportConfig{}); err != nil {
 			return nil, err
 		}
 		p.ownsT = true
 	}
-	if tmpl.hostParts == nil {
-		if p.pool, err = p.t.acquire(poolKey{https: tmpl.https, addr: tmpl.addr, host: tmpl.host}); err != nil {
+	for _, tg := range targets {
+		if tg.tmpl.hostParts != nil {
+			continue
+		}
+		if tg.pool, err = p.t.acquire(poolKey{https: tg.tmpl.https, addr: tg.tmpl.addr, host: tg.tmpl.host}); err != nil {
+			p.Close()
 			return nil, fmt.Errorf("httpproxy: %w", err)
 		}
 	}
@@ -105,13 +216,18 @@ func (p *Proxy) Close() {
 		return
 	}
 	p.closed = true
-	dyn := p.dyn
-	p.dyn = nil
-	p.mu.Unlock()
-	if p.pool != nil {
-		p.t.release(p.pool)
+	var pools []*hostPool
+	for _, tg := range p.targets {
+		if tg.pool != nil {
+			pools = append(pools, tg.pool)
+		}
+		for _, hp := range tg.dyn {
+			pools = append(pools, hp)
+		}
+		tg.dyn = nil
 	}
-	for _, hp := range dyn {
+	p.mu.Unlock()
+	for _, hp := range pools {
 		p.t.release(hp)
 	}
 	if p.ownsT {
@@ -119,19 +235,19 @@ func (p *Proxy) Close() {
 	}
 }
 
-// hostFor returns the pool and Host header for one request.
-func (p *Proxy) hostFor(stageVars map[string]string) (*hostPool, string, error) {
-	if p.pool != nil {
-		return p.pool, p.tmpl.host, nil
+// hostFor returns the pool and Host header of tg for one request.
+func (p *Proxy) hostFor(tg *target, stageVars map[string]string) (*hostPool, string, error) {
+	if tg.pool != nil {
+		return tg.pool, tg.tmpl.host, nil
 	}
-	host, addr, err := p.tmpl.resolveHost(stageVars)
+	host, addr, err := tg.tmpl.resolveHost(stageVars)
 	if err != nil {
 		return nil, "", err
 	}
-	key := poolKey{https: p.tmpl.https, addr: addr, host: host}
+	key := poolKey{https: tg.tmpl.https, addr: addr, host: host}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if hp := p.dyn[key]; hp != nil {
+	if hp := tg.dyn[key]; hp != nil {
 		return hp, host, nil
 	}
 	hp, err := p.t.acquire(key)
@@ -143,10 +259,10 @@ func (p *Proxy) hostFor(stageVars map[string]string) (*hostPool, string, error) 
 		p.t.release(hp)
 		return hp, host, nil
 	}
-	if p.dyn == nil {
-		p.dyn = make(map[poolKey]*hostPool)
+	if tg.dyn == nil {
+		tg.dyn = make(map[poolKey]*hostPool)
 	}
-	p.dyn[key] = hp
+	tg.dyn[key] = hp
 	return hp, host, nil
 }
 
@@ -157,29 +273,100 @@ func (p *Proxy) hostFor(stageVars map[string]string) (*hostPool, string, error) 
 // TLS, reset or closed before a response) or ctx expires; 502 Bad Gateway
 // when the upstream's response head is malformed; 500 when the URI built
 // from stage variables is invalid. A client that goes away (ctx cancelled)
-// gets the context's error. Once the response has started, a failure cuts
-// it short (the client connection is aborted so the client can tell) and the
-// error is returned for logging.
+// gets the context's error. Once the response has started, a failure (or
+// the idle timeout) cuts it short (the client connection is aborted so the
+// client can tell) and the error is returned for logging.
+//
+// With several upstreams, each failure before the response started moves
+// on to the next upstream while ctx allows; the last one's response or
+// error is the result.
 func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
-	pool, host, err := p.hostFor(r.StageVariables)
-	if err != nil {
-		return edge.New(edge.InternalError, fmt.Errorf("httpproxy: upstream host: %w", err))
-	}
 	method := p.method
 	if method == "" {
 		method = r.HTTP.Method
 	}
+	if len(p.targets) == 1 {
+		c, resp, err := p.attempt(ctx, p.targets[0], method, r)
+		if err != nil {
+			return err
+		}
+		return p.respond(ctx, w, c, resp, method)
+	}
+	var buf [8]*target
+	order := p.order(buf[:0])
+	for i, tg := range order {
+		last := i == len(order)-1
+		c, resp, err := p.attempt(ctx, tg, method, r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err // the deadline or the client ended the request
+			}
+			p.markDown(tg)
+			if last {
+				return err
+			}
+			continue
+		}
+		if resp.status >= 500 || resp.status == http.StatusTooManyRequests {
+			p.markDown(tg)
+			if !last && ctx.Err() == nil {
+				c.release(false) // the body is not read: do not reuse
+				continue
+			}
+		}
+		return p.respond(ctx, w, c, resp, method)
+	}
+	panic("unreachable")
+}
+
+// attempt sends r to one upstream and reads the response head.
+func (p *Proxy) attempt(ctx context.Context, tg *target, method string, r *integration.Request) (*conn, *response, error) {
+	pool, host, err := p.hostFor(tg, r.StageVariables)
+	if err != nil {
+		return nil, nil, edge.New(edge.InternalError, fmt.Errorf("httpproxy: upstream host: %w", err))
+	}
 	hb := p.t.head.Get().(*[]byte)
-	head := p.appendHead((*hb)[:0], method, host, r)
+	head := p.appendHead((*hb)[:0], tg.tmpl, method, host, r)
 	c, resp, err := p.roundTrip(ctx, pool, head, r.Body)
 	if cap(head) <= 64<<10 {
 		*hb = head[:0]
 		p.t.head.Put(hb)
 	}
-	if err != nil {
-		return err
+	return c, resp, err
+}
+
+// order appends the upstreams in the order one request tries them: those
+// not cooling down first, then those cooling down (so that a request never
+// fails for cooldowns alone); within each, by priority, and within a
+// priority by a weighted random draw without replacement.
+func (p *Proxy) order(dst []*target) []*target {
+	now := p.now().UnixNano()
+	for _, cooling := range [2]bool{false, true} {
+		for _, g := range p.groups {
+			start, total := len(dst), 0
+			for _, tg := range p.targets[g.lo:g.hi] {
+				if (tg.downUntil.Load() > now) == cooling {
+					dst = append(dst, tg)
+					total += tg.weight
+				}
+			}
+			for k := start; k < len(dst)-1; k++ {
+				x := rand.IntN(total)
+				j := k
+				for ; x >= dst[j].weight; j++ {
+					x -= dst[j].weight
+				}
+				dst[k], dst[j] = dst[j], dst[k]
+				total -= dst[k].weight
+			}
+		}
 	}
-	return p.respond(ctx, w, c, resp, method)
+	return dst
+}
+
+// markDown starts tg's cooldown.
+func (p *Proxy) markDown(tg *target) {
+	tg.downUntil.Store(p.now().Add(p.cooldown).UnixNano())
 }
 
 // aLongTimeAgo is a deadline that makes blocked I/O return at once.
@@ -244,8 +431,10 @@ func (c *conn) watch(ctx context.Context) {
 		c.stop = nil
 		return
 	}
-	nc := c.nc
-	c.stop = context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
+	c.stop = context.AfterFunc(ctx, func() {
+		c.poisoned.Store(true)
+		c.nc.SetDeadline(aLongTimeAgo)
+	})
 }
 
 // release ends the request's use of c: back to the pool when reusable and
@@ -255,6 +444,10 @@ func (c *conn) release(reusable bool) {
 		reusable = false // the deadline was poisoned
 	}
 	c.stop = nil
+	if reusable && c.idle > 0 {
+		c.idle = 0
+		reusable = c.nc.SetReadDeadline(time.Time{}) == nil
+	}
 	if reusable {
 		c.pool.put(c, time.Now())
 	} else {
@@ -274,7 +467,7 @@ func (c *conn) send(head, body []byte) error {
 }
 
 // appendHead appends the upstream request line and headers.
-func (p *Proxy) appendHead(b []byte, method, host string, r *integration.Request) []byte {
+func (p *Proxy) appendHead(b []byte, tmpl *uriTemplate, method, host string, r *integration.Request) []byte {
 	hr := r.HTTP
 	b = append(b, method...)
 	b = append(b, ' ')
@@ -282,8 +475,8 @@ func (p *Proxy) appendHead(b []byte, method, host string, r *integration.Request
 	if clientPath == "" {
 		clientPath = hr.URL.EscapedPath()
 	}
-	appendPath := r.RouteKey == "$default" && !p.tmpl.hasPathVars
-	b = p.tmpl.appendTarget(b, r.PathParameters, r.StageVariables, appendPath, clientPath, hr.URL.RawQuery)
+	appendPath := r.RouteKey == "$default" && !tmpl.hasPathVars
+	b = tmpl.appendTarget(b, r.PathParameters, r.StageVariables, appendPath, clientPath, hr.URL.RawQuery)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)
 	b = append(b, "\r\n"...)

@@ -8,9 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 )
+
+// ErrIdleTimeout is in the error Serve returns when Config.IdleTimeout cut
+// a response short.
+var ErrIdleTimeout = errors.New("idle timeout")
 
 // kv is one response header field; both strings point into one string
 // holding the whole response head.
@@ -236,6 +241,7 @@ func (p *Proxy) respond(ctx context.Context, w http.ResponseWriter, c *conn, r *
 		s.rc = http.NewResponseController(w)
 		_ = s.rc.Flush() // the head now: streaming clients wait for it
 	}
+	c.idle = p.idle
 	bp := p.t.bufs.Get().(*[]byte)
 	var err error
 	switch {
@@ -255,6 +261,8 @@ func (p *Proxy) respond(ctx context.Context, w http.ResponseWriter, c *conn, r *
 		}
 		if cerr := ctx.Err(); cerr != nil {
 			err = fmt.Errorf("%w (%w)", err, cerr)
+		} else if c.idle > 0 && !c.poisoned.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("%w: nothing received for %v: %w", ErrIdleTimeout, c.idle, err)
 		}
 		return fmt.Errorf("httpproxy %s: response body: %w", c.pool.key.addr, err)
 	}

@@ -170,9 +170,15 @@ type conn struct {
 	pool   *hostPool
 
 	stop func() bool // undoes watch; nil when ctx cannot end
-	raw  []byte      // the last response head, reused
-	kvs  []kv        // its parsed header fields, reused
-	resp response    // the last response head
+	// poisoned is set when the request's context ended and its I/O
+	// deadline was moved to the past; such a conn is never reused.
+	poisoned atomic.Bool
+	// idle, when positive, is the longest wait for each network read
+	// (Config.IdleTimeout, armed while a response body is copied).
+	idle time.Duration
+	raw  []byte   // the last response head, reused
+	kvs  []kv     // its parsed header fields, reused
+	resp response // the last response head
 }
 
 // get returns the most recently used idle connection that has not expired,
@@ -261,10 +267,25 @@ func (p *hostPool) dial(ctx context.Context) (*conn, error) {
 		}
 		nc = tc
 	}
-	return &conn{
-		nc:   nc,
-		br:   bufio.NewReaderSize(nc, readBufSize),
-		bw:   bufio.NewWriterSize(nc, writeBufSize),
-		pool: p,
-	}, nil
+	c := &conn{nc: nc, bw: bufio.NewWriterSize(nc, writeBufSize), pool: p}
+	c.br = bufio.NewReaderSize(connReader{c}, readBufSize)
+	return c, nil
+}
+
+// connReader is a conn's read side: it arms the idle timeout before every
+// read from the network.
+type connReader struct{ c *conn }
+
+func (r connReader) Read(b []byte) (int, error) {
+	c := r.c
+	if c.idle > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(c.idle))
+		// The context's end may have poisoned the deadline just before:
+		// restore it. (poisoned is set before the deadline is moved, so
+		// whichever came last, a past deadline wins.)
+		if c.poisoned.Load() {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+	}
+	return c.nc.Read(b)
 }

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
@@ -35,6 +36,15 @@ type Config struct {
 	// forms the domainName ({apiId}.execute-api.{region}.amazonaws.com)
 	// when the request has no host.
 	Region, AccountID string
+	// InvokeMode is InvokeModeBuffered ("" means the same) or
+	// InvokeModeResponseStream: the function's response stream is forwarded
+	// to the client chunk by chunk (see docs/streaming.md); the invoker
+	// must then also be a StreamInvoker.
+	InvokeMode string
+	// IdleTimeout, in RESPONSE_STREAM mode, ends an invocation whose
+	// function sends nothing for this long (0: none): 503 before the first
+	// byte, an aborted response after it.
+	IdleTimeout time.Duration
 }
 
 // Validate reports what is wrong with c.
@@ -47,6 +57,14 @@ func (c Config) Validate() error {
 	case "1.0", "2.0":
 	default:
 		errs = append(errs, fmt.Errorf("lambda proxy: payloadFormatVersion %q: must be \"1.0\" or \"2.0\"", c.PayloadFormatVersion))
+	}
+	switch c.InvokeMode {
+	case "", InvokeModeBuffered, InvokeModeResponseStream:
+	default:
+		errs = append(errs, fmt.Errorf("lambda proxy: invokeMode %q: must be %s or %s", c.InvokeMode, InvokeModeBuffered, InvokeModeResponseStream))
+	}
+	if c.IdleTimeout < 0 {
+		errs = append(errs, fmt.Errorf("lambda proxy: idle timeout %s: must not be negative", c.IdleTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -90,7 +108,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 // invalid function response, a Lambda service error (including throttling)
 // or any other invoke failure is a 500 Internal Server Error; when the
 // client went away (ctx cancelled) the error is returned for the logs with
-// nothing to render.
+// nothing to render. In RESPONSE_STREAM mode see serveStream: the body is
+// forwarded as the function streams it, and a failure after the first byte
+// aborts the response.
 func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
 	if p.cfg.PayloadFormatVersion != "1.0" && p.cfg.PayloadFormatVersion != "2.0" {
 		return edge.New(edge.InternalError, fmt.Errorf("lambda %s: payloadFormatVersion %q: must be \"1.0\" or \"2.0\"", p.cfg.Function, p.cfg.PayloadFormatVersion))
@@ -111,6 +131,14 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 		*bp = AppendEventV1((*bp)[:0], r)
 	} else {
 		*bp = AppendEventV2((*bp)[:0], r)
+	}
+	if p.cfg.InvokeMode == InvokeModeResponseStream {
+		// As below, the buffer is reused only after a clean invocation.
+		err := p.serveStream(ctx, w, r, *bp)
+		if err == nil && cap(*bp) <= maxPooledBuffer {
+			bufPool.Put(bp)
+		}
+		return err
 	}
 	res, err := p.inv.Invoke(ctx, &lambda.InvokeRequest{
 		FunctionName: p.cfg.Function,

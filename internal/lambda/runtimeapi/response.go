@@ -29,6 +29,10 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 	if inv == nil {
 		return
 	}
+	if mode == "streaming" && inv.Stream != nil {
+		s.streamResponse(w, r, inv)
+		return
+	}
 	limit := int64(MaxPayloadBytes)
 	if mode == "streaming" {
 		limit = MaxStreamedResponseBytes
@@ -69,6 +73,73 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.finishAnswer(w, inv, res) {
 		writeAccepted(w)
+	}
+}
+
+// streamResponse passes a streaming-mode body to inv.Stream as it arrives,
+// up to MaxStreamedResponseBytes, then applies the error trailers.
+func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, inv *Invocation) {
+	ct := r.Header.Get("Content-Type")
+	res := Result{ContentType: ct, Streamed: true}
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := r.Body.Read(buf)
+		if n > 0 {
+			if res.StreamedBytes+int64(n) > MaxStreamedResponseBytes {
+				n = int(MaxStreamedResponseBytes - res.StreamedBytes)
+				if n > 0 {
+					if serr := inv.Stream.StreamChunk(ct, buf[:n]); serr != nil {
+						s.streamAborted(w, inv, res, serr)
+						return
+					}
+					res.StreamedBytes += int64(n)
+				}
+				res.Error, res.ErrorType, res.ContentType, res.Discard = true, "Function.ResponseSizeTooLarge", "application/json", true
+				res.Payload = errorJSON("Function.ResponseSizeTooLarge",
+					fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxStreamedResponseBytes))
+				if s.finishAnswer(w, inv, res) {
+					writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+						fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", MaxStreamedResponseBytes))
+				}
+				return
+			}
+			if serr := inv.Stream.StreamChunk(ct, buf[:n]); serr != nil {
+				s.streamAborted(w, inv, res, serr)
+				return
+			}
+			res.StreamedBytes += int64(n)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// The runtime went away mid-stream: leave the invocation
+			// unanswered; its exit decides the outcome.
+			s.cancelAnswer(inv)
+			writeError(w, http.StatusBadRequest, "InvalidRequest", fmt.Sprintf("reading response body: %v", err))
+			return
+		}
+	}
+	if et := r.Trailer.Get(HeaderErrorType); et != "" {
+		res.Error = true
+		res.ErrorType = SanitizeErrorType(et)
+		res.ContentType = "application/json"
+		eb, err := base64.StdEncoding.DecodeString(r.Trailer.Get(HeaderErrorBody))
+		if err != nil || len(eb) == 0 {
+			eb = errorJSON(et, "")
+		}
+		res.Payload = eb
+	}
+	if s.finishAnswer(w, inv, res) {
+		writeAccepted(w)
+	}
+}
+
+// streamAborted ends a streamed response whose Streamer failed.
+func (s *Server) streamAborted(w http.ResponseWriter, inv *Invocation, res Result, err error) {
+	res.StreamErr, res.Discard = err, true
+	if s.finishAnswer(w, inv, res) {
+		writeError(w, http.StatusBadRequest, "ResponseStreamAborted", "The invoker stopped reading the response stream.")
 	}
 }
 

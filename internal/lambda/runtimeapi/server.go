@@ -24,8 +24,8 @@ import (
 // API accepts: 6 MiB plus 100 bytes, as Lambda and RIE enforce it.
 const MaxPayloadBytes = 6*1024*1024 + 100
 
-// MaxStreamedResponseBytes caps a response sent in streaming mode. The
-// runner buffers streamed responses; 20 MiB is Lambda's documented default
+// MaxStreamedResponseBytes caps a response sent in streaming mode, whether
+// it is collected or passed to a Streamer; 20 MiB is Lambda's documented default
 // cap for streamed responses.
 const MaxStreamedResponseBytes = 20 * 1024 * 1024
 
@@ -76,6 +76,26 @@ type Invocation struct {
 	CognitoIdentity string // JSON text
 	ContentType     string // of the event; application/json when empty
 	Payload         []byte
+	// Stream, when not nil, receives a response the runtime sends in
+	// streaming mode as it arrives instead of it being collected into
+	// Result.Payload (see Streamer). Buffered responses and errors posted
+	// to /error are unaffected.
+	Stream Streamer
+}
+
+// Streamer receives the body of a response a runtime streams.
+//
+// StreamChunk is called from the Runtime API handler's goroutine for every
+// piece of the body as it is read (one read of the chunked body, at most
+// 32 KiB), in order, never concurrently; contentType is the response's
+// Content-Type ("" when the runtime set none) and p is only valid during the
+// call. Empty pieces are not passed on. An error stops the reading: the
+// runtime's request is answered 400 and Result.StreamErr holds the error.
+// The server may call StreamChunk after Invoke returned (the invocation
+// expired or its caller went away meanwhile): implementations must then
+// refuse the data, e.g. by returning an error.
+type Streamer interface {
+	StreamChunk(contentType string, p []byte) error
 }
 
 // Result is the runtime's answer to an invocation (or its init error).
@@ -92,6 +112,13 @@ type Result struct {
 	// Discard asks the runner not to reuse the sandbox (the runtime was told
 	// something it usually treats as fatal, e.g. 413).
 	Discard bool
+	// Streamed is true when the runtime answered in streaming mode and the
+	// body went to Invocation.Stream (Payload then holds at most the error
+	// JSON); StreamedBytes counts what went there.
+	Streamed      bool
+	StreamedBytes int64
+	// StreamErr is the Streamer's error that stopped a streamed response.
+	StreamErr error
 }
 
 type result struct {

@@ -1,0 +1,109 @@
+package lambda
+
+import (
+	"context"
+	"time"
+)
+
+// Observer receives what the runner does, for metrics. The runner calls it
+// on the invocation path, sometimes with a pool's lock held: methods must be
+// cheap, must not block, must not call back into the Runner, and must be
+// safe for concurrent use. A nil Observer (the default) costs one
+// comparison per event.
+type Observer interface {
+	// Invoked reports one invocation that reached a function: it ran,
+	// failed, timed out, could not start, or its caller went away.
+	// Throttled and rejected invocations are not reported here.
+	Invoked(function string, s InvocationStats)
+	// Throttled reports an invocation rejected with 429 because the
+	// function's reserved concurrency or the runner's global cap was
+	// reached; reason is ServiceError.Reason.
+	Throttled(function, reason string)
+	// SandboxChanged reports that one sandbox of function moved from one
+	// state to another. Summing the transitions per function gives the
+	// current number of sandboxes in each state, across redeploys.
+	SandboxChanged(function string, from, to SandboxState)
+}
+
+// InvocationStats describes one finished invocation.
+type InvocationStats struct {
+	// Duration is the function's run time (the REPORT line's Duration);
+	// 0 when the invocation never reached the runtime.
+	Duration time.Duration
+	// InitDuration is the runtime's init phase, for cold starts; 0 otherwise.
+	InitDuration time.Duration
+	// Cold says the invocation started a new sandbox.
+	Cold bool
+	// ErrorType is "" on success; otherwise the error type the function
+	// reported (its own, unbounded set: "ValueError"...), a platform type
+	// (Sandbox.Timedout, Runtime.ExitError, Runtime.OutOfMemory,
+	// Runtime.InvalidEntrypoint...) or ErrorCanceled.
+	ErrorType string
+}
+
+// ErrorCanceled is the InvocationStats.ErrorType of an invocation whose
+// caller went away (its context ended) before it finished.
+const ErrorCanceled = "Canceled"
+
+// SandboxState is the life-cycle state of a sandbox, for SandboxChanged.
+type SandboxState uint8
+
+// Sandbox states. A sandbox goes None -> Initializing -> Busy (its runtime
+// is ready and runs an invocation) <-> Idle (warm, waiting), and back to
+// None when it stops; an init failure goes Initializing -> None.
+const (
+	SandboxNone         SandboxState = iota // not running (before start, after stop)
+	SandboxInitializing                     // slot reserved, runtime starting or initializing
+	SandboxBusy                             // initialized, running an invocation
+	SandboxIdle                             // initialized, waiting for an invocation
+)
+
+// String returns the state's lower-case name.
+func (s SandboxState) String() string {
+	switch s {
+	case SandboxInitializing:
+		return "initializing"
+	case SandboxBusy:
+		return "busy"
+	case SandboxIdle:
+		return "idle"
+	}
+	return "none"
+}
+
+// InvokeTracer wraps each invocation in a trace span. StartInvoke is called
+// once per invocation that reaches a function, with the caller's context;
+// it returns the X-Ray trace header to give the function when the request
+// carries no TraceID ("" for none) and a func the runner calls exactly once
+// when the invocation ends. Implementations are safe for concurrent use.
+type InvokeTracer interface {
+	StartInvoke(ctx context.Context, function string) (traceHeader string, end func(InvocationStats))
+}
+
+// sandboxChanged reports a transition of sb (nil: a slot with no sandbox
+// yet) to the observer and records the new state.
+func (p *pool) sandboxChanged(sb *sandbox, from, to SandboxState) {
+	if sb != nil {
+		sb.state = to
+	}
+	if o := p.r.obs; o != nil && from != to {
+		o.SandboxChanged(p.fn.Name, from, to)
+	}
+}
+
+// sandboxStopped reports that sb (nil: a slot whose sandbox never started)
+// stopped.
+func (p *pool) sandboxStopped(sb *sandbox) {
+	from := SandboxInitializing
+	if sb != nil {
+		from = sb.state
+	}
+	p.sandboxChanged(sb, from, SandboxNone)
+}
+
+// invoked reports a finished invocation.
+func (r *Runner) invoked(p *pool, s InvocationStats) {
+	if o := r.obs; o != nil {
+		o.Invoked(p.fn.Name, s)
+	}
+}

@@ -1,0 +1,245 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
+)
+
+// StreamWriter receives the response of a streamed invocation (see
+// Runner.InvokeStream).
+//
+// The runner calls Begin at most once, before the first Write, with the
+// response's content type as the runtime declared it ("" when it declared
+// none); then Write once per chunk as the runtime sends it. Write must
+// deliver p at once (flush it) and must not keep p. Calls never overlap, and
+// none happens after InvokeStream has returned. An error from either method
+// ends the invocation: the sandbox is killed and replaced and InvokeStream
+// returns an error wrapping it.
+//
+// Begin is not called when the invocation fails before the function sent a
+// byte; the failure is then in the StreamResult for the caller to render.
+type StreamWriter interface {
+	Begin(contentType string) error
+	Write(p []byte) (int, error)
+}
+
+// StreamOptions are per-invocation settings of InvokeStream.
+type StreamOptions struct {
+	// IdleTimeout ends the invocation when the function sends nothing for
+	// this long, counted from the moment the runtime gets the event and
+	// again after every chunk; the sandbox is killed and replaced and
+	// InvokeStream returns an error wrapping ErrStreamIdle. 0: no idle
+	// timeout (the function timeout still applies).
+	IdleTimeout time.Duration
+	// RequestID is the invocation's request ID; "" generates one.
+	RequestID string
+}
+
+// ErrStreamIdle is the cause of an invocation ended by
+// StreamOptions.IdleTimeout.
+var ErrStreamIdle = errors.New("response stream idle timeout")
+
+// StreamResult is what a streamed invocation ended with.
+type StreamResult struct {
+	// InvokeResult: RequestID, ExecutedVersion, LogTail as for Invoke;
+	// ContentType is the runtime's; FunctionError is "Unhandled" when the
+	// function or its runtime failed, before or after sending bytes, and
+	// Payload then holds the error JSON. Payload is empty on success: the
+	// body went to the StreamWriter.
+	InvokeResult
+	// ErrorType is the failure's type when FunctionError is set: the
+	// runtime's Lambda-Runtime-Function-Error-Type (sanitised) or the
+	// platform's (Runtime.ExitError, Sandbox.Timedout,
+	// Function.ResponseSizeTooLarge...).
+	ErrorType string
+	// Streamed is true when the runtime answered in streaming mode; false
+	// when it posted a buffered response, which was written as one chunk.
+	Streamed bool
+	// Bytes is the number of body bytes written to the StreamWriter.
+	Bytes int64
+	// FirstByte is the time from the invocation's start to the first body
+	// byte (0 when none was written); Duration the invocation's total.
+	FirstByte, Duration time.Duration
+}
+
+// InvokeStream runs one synchronous invocation and passes its response to w
+// as it arrives: a runtime in streaming mode (Lambda response streaming)
+// reaches w chunk by chunk, with no buffering beyond one 32 KiB read; a
+// buffered response reaches w as one chunk. Streamed responses are capped
+// at runtimeapi.MaxStreamedResponseBytes (Function.ResponseSizeTooLarge
+// after what fitted), buffered ones at 6 MB as for Invoke; the function
+// timeout applies to the whole stream.
+//
+// Errors are as for Invoke: *ServiceError before anything ran; a function
+// failure is a result with FunctionError set, whether it happened before
+// the first byte (nothing was written) or mid-stream (res.Bytes > 0). If
+// ctx ends, the idle timeout strikes or w fails, the sandbox is killed and
+// replaced and the error wraps context.Cause(ctx), ErrStreamIdle or w's
+// error.
+func (r *Runner) InvokeStream(ctx context.Context, req *InvokeRequest, w StreamWriter, opts StreamOptions) (*StreamResult, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sg := &streamGuard{w: w, idle: opts.IdleTimeout, cancel: cancel, now: time.Now}
+	start := time.Now()
+	sg.start = start
+	id := opts.RequestID
+	if id == "" {
+		id = newRequestID()
+	}
+	res, err := r.invoke(ctx, req, id, sg)
+	sg.close()
+	out := &StreamResult{Streamed: sg.streamed, Bytes: sg.n, Duration: time.Since(start)}
+	if !sg.first.IsZero() {
+		out.FirstByte = sg.first.Sub(start)
+	}
+	if err != nil {
+		if sg.err != nil {
+			return out, fmt.Errorf("lambda %s: stream: %w", req.FunctionName, sg.err)
+		}
+		return out, err
+	}
+	out.InvokeResult = *res
+	if res.FunctionError != "" {
+		out.ErrorType = errorTypeOf(res.Payload)
+		return out, nil
+	}
+	if !sg.streamed {
+		// A buffered response: one chunk.
+		out.ContentType = res.ContentType
+		if err := sg.deliver(res.ContentType, res.Payload); err != nil {
+			return out, fmt.Errorf("lambda %s: stream: %w", req.FunctionName, err)
+		}
+		out.Bytes = sg.n
+		if !sg.first.IsZero() {
+			out.FirstByte = sg.first.Sub(start)
+		}
+	} else if !sg.begun {
+		// A successful, empty stream.
+		if err := w.Begin(res.ContentType); err != nil {
+			return out, fmt.Errorf("lambda %s: stream: %w", req.FunctionName, err)
+		}
+	}
+	out.Payload = nil
+	out.Duration = time.Since(start)
+	return out, nil
+}
+
+// errorTypeOf reads errorType from an error payload; "" if there is none.
+func errorTypeOf(payload []byte) string {
+	var e struct {
+		ErrorType string `json:"errorType"`
+	}
+	if json.Unmarshal(payload, &e) != nil {
+		return ""
+	}
+	return e.ErrorType
+}
+
+// streamGuard stands between the Runtime API handler and the caller's
+// StreamWriter: it calls Begin lazily, counts, restarts the idle timer at
+// every chunk and, once closed, refuses chunks, so that the writer is never
+// used after InvokeStream returns.
+type streamGuard struct {
+	w      StreamWriter
+	idle   time.Duration
+	cancel context.CancelCauseFunc
+	now    func() time.Time
+	start  time.Time
+
+	mu       sync.Mutex
+	closed   bool
+	begun    bool
+	streamed bool
+	n        int64
+	first    time.Time
+	err      error // the writer's
+	timer    *time.Timer
+}
+
+var _ runtimeapi.Streamer = (*streamGuard)(nil)
+
+// errStreamClosed refuses chunks that arrive after the invocation ended.
+var errStreamClosed = errors.New("invocation already ended")
+
+// arm starts the idle timer (when there is one) as the event is handed to
+// the runtime.
+func (g *streamGuard) arm() {
+	if g.idle <= 0 {
+		return
+	}
+	g.mu.Lock()
+	if g.timer == nil && !g.closed {
+		g.timer = time.AfterFunc(g.idle, func() { g.cancel(ErrStreamIdle) })
+	}
+	g.mu.Unlock()
+}
+
+// StreamChunk passes one chunk of a streamed response to the writer.
+func (g *streamGuard) StreamChunk(contentType string, p []byte) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return errStreamClosed
+	}
+	if g.err != nil {
+		return g.err
+	}
+	g.streamed = true
+	if g.timer != nil {
+		g.timer.Stop() // a slow reader is not an idle function
+	}
+	if err := g.write(contentType, p); err != nil {
+		g.err = err
+		return err
+	}
+	if g.timer != nil {
+		g.timer.Reset(g.idle)
+	}
+	return nil
+}
+
+// write calls Begin if needed, then Write; g.mu is held.
+func (g *streamGuard) write(contentType string, p []byte) error {
+	if !g.begun {
+		g.begun = true
+		if err := g.w.Begin(contentType); err != nil {
+			return err
+		}
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	if g.first.IsZero() {
+		g.first = g.now()
+	}
+	n, err := g.w.Write(p)
+	g.n += int64(n)
+	if err == nil && n < len(p) {
+		err = fmt.Errorf("short write: %d of %d bytes", n, len(p))
+	}
+	return err
+}
+
+// deliver writes a buffered response after the invocation ended.
+func (g *streamGuard) deliver(contentType string, p []byte) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.write(contentType, p)
+}
+
+// close stops the idle timer and refuses further chunks; it waits for a
+// chunk being written.
+func (g *streamGuard) close() {
+	g.mu.Lock()
+	g.closed = true
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	g.mu.Unlock()
+}

@@ -1,0 +1,69 @@
+package trace
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"math/rand/v2"
+	"time"
+
+	oteltrace "go.opentelemetry.io/otel/trace"
+)
+
+// xrayIDs generates trace IDs X-Ray accepts: the first 4 bytes are the
+// Unix time in seconds, the other 12 random; span IDs are random.
+type xrayIDs struct{}
+
+func (xrayIDs) NewIDs(ctx context.Context) (oteltrace.TraceID, oteltrace.SpanID) {
+	var tid oteltrace.TraceID
+	binary.BigEndian.PutUint32(tid[:4], uint32(time.Now().Unix()))
+	binary.BigEndian.PutUint32(tid[4:8], rand.Uint32())
+	binary.BigEndian.PutUint64(tid[8:], rand.Uint64())
+	return tid, xrayIDs{}.NewSpanID(ctx, tid)
+}
+
+func (xrayIDs) NewSpanID(context.Context, oteltrace.TraceID) oteltrace.SpanID {
+	var sid oteltrace.SpanID
+	for sid == (oteltrace.SpanID{}) {
+		binary.BigEndian.PutUint64(sid[:], rand.Uint64())
+	}
+	return sid
+}
+
+// XRayTraceID is the trace ID of the span in ctx in X-Ray form,
+// 1-<8 hex>-<24 hex>: the W3C trace ID's 32 hex digits split after the
+// eighth ($context.xrayTraceId). "" if ctx has no span.
+func XRayTraceID(ctx context.Context) string {
+	sc := oteltrace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return ""
+	}
+	return xrayTraceID(sc.TraceID())
+}
+
+func xrayTraceID(tid oteltrace.TraceID) string {
+	var b [35]byte
+	b[0], b[1], b[10] = '1', '-', '-'
+	hex.Encode(b[2:10], tid[:4])
+	hex.Encode(b[11:], tid[4:])
+	return string(b[:])
+}
+
+// XRayHeader is the X-Ray trace header of the span in ctx,
+// Root=1-<8 hex>-<24 hex>;Parent=<16 hex>;Sampled=<0|1>, for
+// _X_AMZN_TRACE_ID and Lambda-Runtime-Trace-Id. "" if ctx has no span.
+func XRayHeader(ctx context.Context) string {
+	return xrayHeader(oteltrace.SpanContextFromContext(ctx))
+}
+
+func xrayHeader(sc oteltrace.SpanContext) string {
+	if !sc.IsValid() {
+		return ""
+	}
+	sid := sc.SpanID()
+	sampled := "0"
+	if sc.IsSampled() {
+		sampled = "1"
+	}
+	return "Root=" + xrayTraceID(sc.TraceID()) + ";Parent=" + hex.EncodeToString(sid[:]) + ";Sampled=" + sampled
+}
