@@ -46,6 +46,7 @@ type instance struct {
 	cmd       *exec.Cmd
 	gateway   string
 	aws       string
+	console   string
 	endpoints map[string]string // "api stage" -> URL
 	stderr    *syncBuffer
 }
@@ -71,7 +72,7 @@ func (s *syncBuffer) String() string {
 // is ready. It is stopped (and checked to exit cleanly) when the test ends.
 func up(t *testing.T, specFile string, flags ...string) *instance {
 	t.Helper()
-	args := append([]string{"up", "-f", specFile, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0"}, flags...)
+	args := append([]string{"up", "-f", specFile, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, flags...)
 	cmd := exec.Command(binary, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -94,6 +95,8 @@ func up(t *testing.T, specFile string, flags ...string) *instance {
 				inst.gateway = f[1]
 			case len(f) == 2 && f[0] == "aws":
 				inst.aws = f[1]
+			case len(f) == 2 && f[0] == "console":
+				inst.console = f[1]
 			case len(f) == 4 && f[0] == "endpoint":
 				inst.endpoints[f[1]+" "+f[2]] = f[3]
 			case len(f) == 1 && f[0] == "ready":

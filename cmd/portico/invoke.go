@@ -14,8 +14,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
-	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/spec"
 )
@@ -90,31 +90,24 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// invokeLocal loads the spec, starts just the one function and invokes it.
+// invokeLocal starts the spec's system on free loopback ports (so that
+// the function finds its buckets and AWS endpoint as under `portico up`),
+// invokes the function once and stops everything.
 func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool, stderr io.Writer) (*lambda.InvokeResult, error) {
-	sp, err := spec.Load(file)
+	s, err := start(ctx, options{file: file, listen: "127.0.0.1:0", awsListen: "127.0.0.1:0", maxConcurrency: 4, logLevel: slog.LevelWarn}, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return nil, exitError{1}
+		var list spec.ErrorList
+		if errors.As(err, &list) {
+			fmt.Fprintln(stderr, err)
+			return nil, exitError{1}
+		}
+		return nil, err
 	}
-	f, ok := sp.Functions[name]
-	if !ok {
+	defer s.stop(5 * time.Second)
+	if _, ok := s.spec.Functions[name]; !ok {
 		return nil, fmt.Errorf("function %q is not in %s", name, file)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	runner, err := lambda.New(lambda.Config{Region: region, AccountID: accountID}, lambda.Deps{Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	defer runner.Close(context.Background())
-	fn, err := control.LambdaFunction(f)
-	if err != nil {
-		return nil, err
-	}
-	if err := runner.Deploy(ctx, []lambda.Function{fn}); err != nil {
-		return nil, err
-	}
-	return runner.Invoke(ctx, &lambda.InvokeRequest{FunctionName: name, Payload: event, LogTail: tail})
+	return s.runner.Invoke(ctx, &lambda.InvokeRequest{FunctionName: name, Payload: event, LogTail: tail})
 }
 
 // invokeRemote calls the Invoke API of a running Portico.

@@ -11,6 +11,7 @@
 //	portico apikey   create NAME --plan PLAN | delete NAME | list
 //	portico usage    KEY
 //	portico routes   [-f portico.yaml] [--output table|json]
+//	portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY
 package main
 
 import (
@@ -37,6 +38,7 @@ var commands = map[string]command{
 	"apikey":   cmdAPIKey,
 	"usage":    cmdUsage,
 	"routes":   cmdRoutes,
+	"s3":       cmdS3,
 }
 
 const usage = `portico runs HTTP APIs and Lambda functions on your machine.
@@ -50,6 +52,7 @@ Usage:
   portico apikey   create NAME --plan PLAN | delete NAME | list [--values]
   portico usage    KEY
   portico routes   [-f portico.yaml] [--output table|json]
+  portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY [--endpoint URL]
 
 Run 'portico COMMAND -h' for a command's flags.
 `

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,8 +31,11 @@ import (
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/observe"
+	"github.com/portico-dev/portico/internal/observe/metrics"
 	"github.com/portico-dev/portico/internal/openai"
+	"github.com/portico-dev/portico/internal/queue"
 	"github.com/portico-dev/portico/internal/router"
+	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
 )
@@ -62,6 +66,11 @@ type Deps struct {
 	Store throttle.Store
 	// Meter receives the model token usage of OpenAI-compatible routes.
 	Meter openai.Meter
+	// Storage is the embedded S3 store; nil runs without one.
+	Storage *Storage
+	// Metrics forgets the series of routes and functions a redeploy
+	// removed; nil when metrics are off.
+	Metrics *metrics.Metrics
 }
 
 // Controller owns the running configuration. Its methods are safe for
@@ -70,7 +79,8 @@ type Controller struct {
 	cfg  Config
 	deps Deps
 
-	logs accessLogs // stages' access log sinks, shared across deployments
+	logs   accessLogs // stages' access log sinks, shared across deployments
+	queues queues     // integrations' concurrency queues, likewise
 
 	mu       sync.Mutex
 	spec     *spec.Spec                      // the last spec that was applied
@@ -123,7 +133,13 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 			return fmt.Errorf("function %s: %w", name, err)
 		}
 		revs[name] = rev
-		fns = append(fns, toLambda(f, rev))
+		fn := toLambda(f, rev)
+		if st := sp.Storage; st != nil {
+			// Buckets live elsewhere: the SDKs' S3 clients go there.
+			fn.Environment = maps.Clone(fn.Environment)
+			maps.Copy(fn.Environment, s3.ExternalFunctionEnv(st.Endpoint))
+		}
+		fns = append(fns, fn)
 	}
 
 	// Decide what each stage runs, then build everything before touching
@@ -153,6 +169,10 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 			return err
 		}
 	}
+	if err := c.applyStorage(ctx, sp); err != nil {
+		dep.close()
+		return err
+	}
 	if err := c.deps.Runner.Deploy(ctx, fns); err != nil {
 		dep.close()
 		if c.deps.APIKeys != nil && c.spec != nil {
@@ -162,6 +182,18 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 	}
 	c.deps.Gateway.Swap(dep.Deployment)
 	c.spec, c.deployed, c.codeRev = sp, next, revs
+	if m := c.deps.Metrics; m != nil {
+		var routes []metrics.RouteID
+		for _, apiName := range sortedKeys(sp.APIs) {
+			a := sp.APIs[apiName]
+			for stName := range a.Stages {
+				for key := range next[apiName][stName].api.Routes {
+					routes = append(routes, metrics.RouteID{API: a.Name, Stage: stName, Route: key})
+				}
+			}
+		}
+		m.Retain(routes, sortedKeys(sp.Functions))
+	}
 	return nil
 }
 
@@ -239,7 +271,15 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 				IdleTimeout:          millis(in.IdleTimeoutInMillis),
 			}, c.deps.Runner)
 		case spec.HTTPProxy:
-			p, err := httpproxy.New(httpproxy.Config{URI: in.URI, Method: in.Method, Transport: c.deps.Transport})
+			cfg := httpproxy.Config{URI: in.URI, Method: in.Method, Transport: c.deps.Transport, IdleTimeout: millis(in.IdleTimeoutInMillis)}
+			for _, u := range in.Upstreams {
+				w := spec.DefaultUpstreamWeight
+				if u.Weight != nil {
+					w = *u.Weight
+				}
+				cfg.Upstreams = append(cfg.Upstreams, httpproxy.Upstream{URI: u.URI, Priority: u.Priority, Weight: w})
+			}
+			p, err := httpproxy.New(cfg)
 			if err != nil {
 				return nil, fmt.Errorf("integration %s: %w", name, err)
 			}
@@ -247,6 +287,13 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 			it = p
 		default:
 			return nil, fmt.Errorf("integration %s: unsupported type %q", name, in.Type)
+		}
+		if in.MaxConcurrency != nil {
+			l, err := c.queues.get(a.ID+"/"+name, in)
+			if err != nil {
+				return nil, fmt.Errorf("integration %s: %w", name, err)
+			}
+			it = queue.Wrap(l, it)
 		}
 		integ[name] = &gateway.Route{Integration: it, Timeout: in.Timeout(), Function: in.Function}
 	}
@@ -277,8 +324,14 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		if a.Integrations[rt.Integration].OpenAICompatible {
 			it = openAI(key, it)
 		}
+		in := a.Integrations[rt.Integration]
+		target := in.Function
+		if in.Type == spec.HTTPProxy {
+			target = in.URI
+		}
 		gr := &gateway.Route{Key: key, Integration: it, Timeout: gi.Timeout,
-			Scopes: rt.AuthorizationScopes, APIKeyRequired: rt.APIKeyRequired, Function: gi.Function}
+			Scopes: rt.AuthorizationScopes, APIKeyRequired: rt.APIKeyRequired, Function: gi.Function,
+			IntegrationType: in.Type, Target: target, AuthorizationType: rt.AuthorizationType}
 		switch rt.AuthorizationType {
 		case spec.AuthJWT, spec.AuthCustom:
 			gr.Authorizer = auths[rt.Authorizer]

@@ -73,6 +73,9 @@ type Route struct {
 	APIKeyRequired bool
 	// Function names the function of an AWS_PROXY route, for the records.
 	Function string
+	// IntegrationType (AWS_PROXY, HTTP_PROXY), Target (function or URI)
+	// and AuthorizationType name the route's parts in traces.
+	IntegrationType, Target, AuthorizationType string
 }
 
 // NewAPI returns an API with no stages yet.

@@ -27,6 +27,8 @@ import (
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/observe"
+	"github.com/portico-dev/portico/internal/observe/trace"
+	"github.com/portico-dev/portico/internal/queue"
 	"github.com/portico-dev/portico/internal/throttle"
 )
 
@@ -52,6 +54,9 @@ type Deps struct {
 	// Sinks receive every request's Record (metrics, the console); stages
 	// add their own (access logs).
 	Sinks []observe.Sink
+	// Tracer makes a span per request and its steps and carries the trace
+	// to integrations; nil turns tracing off.
+	Tracer *trace.Tracer
 }
 
 // Limiter takes tokens from named buckets. On a store failure it returns
@@ -116,12 +121,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer d.release()
 
+	ctx, endReq := s.deps.Tracer.StartRequest(r.Context(), r)
+	if ctx != r.Context() {
+		r = r.WithContext(ctx)
+		// The trace reaches functions (_X_AMZN_TRACE_ID) as API Gateway's
+		// x-amzn-trace-id header does.
+		if h := trace.XRayHeader(ctx); h != "" && r.Header.Get("X-Amzn-Trace-Id") == "" {
+			r.Header.Set("X-Amzn-Trace-Id", h)
+		}
+	}
 	ir := &integration.Request{HTTP: r, RequestID: id, Time: start}
 	if len(s.deps.Sinks) > 0 || d.observed {
 		ir.Record = recordPool.Get().(*observe.Record)
-		*ir.Record = observe.Record{}
+		*ir.Record = observe.Record{TraceID: trace.XRayTraceID(ctx)}
 		defer recordPool.Put(ir.Record)
 	}
+	defer func() { endReq(ir.Record) }()
 	aborted, err := s.serveRecovering(rw, r, d, ir)
 	if aborted {
 		// An integration cut a response short on purpose (a stream that
@@ -286,7 +301,9 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 			}
 		}
 		began := s.deps.Now()
-		id, err := rt.Authorizer.Authorize(r.Context(), ir, rt.Scopes)
+		actx, end := s.deps.Tracer.StartAuthorizer(r.Context(), rt.AuthorizationType)
+		id, err := rt.Authorizer.Authorize(actx, ir, rt.Scopes)
+		end(err)
 		if rec := ir.Record; rec != nil {
 			rec.AuthorizerLatency = s.deps.Now().Sub(began)
 			if err != nil {
@@ -300,7 +317,10 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		}
 		ir.Authorizer = id
 	}
-	if err := s.throttle(r.Context(), d, api, stage, rt, r, ir); err != nil {
+	tctx, end := s.deps.Tracer.StartThrottleWait(r.Context())
+	err := s.throttle(tctx, d, api, stage, rt, r, ir)
+	end(err)
+	if err != nil {
 		return err
 	}
 	if !rt.AuthorizerNeedsBody || rt.Authorizer == nil {
@@ -317,9 +337,16 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	}
 	if ir.Record != nil {
 		ir.Record.Function = rt.Function
+		ctx = queue.WithWaitReport(ctx, &ir.Record.QueueWait)
+	}
+	ctx, end = s.deps.Tracer.StartIntegration(ctx, rt.IntegrationType, rt.Target)
+	if rt.IntegrationType == "HTTP_PROXY" {
+		trace.Inject(ctx, r.Header) // the upstream continues the trace
 	}
 	w.integStart = s.deps.Now()
-	return rt.Integration.Serve(ctx, w, ir)
+	err = rt.Integration.Serve(ctx, w, ir)
+	end(err)
+	return err
 }
 
 // throttle takes a token from every bucket the request counts against: its

@@ -10,8 +10,8 @@ import (
 // passed to the invoker unchanged; the Lambda-Runtime-Function-Error-Type
 // header is sanitised (see SanitizeErrorType). Statuses as for /response:
 // 202, 400 InvalidRequestID, 403 InvalidStateTransition, 413.
-func (s *Server) handleError(w http.ResponseWriter, r *http.Request) {
-	inv := s.beginAnswer(w, r.PathValue("id"))
+func (s *Server) handleError(w replier, r *request) {
+	inv := s.beginAnswer(w, r.id)
 	if inv == nil {
 		return
 	}
@@ -31,7 +31,7 @@ func (s *Server) handleError(w http.ResponseWriter, r *http.Request) {
 		Payload:     body,
 		ContentType: "application/json",
 		Error:       true,
-		ErrorType:   SanitizeErrorType(r.Header.Get(HeaderErrorType)),
+		ErrorType:   SanitizeErrorType(r.errorType),
 	}
 	if len(body) == 0 {
 		res.Payload = errorJSON(res.ErrorType, "")

@@ -10,7 +10,7 @@ import (
 // type) goes to the invocation that triggered the init. Allowed only before
 // the first /next (403 afterwards) and only once (403 on repeats); 202
 // otherwise.
-func (s *Server) handleInitError(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleInitError(w replier, r *request) {
 	select {
 	case <-s.ready:
 		writeError(w, http.StatusForbidden, "InvalidStateTransition",
@@ -36,7 +36,7 @@ func (s *Server) handleInitError(w http.ResponseWriter, r *http.Request) {
 		Payload:     body,
 		ContentType: "application/json",
 		Error:       true,
-		ErrorType:   SanitizeErrorType(r.Header.Get(HeaderErrorType)),
+		ErrorType:   SanitizeErrorType(r.errorType),
 		Discard:     true,
 	}
 	if len(body) == 0 {

@@ -19,13 +19,13 @@ import (
 // InvalidFunctionResponseMode. An unknown or stale id is 400
 // InvalidRequestID, a second answer 403 InvalidStateTransition. Success is
 // 202 {"status":"OK"}.
-func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
-	mode := r.Header.Get(HeaderResponseMode)
+func (s *Server) handleResponse(w replier, r *request) {
+	mode := r.mode
 	if mode != "" && mode != "streaming" {
 		writeError(w, http.StatusBadRequest, "InvalidFunctionResponseMode", "Invalid function response mode")
 		return
 	}
-	inv := s.beginAnswer(w, r.PathValue("id"))
+	inv := s.beginAnswer(w, r.id)
 	if inv == nil {
 		return
 	}
@@ -58,13 +58,13 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	res := Result{Payload: body, ContentType: r.Header.Get("Content-Type")}
+	res := Result{Payload: body, ContentType: r.contentType}
 	if mode == "streaming" {
-		if et := r.Trailer.Get(HeaderErrorType); et != "" {
+		if et := r.trailer.Get(HeaderErrorType); et != "" {
 			res.Error = true
 			res.ErrorType = SanitizeErrorType(et)
 			res.ContentType = "application/json"
-			eb, err := base64.StdEncoding.DecodeString(r.Trailer.Get(HeaderErrorBody))
+			eb, err := base64.StdEncoding.DecodeString(r.trailer.Get(HeaderErrorBody))
 			if err != nil || len(eb) == 0 {
 				eb = errorJSON(et, "")
 			}
@@ -78,12 +78,12 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 
 // streamResponse passes a streaming-mode body to inv.Stream as it arrives,
 // up to MaxStreamedResponseBytes, then applies the error trailers.
-func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, inv *Invocation) {
-	ct := r.Header.Get("Content-Type")
+func (s *Server) streamResponse(w replier, r *request, inv *Invocation) {
+	ct := r.contentType
 	res := Result{ContentType: ct, Streamed: true}
 	buf := make([]byte, 32*1024)
 	for {
-		n, err := r.Body.Read(buf)
+		n, err := r.body.Read(buf)
 		if n > 0 {
 			if res.StreamedBytes+int64(n) > MaxStreamedResponseBytes {
 				n = int(MaxStreamedResponseBytes - res.StreamedBytes)
@@ -120,11 +120,11 @@ func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, inv *Inv
 			return
 		}
 	}
-	if et := r.Trailer.Get(HeaderErrorType); et != "" {
+	if et := r.trailer.Get(HeaderErrorType); et != "" {
 		res.Error = true
 		res.ErrorType = SanitizeErrorType(et)
 		res.ContentType = "application/json"
-		eb, err := base64.StdEncoding.DecodeString(r.Trailer.Get(HeaderErrorBody))
+		eb, err := base64.StdEncoding.DecodeString(r.trailer.Get(HeaderErrorBody))
 		if err != nil || len(eb) == 0 {
 			eb = errorJSON(et, "")
 		}
@@ -136,7 +136,7 @@ func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, inv *Inv
 }
 
 // streamAborted ends a streamed response whose Streamer failed.
-func (s *Server) streamAborted(w http.ResponseWriter, inv *Invocation, res Result, err error) {
+func (s *Server) streamAborted(w replier, inv *Invocation, res Result, err error) {
 	res.StreamErr, res.Discard = err, true
 	if s.finishAnswer(w, inv, res) {
 		writeError(w, http.StatusBadRequest, "ResponseStreamAborted", "The invoker stopped reading the response stream.")
@@ -145,18 +145,18 @@ func (s *Server) streamAborted(w http.ResponseWriter, inv *Invocation, res Resul
 
 // readLimited reads r's body up to limit bytes; tooLarge reports a body (or
 // a declared Content-Length) above limit.
-func readLimited(r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
-	if r.ContentLength > limit {
+func readLimited(r *request, limit int64) (body []byte, tooLarge bool, err error) {
+	if r.contentLength > limit {
 		return nil, true, nil
 	}
-	if r.ContentLength >= 0 {
-		body = make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
+	if r.contentLength >= 0 {
+		body = make([]byte, r.contentLength)
+		if _, err := io.ReadFull(r.body, body); err != nil {
 			return nil, false, err
 		}
 		return body, false, nil
 	}
-	body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err = io.ReadAll(io.LimitReader(r.body, limit+1))
 	if err != nil {
 		return nil, false, err
 	}

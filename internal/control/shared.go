@@ -8,6 +8,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/accesslog"
+	"github.com/portico-dev/portico/internal/queue"
 	"github.com/portico-dev/portico/internal/spec"
 )
 
@@ -64,4 +65,49 @@ func (l *accessLogs) release(key string, ls *logSink) {
 		_ = ls.Close()
 		_ = ls.w.Close()
 	}
+}
+
+// queues keeps one concurrency limiter per integration across redeploys,
+// so that a deployment draining and its successor share the backend's
+// slots; a changed size makes a new limiter. Stats feed the metrics.
+type queues struct {
+	mu  sync.Mutex
+	all map[string]*queueEntry
+}
+
+type queueEntry struct {
+	cfg queue.Config
+	l   *queue.Limiter
+}
+
+func (q *queues) get(id string, in *spec.Integration) (*queue.Limiter, error) {
+	cfg := queue.Config{MaxConcurrency: *in.MaxConcurrency, QueueTimeout: millis(in.QueueTimeoutInMillis)}
+	if in.MaxQueue != nil {
+		cfg.MaxQueue = *in.MaxQueue
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if e := q.all[id]; e != nil && e.cfg.MaxConcurrency == cfg.MaxConcurrency && e.cfg.MaxQueue == cfg.MaxQueue && e.cfg.QueueTimeout == cfg.QueueTimeout {
+		return e.l, nil
+	}
+	l, err := queue.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if q.all == nil {
+		q.all = map[string]*queueEntry{}
+	}
+	q.all[id] = &queueEntry{cfg: cfg, l: l}
+	return l, nil
+}
+
+// Stats returns every queue's statistics by "apiID/integration".
+func (q *queues) Stats() map[string]queue.Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make(map[string]queue.Stats, len(q.all))
+	for id, e := range q.all {
+		out[id] = e.l.Stats()
+	}
+	return out
 }

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/portico-dev/portico/internal/apikey"
+	"github.com/portico-dev/portico/internal/control"
+	"github.com/portico-dev/portico/internal/gateway"
+	"github.com/portico-dev/portico/internal/integration/httpproxy"
+	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/observe"
+	"github.com/portico-dev/portico/internal/observe/accesslog"
+	"github.com/portico-dev/portico/internal/observe/console"
+	"github.com/portico-dev/portico/internal/observe/live"
+	"github.com/portico-dev/portico/internal/observe/metrics"
+	"github.com/portico-dev/portico/internal/observe/trace"
+	"github.com/portico-dev/portico/internal/s3"
+	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/throttle"
+	"github.com/redis/go-redis/v9"
+)
+
+// Portico's local identity, used in ARNs and events.
+const (
+	region    = "us-east-1"
+	accountID = "000000000000"
+)
+
+// options configure a running system (the flags of `portico up`).
+type options struct {
+	file              string
+	listen, awsListen string
+	adminListen       string // "" for none
+	maxConcurrency    int
+	logDir, dataDir   string
+	accessLog         bool
+	redisURL          string
+	redisFailOpen     bool
+	redisTimeout      time.Duration
+	otlpEndpoint      string
+	logLevel          slog.Level
+}
+
+// system is everything `portico up` runs, wired in one place: the gateway,
+// the function runner, the S3 store, the controller that keeps them in
+// line with the spec, and the listeners.
+type system struct {
+	spec     *spec.Spec
+	logger   *slog.Logger
+	runner   *lambda.Runner
+	ctl      *control.Controller
+	gwLn     net.Listener
+	awsURL   string
+	adminURL string
+	servers  []*http.Server
+	errc     chan error
+	closers  []func() // run in reverse order by stop
+}
+
+// start builds and starts a system for o; stop it with stop.
+func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err error) {
+	s := &system{logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel})), errc: make(chan error, 3)}
+	defer func() {
+		if err != nil {
+			s.stop(time.Second)
+		}
+	}()
+	if s.spec, err = spec.Load(o.file); err != nil {
+		return nil, err
+	}
+	if s.gwLn, err = net.Listen("tcp", o.listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s.closers = append(s.closers, func() { s.gwLn.Close() })
+	awsLn, err := net.Listen("tcp", o.awsListen)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s.closers = append(s.closers, func() { awsLn.Close() })
+	s.awsURL = "http://" + awsLn.Addr().String()
+	dir := dataDirFor(o.file, o.dataDir)
+
+	met := metrics.New()
+	tr, err := trace.New(trace.Config{Endpoint: o.otlpEndpoint, ServiceName: "portico"}, trace.Deps{Logger: s.logger})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { _ = tr.Shutdown(context.Background()) })
+
+	fnCreds, err := lambda.NewFunctionCredentials(nil)
+	if err != nil {
+		return nil, err
+	}
+	var ctl *control.Controller // the runner asks it for each sandbox's credentials
+	s.runner, err = lambda.New(lambda.Config{
+		Credentials:    func(fn lambda.Function) (string, string, string) { return ctl.FunctionCredentials(fn) },
+		Region:         region,
+		AccountID:      accountID,
+		MaxConcurrency: o.maxConcurrency,
+		LogDir:         o.logDir,
+		AWSEndpoint:    s.awsURL,
+	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = s.runner.Close(cctx)
+	})
+
+	limiter, keys, err := accessStores(ctx, o.redisURL, o.redisFailOpen, o.redisTimeout, dir, s.logger)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { keys.Close() })
+	lv := live.New(live.Config{})
+	sinks := []observe.Sink{met, lv}
+	if o.accessLog {
+		f, _ := accesslog.Compile("") // the default JSON record
+		sink := accesslog.NewSink(f, stderr, accesslog.Options{})
+		s.closers = append(s.closers, func() { sink.Close() })
+		sinks = append(sinks, sink)
+	}
+	gw := gateway.New(gateway.Deps{Logger: s.logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}, Sinks: sinks, Tracer: tr})
+	transport, err := httpproxy.NewTransport(httpproxy.TransportConfig{})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, transport.Close)
+	keyring := &s3.Keyring{}
+	store, err := s3.New(s3.Config{DataDir: dir, Region: region}, s3.Deps{Principals: keyring, Logger: s.logger})
+	if err != nil {
+		return nil, err
+	}
+	ctl = control.New(control.Config{SpecPath: o.file, Region: region, AccountID: accountID},
+		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
+			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds}})
+	s.ctl = ctl
+	if err := ctl.Apply(ctx, s.spec); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, ctl.Close)
+
+	awsMux := http.NewServeMux()
+	awsMux.Handle("/v2/", ctl.Handler())
+	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
+	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
+	awsMux.Handle("/", s.runner.Handler())
+	s.serve(gateway.NewHTTPServer(gw), s.gwLn)
+	s.serve(&http.Server{Handler: awsEndpoint(store, awsMux), ReadHeaderTimeout: 30 * time.Second}, awsLn)
+
+	if o.adminListen != "" {
+		adminLn, err := net.Listen("tcp", o.adminListen)
+		if err != nil {
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		s.adminURL = "http://" + adminLn.Addr().String()
+		con, err := console.New(console.Config{Live: lv, Topology: topology{ctl}, Functions: functions{s.runner}, Logs: logs{s.runner}})
+		if err != nil {
+			return nil, err
+		}
+		admin := http.NewServeMux()
+		admin.Handle("/metrics", met.Handler())
+		admin.Handle("/", con)
+		s.serve(&http.Server{Handler: admin, ReadHeaderTimeout: 30 * time.Second}, adminLn)
+	}
+	return s, nil
+}
+
+// serve runs srv on ln until stop.
+func (s *system) serve(srv *http.Server, ln net.Listener) {
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- err
+		}
+	}()
+}
+
+// stop drains the servers for at most drain, then releases everything in
+// reverse order of creation: deployments (flushing access logs), function
+// processes, stores.
+func (s *system) stop(drain time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+// accessStores opens where throttle buckets, quotas and API keys live: in
+// this process (run-time keys persisted under dataDir), or in Redis.
+func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout time.Duration, dataDir string, logger *slog.Logger) (throttle.Store, *apikey.Registry, error) {
+	if redisURL == "" {
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("data dir: %w", err)
+		}
+		local := throttle.NewLocal(nil)
+		keys, err := apikey.New(apikey.Config{Store: local, DataFile: filepath.Join(dataDir, "apikeys.json"), Logger: logger})
+		return local, keys, err
+	}
+	redis.SetLogger(redisLog{logger})
+	store, err := throttle.NewRedis(ctx, redisURL, throttle.RedisOptions{FailOpen: failOpen, Timeout: timeout})
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis: %w", err)
+	}
+	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, RedisTimeout: timeout, Logger: logger})
+	return store, keys, err
+}
+
+// awsEndpoint sends S3 requests (signed for the s3 service) to the store
+// and the others (Lambda, management) to mux, as one AWS endpoint.
+func awsEndpoint(store http.Handler, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s3.IsS3Request(r) {
+			store.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// dataDirFor is the data directory: the flag's, or .portico beside the
+// spec file.
+func dataDirFor(specFile, flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return filepath.Join(filepath.Dir(specFile), ".portico")
+}
+
+// redisLog sends go-redis's own messages (reconnect attempts) to the
+// logger at debug level instead of stderr.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+// endpoints lists each API stage's URL, as the seed exports api_endpoint.
+// With one API the listener serves it at any host name; with several, each
+// is reached through its own host name, {apiId}.execute-api.localhost.
+func endpoints(sp *spec.Spec, addr *net.TCPAddr) []string {
+	var lines []string
+	for name, a := range sp.APIs {
+		host := addr.String()
+		if len(sp.APIs) > 1 {
+			host = fmt.Sprintf("%s.execute-api.localhost:%d", a.ID, addr.Port)
+		}
+		for st := range a.Stages {
+			path := "/" + st
+			if st == "$default" {
+				path = "/"
+			}
+			lines = append(lines, fmt.Sprintf("endpoint %s %s http://%s%s", name, st, host, path))
+		}
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}

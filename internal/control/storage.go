@@ -1,0 +1,75 @@
+package control
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/s3"
+	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/internal/spec"
+)
+
+// Storage is the embedded S3 store as the controller drives it: buckets
+// declared in the spec are created (and filled from their contents
+// directories) at every apply, and the principals that may call it follow
+// the spec's functions, roles and access keys.
+type Storage struct {
+	Server      *s3.Server
+	Keyring     *s3.Keyring
+	Credentials *lambda.FunctionCredentials
+}
+
+// applyStorage makes the store match sp. With an external store (the
+// spec's storage:) Portico's own store holds no buckets of the spec.
+func (c *Controller) applyStorage(ctx context.Context, sp *spec.Spec) error {
+	st := c.deps.Storage
+	if st == nil {
+		return nil
+	}
+	ps := []s3.Principal{{Name: "admin", Admin: true,
+		Credentials: sigv4.Credentials{AccessKeyID: lambda.LocalAccessKeyID, SecretAccessKey: lambda.LocalSecretAccessKey}}}
+	for _, name := range sortedKeys(sp.Functions) {
+		f := sp.Functions[name]
+		policies, err := c.rolePolicies(sp.Roles[f.Role])
+		if err != nil {
+			return fmt.Errorf("function %s: %w", name, err)
+		}
+		id, secret, token := st.Credentials.ForName(name)
+		ps = append(ps, s3.Principal{Name: "function/" + name, Policies: policies,
+			Credentials: sigv4.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token}})
+	}
+	for _, name := range sortedKeys(sp.AccessKeys) {
+		k := sp.AccessKeys[name]
+		policies, err := c.rolePolicies(sp.Roles[k.Role])
+		if err != nil {
+			return fmt.Errorf("access key %s: %w", name, err)
+		}
+		ps = append(ps, s3.Principal{Name: "accessKey/" + name, Policies: policies,
+			Credentials: sigv4.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}})
+	}
+	if err := st.Keyring.Set(ps); err != nil {
+		return err
+	}
+	if sp.Storage != nil {
+		return nil
+	}
+	var buckets []s3.Bucket
+	for _, name := range sortedKeys(sp.Buckets) {
+		buckets = append(buckets, s3.Bucket{Name: name, Contents: sp.Buckets[name].Contents})
+	}
+	return st.Server.EnsureBuckets(ctx, buckets)
+}
+
+// FunctionCredentials returns what a function's sandbox gets as its AWS
+// credentials: the external store's when the spec points buckets at one,
+// else the function's own, which the embedded store maps to its role.
+func (c *Controller) FunctionCredentials(fn lambda.Function) (id, secret, token string) {
+	if sp := c.Spec(); sp != nil && sp.Storage != nil && sp.Storage.AccessKeyID != "" {
+		return sp.Storage.AccessKeyID, sp.Storage.SecretAccessKey, ""
+	}
+	if c.deps.Storage != nil {
+		return c.deps.Storage.Credentials.For(fn)
+	}
+	return lambda.LocalAccessKeyID, lambda.LocalSecretAccessKey, lambda.LocalSessionToken
+}
