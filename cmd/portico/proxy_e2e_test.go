@@ -252,3 +252,57 @@ func TestAccessLogs(t *testing.T) {
 		t.Errorf("clf log:\n%s", clf)
 	}
 }
+
+// TestObservability calls the seed and then reads what the admin listener
+// shows: Prometheus metrics for the route and the function, the console's
+// live data, and the function's log lines of one request.
+func TestObservability(t *testing.T) {
+	in := up(t, filepath.Join("..", "..", "examples", "seed", "portico.yaml"))
+	for range 3 {
+		get(t, in.endpoints["aiServicesHttpApi v1"]+"/?text=fine")
+	}
+	get(t, in.endpoints["aiServicesHttpApi v1"]+"/missing")
+
+	_, metrics := get(t, in.console+"/metrics")
+	for _, want := range []string{
+		`portico_http_requests_total{api="aiServicesHttpApi",route="GET /",stage="v1",status_class="2xx"} 3`,
+		`portico_lambda_invocations_total{function="aiServiceFunction"} 3`,
+		`portico_lambda_cold_starts_total{function="aiServiceFunction"} 1`,
+		`portico_http_request_duration_seconds_bucket{`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+
+	resp, page := get(t, in.console+"/")
+	if resp.StatusCode != 200 || !strings.Contains(page, "aiServicesHttpApi") || !strings.Contains(page, "aiServiceFunction") {
+		t.Errorf("console page: %d\n%.400s", resp.StatusCode, page)
+	}
+	_, liveJSON := get(t, in.console+"/live.json")
+	var live struct {
+		Requests []struct {
+			Status  int    `json:"status"`
+			LogsURL string `json:"logs"`
+		} `json:"requests"`
+	}
+	if err := json.Unmarshal([]byte(liveJSON), &live); err != nil {
+		t.Fatalf("live.json: %v\n%.300s", err, liveJSON)
+	}
+	if len(live.Requests) != 4 {
+		t.Fatalf("live.json lists %d requests, want 4:\n%.500s", len(live.Requests), liveJSON)
+	}
+	var logsURL string
+	for _, r := range live.Requests {
+		if r.Status == 200 && r.LogsURL != "" {
+			logsURL = r.LogsURL
+		}
+	}
+	if logsURL == "" {
+		t.Fatalf("no request links to its function logs:\n%.500s", liveJSON)
+	}
+	_, logs := get(t, in.console+"/"+logsURL)
+	if !strings.Contains(logs, "START RequestId:") || !strings.Contains(logs, "classified 1 words") {
+		t.Errorf("invocation logs page:\n%.600s", logs)
+	}
+}

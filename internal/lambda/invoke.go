@@ -397,7 +397,7 @@ func (r *Runner) finish(p *pool, sb *sandbox, id string, req *InvokeRequest, o o
 	}
 	sb.platformLine(r.reportLine(p, id, dur, sb.peakMB(), extra))
 
-	res := &InvokeResult{RequestID: id, Payload: o.payload, ContentType: o.contentType, ExecutedVersion: executedVersion}
+	res := &InvokeResult{RequestID: id, Payload: o.payload, ContentType: o.contentType, ExecutedVersion: executedVersion, Cold: cold}
 	if o.errorType != "" {
 		res.FunctionError = "Unhandled"
 		if res.ContentType == "" {

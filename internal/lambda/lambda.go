@@ -47,6 +47,8 @@ type InvokeResult struct {
 	FunctionError   string
 	ExecutedVersion string
 	LogTail         []byte
+	// Cold is true when the invocation started a new sandbox.
+	Cold bool
 }
 
 // ServiceError is an error of the Lambda service itself (not of the

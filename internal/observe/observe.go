@@ -41,8 +41,9 @@ type Record struct {
 	PrincipalID       string        // $context.authorizer.principalId
 	APIKeyID          string        // (Portico) $context.identity.apiKeyId: the API key's name
 
-	Function  string // (Portico) $context.function.name, for AWS_PROXY routes
-	ColdStart bool   // (Portico) $context.function.coldStart: the invocation started a sandbox
+	Function          string // (Portico) $context.function.name, for AWS_PROXY routes
+	ColdStart         bool   // (Portico) $context.function.coldStart: the invocation started a sandbox
+	FunctionRequestID string // (Portico) the Lambda invocation's request id, as in the function's logs
 
 	QueueWait time.Duration // (Portico) $context.integration.queueWait (ms): time queued for a concurrency slot
 

@@ -156,6 +156,9 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 	if res == nil {
 		return edge.New(edge.InternalError, fmt.Errorf("lambda %s: invoke returned no result", p.cfg.Function))
 	}
+	if rec := r.Record; rec != nil {
+		rec.FunctionRequestID, rec.ColdStart = res.RequestID, res.Cold
+	}
 	if res.FunctionError != "" {
 		return edge.New(edge.InternalError, fmt.Errorf("lambda %s: function error %s: %s", p.cfg.Function, res.FunctionError, truncate(res.Payload)))
 	}

@@ -62,6 +62,9 @@ func (p *Proxy) serveStream(ctx context.Context, w http.ResponseWriter, r *integ
 		Payload:      payload,
 		TraceID:      TraceID(r),
 	}, sw, lambda.StreamOptions{IdleTimeout: p.cfg.IdleTimeout})
+	if rec := r.Record; rec != nil && res != nil {
+		rec.FunctionRequestID, rec.ColdStart = res.RequestID, res.Cold
+	}
 	if err == nil && res != nil && res.FunctionError == "" && !sw.wrote {
 		// A successful stream that never completed its prelude (or wrote
 		// nothing at all after Begin).

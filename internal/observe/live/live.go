@@ -123,7 +123,7 @@ func (l *Live) Observe(r *observe.Record) {
 	s.seq = seq
 	s.r = Request{Time: t, RequestID: r.RequestID, APIID: r.APIID, APIName: r.APIName, Stage: r.Stage,
 		RouteKey: r.RouteKey, Method: r.HTTPMethod, Path: r.Path, Status: r.Status, Latency: lat,
-		Function: r.Function, ColdStart: r.ColdStart, ErrorType: r.ErrorType}
+		Function: r.Function, FunctionRequestID: r.FunctionRequestID, ColdStart: r.ColdStart, ErrorType: r.ErrorType}
 	s.mu.Unlock()
 
 	rt := l.route(RouteID{r.APIID, r.Stage, r.RouteKey}, r.APIName)
