@@ -87,5 +87,16 @@ func cmdUsage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "key %s (plan %s): %d requests this %s, limit %s, remaining %s, resets %s\n",
 		u.Key, u.Plan, u.Used, u.Period, limit, remaining, u.Reset.Format("2006-01-02T15:04:05Z"))
+	for _, w := range []struct {
+		period string
+		t      apikey.TokenWindow
+	}{{"MINUTE", u.Tokens.Minute}, {"DAY", u.Tokens.Day}} {
+		limit := "unlimited"
+		if w.t.Limit >= 0 {
+			limit = fmt.Sprint(w.t.Limit)
+		}
+		fmt.Fprintf(stdout, "tokens this %s: %d prompt, %d completion, %d total, limit %s, resets %s\n",
+			w.period, w.t.Prompt, w.t.Completion, w.t.Total, limit, w.t.Reset.Format("2006-01-02T15:04:05Z"))
+	}
 	return nil
 }

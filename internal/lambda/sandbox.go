@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -30,8 +27,7 @@ const maxLogLine = 256 * 1024
 // invocation at a time; the pool owns it between invocations.
 type sandbox struct {
 	pool  *pool
-	api   *runtimeapi.Server
-	hs    *http.Server
+	api   *runtimeapi.Server // also serves ln (runtimeapi.Server.Serve)
 	ln    net.Listener
 	cmd   *exec.Cmd
 	out   *os.File // read end of the runtime's stdout+stderr pipe
@@ -69,7 +65,6 @@ func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool
 		pool:    p,
 		api:     api,
 		ln:      ln,
-		hs:      &http.Server{Handler: api, ErrorLog: log.New(io.Discard, "", 0)},
 		exited:  make(chan struct{}),
 		outDone: make(chan struct{}),
 		timer:   time.NewTimer(time.Hour),
@@ -94,13 +89,13 @@ func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool
 	sb.cmd, sb.out = cmd, rd
 
 	r.wg.Add(1)
-	go func() { defer r.wg.Done(); sb.hs.Serve(ln) }()
+	go func() { defer r.wg.Done(); api.Serve(ln) }()
 
 	sb.startedAt = r.now()
 	if err := cmd.Start(); err != nil {
 		wr.Close()
 		rd.Close()
-		sb.hs.Close()
+		sb.api.Shutdown()
 		return nil, err
 	}
 	wr.Close()
@@ -129,7 +124,7 @@ func (sb *sandbox) wait() {
 		sb.out.Close() // a straggler holds the pipe open; stop reading
 		<-sb.outDone
 	}
-	sb.hs.Close()
+	sb.api.Shutdown()
 	sb.mem.remove()
 }
 

@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -166,6 +167,8 @@ type Server struct {
 	ln      net.Listener
 	conns   map[net.Conn]struct{}
 	stopped bool
+
+	date atomic.Pointer[cachedDate] // Serve's Date header
 }
 
 // New returns a Server. now is the clock used for the ready time; nil means
