@@ -1,7 +1,11 @@
 """Trains the seed example's sentiment model: multinomial naive Bayes with
 Laplace smoothing over lower-cased words. Standard library only.
 
-    python3 train.py            # reads train.tsv, writes app/model.json
+    python3 train.py            # reads train.tsv, writes model/model.json
+
+model/ is the contents of the spec's bucket "models": Portico uploads it at
+start when the bucket has no model.json yet (delete .portico/ or run
+`portico s3 cp model/model.json s3://models/` to replace the stored one).
 """
 import collections
 import json
@@ -40,7 +44,7 @@ def main():
     with open(os.path.join(HERE, "train.tsv"), encoding="utf-8") as f:
         rows = [line.rstrip("\n").split("\t", 1) for line in f if line.strip()]
     model = train(rows)
-    with open(os.path.join(HERE, "app", "model.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(HERE, "model", "model.json"), "w", encoding="utf-8") as f:
         json.dump(model, f, sort_keys=True, separators=(",", ":"))
         f.write("\n")
     print(f"trained on {len(rows)} examples, {model['vocabulary']} words")
