@@ -85,7 +85,7 @@ func TestNewFieldDefaults(t *testing.T) {
 		},
 		{
 			name: "storage region given, absolute log path kept, null fields take defaults",
-			yaml: "storage: {endpoint: 'https://s3.eu-west-1.amazonaws.com/', region: eu-west-1}\napis:\n  a:\n    integrations: {h: {type: HTTP_PROXY, uri: 'http://h', invokeMode: ~, maxConcurrency: 2, maxQueue: ~}}\n    stages: {v1: {accessLogSettings: {destination: ~, format: '$context.extendedRequestId'}}}\n",
+			yaml: "storage: {endpoint: 'https://s3.eu-west-1.amazonaws.com/', region: eu-west-1, accessKeyId: AKIA, secretAccessKey: s}\napis:\n  a:\n    integrations: {h: {type: HTTP_PROXY, uri: 'http://h', invokeMode: ~, maxConcurrency: 2, maxQueue: ~}}\n    stages: {v1: {accessLogSettings: {destination: ~, format: '$context.extendedRequestId'}}}\n",
 			check: func(t *testing.T, s *Spec) {
 				if s.Storage.Region != "eu-west-1" {
 					t.Errorf("region = %q", s.Storage.Region)

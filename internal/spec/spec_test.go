@@ -587,13 +587,13 @@ func TestParseErrors(t *testing.T) {
 			`3:20: contents: "file" is not a directory`,
 			`4:20: contents: must name a directory (relative to the spec file)`}},
 		{"storage", "storage: {endpoint: 'https://s3.example.com/bucket', region: 'us east', accessKeyId: AKIA}\n", []string{
-			`1:10: storage: accessKeyId and secretAccessKey go together; give both or neither`,
+			`1:10: storage: accessKeyId and secretAccessKey are required: functions sign their S3 requests with them`,
 			`1:21: endpoint: "https://s3.example.com/bucket" must be scheme://host[:port] without a path, query or credentials (buckets are addressed below it)`,
 			`1:62: region: must be a region name such as us-east-1, got "us east"`}},
-		{"storage endpoint", "storage: {endpoint: 'ftp://s3'}\n", []string{
+		{"storage endpoint", "storage: {endpoint: 'ftp://s3', accessKeyId: AKIA, secretAccessKey: s}\n", []string{
 			`1:21: endpoint: "ftp://s3" is not an absolute http:// or https:// URL`}},
 		{"storage without endpoint", "storage: {secretAccessKey: s}\n", []string{
-			`1:10: storage: accessKeyId and secretAccessKey go together; give both or neither`,
+			`1:10: storage: accessKeyId and secretAccessKey are required: functions sign their S3 requests with them`,
 			`1:10: storage: endpoint is required (the S3-compatible service's URL, e.g. https://s3.eu-west-1.amazonaws.com)`}},
 	}
 	for _, tt := range tests {

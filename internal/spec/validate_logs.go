@@ -176,8 +176,10 @@ func (v *validator) storage(st *Storage) {
 	if !regionName.MatchString(st.Region) {
 		v.add(v.pos.or(&st.Region, sp), "region: must be a region name such as us-east-1, got %q", st.Region)
 	}
-	if (st.AccessKeyID == "") != (st.SecretAccessKey == "") {
-		v.add(sp, "storage: accessKeyId and secretAccessKey go together; give both or neither")
+	if st.AccessKeyID == "" || st.SecretAccessKey == "" {
+		// Functions get these in place of Portico's own credentials,
+		// which an external service would refuse.
+		v.add(sp, "storage: accessKeyId and secretAccessKey are required: functions sign their S3 requests with them")
 	}
 }
 
