@@ -46,14 +46,16 @@ type portico struct {
 	startup      time.Duration     // from exec to "ready"
 }
 
-// startPortico runs `portico up -f spec` on ephemeral loopback ports and
-// waits for "ready".
-func startPortico(ctx context.Context, cl *cleanups, bin, spec string) (*portico, error) {
+// startPortico runs `portico up -f spec` on ephemeral loopback ports (the
+// admin listener too, so that two can run at once) and waits for "ready";
+// extra flags come last and override those.
+func startPortico(ctx context.Context, cl *cleanups, bin, spec string, extra ...string) (*portico, error) {
 	if bin == "" {
 		return nil, errUnavailable{"the portico binary"}
 	}
 	t0 := time.Now()
-	p, err := start(cl, filepath.Dir(spec), bin, "up", "-f", spec, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0")
+	args := append([]string{"up", "-f", spec, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, extra...)
+	p, err := start(cl, filepath.Dir(spec), bin, args...)
 	if err != nil {
 		return nil, err
 	}

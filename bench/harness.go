@@ -26,6 +26,7 @@ type harness struct {
 	porticoBin, porticoWhy   string
 	upstreamBin, revproxyBin string
 	goechoDir                string // holds the Go echo's bootstrap
+	issuerBin, sseBin        string // the development JWT issuer, the SSE upstream
 }
 
 // selected reports whether the contender name of case cs of scenario scen

@@ -16,6 +16,7 @@ import (
 type load struct {
 	URL, Method string
 	Body        []byte
+	Header      http.Header // added to every request
 	Concurrency int
 	Duration    time.Duration
 	// Check rejects a response that is not a success; nil accepts any 2xx.
@@ -88,6 +89,9 @@ func doOnce(ctx context.Context, c *http.Client, l load) error {
 	req, err := http.NewRequestWithContext(ctx, l.Method, l.URL, body)
 	if err != nil {
 		return err
+	}
+	for k, vs := range l.Header {
+		req.Header[k] = vs
 	}
 	resp, err := c.Do(req)
 	if err != nil {

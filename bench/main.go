@@ -85,7 +85,8 @@ func run() int {
 		Commands: []string{strings.TrimSpace(cmdline),
 			"go build -o WORK/portico ./cmd/portico",
 			"CGO_ENABLED=0 go build -tags lambda.norpc -o WORK/goecho/bootstrap ./bench/cmd/goecho",
-			"go build -o WORK/upstream ./bench/cmd/upstream && go build -o WORK/revproxy ./bench/cmd/revproxy"},
+			"go build -o WORK/upstream ./bench/cmd/upstream && go build -o WORK/revproxy ./bench/cmd/revproxy",
+			"go build -o WORK/devissuer ./examples/access/devissuer && go build -o WORK/sse ./bench/cmd/sse"},
 	}
 	for _, sc := range []struct {
 		id, title  string
@@ -98,6 +99,11 @@ func run() int {
 		{"routing", "Scale: route matching", (*harness).routing, nil},
 		{"functions1000", "Scale: 1 000 declared functions", (*harness).manyFunctions, nil},
 		{"idle", "Idle gateway memory", (*harness).idle, nil},
+		{"connections", "Scale: 10 000 idle keep-alive connections", (*harness).connections, []string{"revproxy", "portico"}},
+		{"observe", "Gateway with access logs, metrics and tracing", (*harness).observe, []string{"off", "on"}},
+		{"access", "Access control overhead", (*harness).access, []string{"go test", "open", "jwt", "throttled"}},
+		{"streaming", "Streaming: SSE", (*harness).streaming, []string{"direct", "revproxy", "portico"}},
+		{"storage", "Storage: PUT/GET vs the raw disk", (*harness).storage, []string{"disk", "portico", "go test"}},
 	} {
 		if !scenarioSelected(h.only, sc.id, sc.contenders) {
 			r.Scenarios = append(r.Scenarios, &Scenario{ID: sc.id, Title: sc.title, Status: "skipped: not selected by -only " + *only})
@@ -127,7 +133,6 @@ func run() int {
 		}
 		r.Scenarios = append(r.Scenarios, s)
 	}
-	r.Scenarios = append(r.Scenarios, placeholders()...)
 
 	plotDir := filepath.Join(*out, "bench")
 	if err := os.MkdirAll(plotDir, 0o755); err != nil {
@@ -228,6 +233,8 @@ func setup(ctx context.Context, h *harness) error {
 	h.upstreamBin = filepath.Join(work, "upstream")
 	h.revproxyBin = filepath.Join(work, "revproxy")
 	h.goechoDir = filepath.Join(work, "goecho")
+	h.issuerBin = filepath.Join(work, "devissuer")
+	h.sseBin = filepath.Join(work, "sse")
 	for _, b := range []struct {
 		out, pkg string
 		tags     []string
@@ -235,6 +242,8 @@ func setup(ctx context.Context, h *harness) error {
 		{h.upstreamBin, "./bench/cmd/upstream", nil},
 		{h.revproxyBin, "./bench/cmd/revproxy", nil},
 		{filepath.Join(h.goechoDir, "bootstrap"), "./bench/cmd/goecho", []string{"lambda.norpc"}},
+		{h.issuerBin, "./examples/access/devissuer", nil},
+		{h.sseBin, "./bench/cmd/sse", nil},
 	} {
 		if err := goBuild(ctx, h.root, b.out, b.pkg, b.tags...); err != nil {
 			return err

@@ -277,5 +277,78 @@ func evaluateGoals(r *Results) []goal {
 		sp := summarize(s.Values[mIdle])
 		return "gateway idle RSS " + cellSpread(mIdle, s.Values[mIdle]), metIf(sp.Median*1024 < 40e6), true
 	})
+	nsGoal := func(scen, cs, name string, limitNs float64) func() (string, string, bool) {
+		return func() (string, string, bool) {
+			c := r.findCase(scen, cs)
+			if c == nil {
+				return "scenario " + scen + " did not run", "", false
+			}
+			s := c.find(name)
+			if s == nil || summarize(s.Values[mOpNs]).N == 0 {
+				return "no " + name + " figure", "", false
+			}
+			return name + ": " + cellSpread(mOpNs, s.Values[mOpNs]), metIf(summarize(s.Values[mOpNs]).Median < limitNs), true
+		}
+	}
+	add("issue 4", "JWT-protected route (warm key cache) < 50 µs more than an open route", func() (string, string, bool) {
+		c := r.findCase("access", caseAccess1)
+		if c == nil {
+			return "scenario access did not run", "", false
+		}
+		j, o := c.find("jwt"), c.find("open")
+		if j == nil || o == nil {
+			return "no jwt or open figures", "", false
+		}
+		s := summarize(differences(j.Values[mP50], o.Values[mP50]))
+		if s.N == 0 {
+			return "no figures", "", false
+		}
+		return fmt.Sprintf("jwt p50 − open p50 = %s [%s–%s] (concurrency 1)", fmtMicros(s.Median), fmtMicros(s.Min), fmtMicros(s.Max)), metIf(s.Median < 50), true
+	})
+	add("issue 4", "cached Lambda authorizer decision < 10 µs", nsGoal("access", caseAccessBench, accessBenchNames["BenchmarkCachedDecision/policy"], 10000))
+	add("issue 4", "throttle check < 1 µs (local)", nsGoal("access", caseAccessBench, accessBenchNames["BenchmarkLocalTake"], 1000))
+	for _, op := range []string{"PUT 1 MiB", "GET 1 MiB", "PUT 64 MiB", "GET 64 MiB"} {
+		add("issue 5", op+" ≥ 70% of direct disk throughput", func() (string, string, bool) {
+			s, why := ratioOf("storage", op, "portico", "disk", mMiBps)
+			if why != "" {
+				return why, "", false
+			}
+			return fmt.Sprintf("portico/disk MiB/s = ×%s [%s–%s]", fmtRatio(s.Median), fmtRatio(s.Min), fmtRatio(s.Max)), metIf(s.Median >= 0.7), true
+		})
+	}
+	add("issue 5", "ListObjectsV2 page of 1 000 over 100 000 keys < 20 ms", nsGoal("storage", caseList, "ListObjectsV2 page", 20e6))
+	add("issue 6", "HTTP_PROXY throughput with access logs, metrics and tracing on ≥ 90% of off", func() (string, string, bool) {
+		s, why := ratioOf("observe", caseObserve, "on", "off", mRPS)
+		if why != "" {
+			return why, "", false
+		}
+		return fmt.Sprintf("on/off req/s = ×%s [%s–%s]", fmtRatio(s.Median), fmtRatio(s.Min), fmtRatio(s.Max)), metIf(s.Median >= 0.9), true
+	})
+	add("issue 8", "SSE per-event added latency p99 < 1 ms", func() (string, string, bool) {
+		c := r.findCase("streaming", caseSSEPaced)
+		if c == nil {
+			return "scenario streaming did not run", "", false
+		}
+		p, d := c.find("portico"), c.find("direct")
+		if p == nil || d == nil {
+			return "no portico or direct figures", "", false
+		}
+		s := summarize(differences(p.Values[mP99], d.Values[mP99]))
+		if s.N == 0 {
+			return "no figures", "", false
+		}
+		return fmt.Sprintf("portico p99 − direct p99 = %s [%s–%s] (paced)", fmtMicros(s.Median), fmtMicros(s.Min), fmtMicros(s.Max)), metIf(s.Median < 1000), true
+	})
+	add("issue 8", "500 idle streams held with bounded memory (bytes per stream)", func() (string, string, bool) {
+		c := r.findCase("streaming", caseSSEIdle)
+		if c == nil {
+			return "scenario streaming did not run", "", false
+		}
+		p := c.find("portico")
+		if p == nil || summarize(p.Values[mStreamB]).N == 0 {
+			return "no portico figure", "", false
+		}
+		return "no limit set; reported: " + cellSpread(mStreamB, p.Values[mStreamB]) + " per stream", "not measured", false
+	})
 	return out
 }

@@ -116,6 +116,12 @@ const (
 	mNsOp    = "ns_per_op"
 	mProcs   = "processes"
 	mErrors  = "errors"
+	mOpNs    = "ns_op"
+	mEPS     = "events_per_s"
+	mMiBps   = "mib_per_s"
+	mPerConn = "bytes_per_conn"
+	mStreamB = "bytes_per_stream"
+	mDeltaKB = "rss_delta_kb"
 )
 
 type metricInfo struct {
@@ -139,6 +145,29 @@ var metricInfos = map[string]metricInfo{
 	mNsOp:    {"ns/match", false, func(v float64) string { return fmt.Sprintf("%.1f ns", v) }},
 	mProcs:   {"function processes", false, func(v float64) string { return fmt.Sprintf("%.0f", v) }},
 	mErrors:  {"errors", false, func(v float64) string { return fmt.Sprintf("%.0f", v) }},
+	mOpNs:    {"time/op", false, fmtNanos},
+	mEPS:     {"events/s", true, func(v float64) string { return fmt.Sprintf("%.0f", v) }},
+	mMiBps:   {"MiB/s", true, func(v float64) string { return fmt.Sprintf("%.0f", v) }},
+	mPerConn: {"RSS per connection", false, fmtBytes},
+	mStreamB: {"RSS per stream", false, fmtBytes},
+	mDeltaKB: {"RSS added", false, fmtKB},
+}
+
+func fmtNanos(v float64) string {
+	switch {
+	case math.Abs(v) >= 1e6:
+		return fmtMicros(v / 1000)
+	case math.Abs(v) >= 1000:
+		return fmt.Sprintf("%.2f µs", v/1000)
+	}
+	return fmt.Sprintf("%.0f ns", v)
+}
+
+func fmtBytes(v float64) string {
+	if math.Abs(v) >= 10240 {
+		return fmt.Sprintf("%.1f KiB", v/1024)
+	}
+	return fmt.Sprintf("%.0f B", v)
 }
 
 func fmtMicros(v float64) string {

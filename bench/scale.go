@@ -214,13 +214,3 @@ func (h *harness) idle(ctx context.Context) (*Scenario, error) {
 	s.Cases = append(s.Cases, c)
 	return s, nil
 }
-
-// placeholders are scenarios the harness does not measure yet.
-func placeholders() []*Scenario {
-	return []*Scenario{
-		{ID: "features", Title: "Gateway overhead with authorizers, throttling, access logs and metrics", Status: "not available yet: needs the authorizer (internal/authz), throttle (internal/throttle) and observe packages, and spec fields to switch them on"},
-		{ID: "connections", Title: "Scale: 10 000 idle keep-alive connections (memory per connection)", Status: "not available yet: needs a harness scenario (raising RLIMIT_NOFILE, opening the connections from a helper process)"},
-		{ID: "storage", Title: "Storage: PUT/GET 1 MiB and 64 MiB vs the raw disk", Status: "not available yet: needs the S3-compatible store (internal/s3)"},
-		{ID: "streaming", Title: "Streaming: SSE events per second and added per-event latency", Status: "not available yet: needs response streaming through the gateway"},
-	}
-}

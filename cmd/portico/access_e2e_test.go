@@ -256,23 +256,23 @@ func TestSharedThrottleRedis(t *testing.T) {
 		t.Skip("floods for several seconds")
 	}
 	srv := redistest.Start(t)
+	// A fast upstream, so that the flood always has requests waiting for
+	// a token: the count then measures the shared bucket alone.
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer upstream.Close()
 	dir := t.TempDir()
-	spec := `functions:
-  echo: {runtime: python3.12, handler: handler.main, code: ./app}
-apis:
+	spec := `apis:
   shared:
     integrations:
-      fn: {type: AWS_PROXY, function: echo}
+      up: {type: HTTP_PROXY, uri: "` + upstream.URL + `"}
     routes:
-      "GET /x": {integration: fn}
+      "GET /x": {integration: up}
     stages:
       v1:
         autoDeploy: true
         routeSettings:
           "GET /x": {throttlingRateLimit: 50, throttlingBurstLimit: 10}
 `
-	os.MkdirAll(filepath.Join(dir, "app"), 0o755)
-	os.WriteFile(filepath.Join(dir, "app", "handler.py"), []byte("def main(event, context):\n    return 'ok'\n"), 0o644)
 	specFile := filepath.Join(dir, "portico.yaml")
 	os.WriteFile(specFile, []byte(spec), 0o644)
 	// A generous Redis timeout: this test is about sharing one budget; the

@@ -48,6 +48,7 @@ type options struct {
 	redisFailOpen     bool
 	redisTimeout      time.Duration
 	otlpEndpoint      string
+	traceSampleRatio  float64 // 0 means every trace
 	logLevel          slog.Level
 }
 
@@ -91,7 +92,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	dir := dataDirFor(o.file, o.dataDir)
 
 	met := metrics.New()
-	tr, err := trace.New(trace.Config{Endpoint: o.otlpEndpoint, ServiceName: "portico"}, trace.Deps{Logger: s.logger})
+	tr, err := trace.New(trace.Config{Endpoint: o.otlpEndpoint, ServiceName: "portico", SampleRatio: o.traceSampleRatio}, trace.Deps{Logger: s.logger})
 	if err != nil {
 		return nil, err
 	}

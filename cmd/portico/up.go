@@ -30,6 +30,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.redisTimeout, "redis-timeout", throttle.DefaultRedisTimeout, "longest wait for Redis per request before the failure policy applies")
 	fs.StringVar(&o.dataDir, "data-dir", "", "where Portico keeps its data (S3 objects, API keys created at run time); default .portico next to the spec file")
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send traces to this OpenTelemetry (OTLP/HTTP) endpoint")
+	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	if _, err := parseArgs(fs, args); err != nil {
