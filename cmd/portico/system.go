@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sort"
@@ -148,6 +149,10 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
 			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds}})
 	s.ctl = ctl
+	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",
+		func() float64 { return float64(ctl.AccessLogDropped()) }); err != nil {
+		return nil, err
+	}
 	if err := ctl.Apply(ctx, s.spec); err != nil {
 		return nil, err
 	}
@@ -173,6 +178,8 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		}
 		admin := http.NewServeMux()
 		admin.Handle("/metrics", met.Handler())
+		admin.HandleFunc("/debug/pprof/", pprof.Index)
+		admin.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		admin.Handle("/", con)
 		s.serve(&http.Server{Handler: admin, ReadHeaderTimeout: 30 * time.Second}, adminLn)
 	}

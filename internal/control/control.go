@@ -517,6 +517,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// AccessLogDropped counts the access log records the stages' sinks have
+// dropped because their destination could not keep up.
+func (c *Controller) AccessLogDropped() uint64 { return c.logs.Dropped() }
+
 // Close retires the running deployment once requests have stopped (call it
 // after the HTTP servers shut down): its resources are released and the
 // stages' access logs are flushed and closed.

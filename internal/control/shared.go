@@ -53,6 +53,18 @@ func (l *accessLogs) acquire(set *spec.AccessLogSettings) (observe.Sink, func(),
 	return ls.Sink, func() { once.Do(func() { l.release(key, ls) }) }, nil
 }
 
+// Dropped is the number of access log records dropped so far by the open
+// sinks (a destination slower than the traffic), for the metrics.
+func (l *accessLogs) Dropped() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n uint64
+	for _, ls := range l.sinks {
+		n += ls.Dropped()
+	}
+	return n
+}
+
 func (l *accessLogs) release(key string, ls *logSink) {
 	l.mu.Lock()
 	ls.refs--
