@@ -73,7 +73,8 @@ func (is *issuer) token(t *testing.T, aud, scope string, exp time.Duration) stri
 	return tok
 }
 
-// copyExample copies an example directory and replaces text in its spec.
+// copyExample copies an example directory into a temp dir, replacing text
+// in its spec, and returns the spec's path.
 func copyExample(t *testing.T, name string, replace ...string) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -84,6 +85,9 @@ func copyExample(t *testing.T, name string, replace ...string) string {
 		}
 		rel, _ := filepath.Rel(src, p)
 		if fi.IsDir() {
+			if fi.Name() == "__pycache__" || fi.Name() == ".portico" {
+				return filepath.SkipDir // runtime leftovers of an earlier run
+			}
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
 		b, err := os.ReadFile(p)

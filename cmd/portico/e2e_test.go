@@ -153,33 +153,9 @@ func get(t *testing.T, url string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// copySeed copies examples/seed into a temp dir so a test may edit it.
-func copySeed(t *testing.T) string {
-	t.Helper()
-	dst := t.TempDir()
-	src := filepath.Join("..", "..", "examples", "seed")
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			if fi.Name() == "__pycache__" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, fi.Mode())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+// copySeed copies examples/seed into a temp dir so a test may edit it,
+// and returns the directory.
+func copySeed(t *testing.T) string { return filepath.Dir(copyExample(t, "seed")) }
 
 func TestSeedExample(t *testing.T) {
 	in := up(t, filepath.Join("..", "..", "examples", "seed", "portico.yaml"))

@@ -22,34 +22,8 @@ import (
 	"github.com/portico-dev/portico/internal/lambda"
 )
 
-// copyExampleDir copies examples/NAME into a temp dir (without data
-// directories or caches), so that the data directory .portico lands there.
-func copyExampleDir(t *testing.T, name string) string {
-	t.Helper()
-	dst := t.TempDir()
-	src := filepath.Join("..", "..", "examples", name)
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			if fi.Name() == "__pycache__" || fi.Name() == ".portico" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, fi.Mode())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
+// copyExampleDir copies an example into a temp dir and returns the dir.
+func copyExampleDir(t *testing.T, name string) string { return filepath.Dir(copyExample(t, name)) }
 
 // send sends one request and returns the status and body.
 func send(t *testing.T, method, url, body string) (int, string) {

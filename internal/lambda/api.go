@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -31,32 +33,34 @@ func (r *Runner) Handler() http.Handler {
 // maxClientContext is the largest X-Amz-Client-Context (base64) accepted.
 const maxClientContext = 3583
 
-func (r *Runner) serveInvoke(w http.ResponseWriter, hr *http.Request) {
+// readInvokeRequest reads what Invoke and InvokeWithResponseStream share:
+// the invocation type (one of types), log type, client context, qualifier
+// and the JSON payload within the type's size limit. op names the
+// operation in errors.
+func readInvokeRequest(hr *http.Request, op string, types ...string) (*InvokeRequest, string, *ServiceError) {
 	h := hr.Header
 	invType := h.Get("X-Amz-Invocation-Type")
 	if invType == "" {
 		invType = "RequestResponse"
 	}
-	if invType != "RequestResponse" && invType != "Event" && invType != "DryRun" {
-		writeServiceError(w, badParam(fmt.Sprintf("Invalid X-Amz-Invocation-Type %q: use RequestResponse, Event or DryRun.", invType)))
-		return
+	if !slices.Contains(types, invType) {
+		return nil, "", badParam(fmt.Sprintf("Invalid X-Amz-Invocation-Type %q: use %s or %s.", invType,
+			strings.Join(types[:len(types)-1], ", "), types[len(types)-1]))
 	}
 	logType := h.Get("X-Amz-Log-Type")
 	if logType != "" && logType != "None" && logType != "Tail" {
-		writeServiceError(w, badParam(fmt.Sprintf("Invalid X-Amz-Log-Type %q: use None or Tail.", logType)))
-		return
+		return nil, "", badParam(fmt.Sprintf("Invalid X-Amz-Log-Type %q: use None or Tail.", logType))
 	}
 	req := &InvokeRequest{
 		FunctionName: hr.PathValue("name"),
 		Qualifier:    hr.URL.Query().Get("Qualifier"),
 		TraceID:      h.Get("X-Amzn-Trace-Id"),
-		LogTail:      logType == "Tail" && invType == "RequestResponse",
+		LogTail:      logType == "Tail" && invType != "Event",
 	}
 	if cc := h.Get("X-Amz-Client-Context"); cc != "" {
 		dec, err := base64.StdEncoding.DecodeString(cc)
 		if len(cc) > maxClientContext || err != nil || !json.Valid(dec) {
-			writeServiceError(w, badParam("Client context must be a valid Base64-encoded JSON object of at most 3583 bytes."))
-			return
+			return nil, "", badParam("Client context must be a valid Base64-encoded JSON object of at most 3583 bytes.")
 		}
 		req.ClientContext = string(dec)
 	}
@@ -64,26 +68,34 @@ func (r *Runner) serveInvoke(w http.ResponseWriter, hr *http.Request) {
 	if invType == "Event" {
 		limit = MaxAsyncPayload
 	}
+	if op == "Invoke" {
+		op = invokeOp(invType)
+	}
 	if hr.ContentLength > int64(limit) {
-		writeServiceError(w, requestTooLarge(limit, invokeOp(invType)))
-		return
+		return nil, "", requestTooLarge(limit, op)
 	}
 	body, err := io.ReadAll(io.LimitReader(hr.Body, int64(limit)+1))
 	if err != nil {
-		writeServiceError(w, &ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
-			Message: "Could not read request body: " + err.Error()})
-		return
+		return nil, "", &ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
+			Message: "Could not read request body: " + err.Error()}
 	}
 	if len(body) > limit {
-		writeServiceError(w, requestTooLarge(limit, invokeOp(invType)))
-		return
+		return nil, "", requestTooLarge(limit, op)
 	}
 	if len(body) > 0 && !json.Valid(body) {
-		writeServiceError(w, &ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
-			Message: "Could not parse request body into json: " + jsonProblem(body)})
-		return
+		return nil, "", &ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
+			Message: "Could not parse request body into json: " + jsonProblem(body)}
 	}
 	req.Payload = body
+	return req, invType, nil
+}
+
+func (r *Runner) serveInvoke(w http.ResponseWriter, hr *http.Request) {
+	req, invType, serr := readInvokeRequest(hr, "Invoke", "RequestResponse", "Event", "DryRun")
+	if serr != nil {
+		writeServiceError(w, serr)
+		return
+	}
 
 	switch invType {
 	case "DryRun":

@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
@@ -34,54 +32,11 @@ const (
 // when X-Amz-Log-Type is Tail. Service errors before anything ran are
 // rest-json errors as for Invoke.
 func (r *Runner) serveInvokeStream(w http.ResponseWriter, hr *http.Request) {
-	h := hr.Header
-	invType := h.Get("X-Amz-Invocation-Type")
-	if invType == "" {
-		invType = "RequestResponse"
-	}
-	if invType != "RequestResponse" && invType != "DryRun" {
-		writeServiceError(w, badParam(fmt.Sprintf("Invalid X-Amz-Invocation-Type %q: use RequestResponse or DryRun.", invType)))
+	req, invType, serr := readInvokeRequest(hr, "InvokeWithResponseStream", "RequestResponse", "DryRun")
+	if serr != nil {
+		writeServiceError(w, serr)
 		return
 	}
-	logType := h.Get("X-Amz-Log-Type")
-	if logType != "" && logType != "None" && logType != "Tail" {
-		writeServiceError(w, badParam(fmt.Sprintf("Invalid X-Amz-Log-Type %q: use None or Tail.", logType)))
-		return
-	}
-	req := &InvokeRequest{
-		FunctionName: hr.PathValue("name"),
-		Qualifier:    hr.URL.Query().Get("Qualifier"),
-		TraceID:      h.Get("X-Amzn-Trace-Id"),
-		LogTail:      logType == "Tail",
-	}
-	if cc := h.Get("X-Amz-Client-Context"); cc != "" {
-		dec, err := base64.StdEncoding.DecodeString(cc)
-		if len(cc) > maxClientContext || err != nil || !json.Valid(dec) {
-			writeServiceError(w, badParam("Client context must be a valid Base64-encoded JSON object of at most 3583 bytes."))
-			return
-		}
-		req.ClientContext = string(dec)
-	}
-	if hr.ContentLength > MaxSyncPayload {
-		writeServiceError(w, requestTooLarge(MaxSyncPayload, "InvokeWithResponseStream"))
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(hr.Body, MaxSyncPayload+1))
-	if err != nil {
-		writeServiceError(w, &ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
-			Message: "Could not read request body: " + err.Error()})
-		return
-	}
-	if len(body) > MaxSyncPayload {
-		writeServiceError(w, requestTooLarge(MaxSyncPayload, "InvokeWithResponseStream"))
-		return
-	}
-	if len(body) > 0 && !json.Valid(body) {
-		writeServiceError(w, &ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
-			Message: "Could not parse request body into json: " + jsonProblem(body)})
-		return
-	}
-	req.Payload = body
 	if invType == "DryRun" {
 		if _, _, err := r.findFunction(req.FunctionName, req.Qualifier); err != nil {
 			writeServiceError(w, err)
