@@ -404,13 +404,13 @@ func TestRedeployUnderLoad(t *testing.T) {
 	edited := strings.Replace(string(orig), `"GET /": {integration: lambdaIntegration}`,
 		"\"GET /\": {integration: lambdaIntegration}\n      \"GET /classify\": {integration: lambdaIntegration}", 1)
 	writeFile(t, specFile, edited)
-	waitFor(t, 10*time.Second, func() bool {
+	waitFor(t, redeployWait, func() bool {
 		resp, _ := get(t, ep+"/classify?text=x")
 		return resp.StatusCode == 200
 	})
 	// A broken edit: reported, and the last good configuration keeps serving.
 	writeFile(t, specFile, edited+"\n  bogus: [\n")
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(in.stderr.String(), "spec not applied") })
+	waitFor(t, redeployWait, func() bool { return strings.Contains(in.stderr.String(), "spec not applied") })
 	if resp, body := get(t, ep+"/classify?text=x"); resp.StatusCode != 200 {
 		t.Errorf("after a broken edit: %d %s", resp.StatusCode, body)
 	}
@@ -437,7 +437,7 @@ func TestManualStageDeploy(t *testing.T) {
 	edited := strings.Replace(withProd, `"GET /": {integration: lambdaIntegration}`,
 		"\"GET /\": {integration: lambdaIntegration}\n      \"GET /classify\": {integration: lambdaIntegration}", 1)
 	writeFile(t, specFile, edited)
-	waitFor(t, 10*time.Second, func() bool {
+	waitFor(t, redeployWait, func() bool {
 		resp, _ := get(t, in.endpoints["aiServicesHttpApi v1"]+"/classify?text=x")
 		return resp.StatusCode == 200
 	})
@@ -493,6 +493,10 @@ func writeFile(t *testing.T, name, content string) {
 	}
 }
 
+// redeployWait bounds the wait for a redeploy to show: generous, because
+// on a loaded CI machine the cold starts it triggers can take seconds.
+const redeployWait = 30 * time.Second
+
 func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -501,5 +505,59 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %v", d)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPulumiYAMLProgram serves the seed written as a Pulumi YAML program:
+// `portico up DIR` answers GET /v1/ as the YAML spec does and prints the
+// program's outputs.
+func TestPulumiYAMLProgram(t *testing.T) {
+	dir := filepath.Dir(copyExample(t, "seed-pulumi-yaml"))
+	cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	}()
+	waitFor(t, redeployWait, func() bool { return strings.Contains(stdout.String(), "ready") || cmd.ProcessState != nil })
+	var ep string
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "endpoint" && f[2] == "v1" {
+			ep = f[3]
+		}
+	}
+	if ep == "" || !strings.Contains(stdout.String(), "Outputs:") || !strings.Contains(stdout.String(), "api_endpoint:") {
+		t.Fatalf("output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	if resp, body := get(t, ep+"/?text=fast+and+accurate"); resp.StatusCode != 200 || !strings.Contains(body, "positive") {
+		t.Errorf("GET /v1/: %d %s\nstderr:\n%s", resp.StatusCode, body, stderr.String())
+	}
+}
+
+// TestExportPulumi writes the Pulumi Go program for the seed spec.
+func TestExportPulumi(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "seed-aws")
+	b, err := exec.Command(binary, "export", "pulumi", "-f", filepath.Join("..", "..", "examples", "seed", "portico.yaml"), "-o", out).CombinedOutput()
+	if err != nil {
+		t.Fatalf("portico export pulumi: %v\n%s", err, b)
+	}
+	main, err := os.ReadFile(filepath.Join(out, "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"lambda.NewFunction(", "lambda.NewPermission(", "apigatewayv2.NewRoute(", "apigatewayv2.NewStage(", `ctx.Export("api_endpoint"`} {
+		if !strings.Contains(string(main), want) {
+			t.Errorf("main.go lacks %s", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "Pulumi.yaml")); err != nil {
+		t.Error(err)
+	}
+	if b, err := exec.Command(binary, "export", "pulumi", "-f", "nope.yaml", "-o", out).CombinedOutput(); err == nil {
+		t.Errorf("export of a missing spec succeeded: %s", b)
 	}
 }

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	portico up       [-f portico.yaml] [--listen ADDR] [--aws-listen ADDR]
+//	portico up       [-f portico.yaml | DIR] [--listen ADDR] [--aws-listen ADDR]
 //	portico validate [-f portico.yaml]
 //	portico invoke   [-f portico.yaml] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail]
 //	portico logs     FUNCTION [--follow]
@@ -12,6 +12,7 @@
 //	portico usage    KEY
 //	portico routes   [-f portico.yaml] [--output table|json]
 //	portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY
+//	portico export   pulumi [-f portico.yaml] -o DIR
 package main
 
 import (
@@ -39,12 +40,13 @@ var commands = map[string]command{
 	"usage":    cmdUsage,
 	"routes":   cmdRoutes,
 	"s3":       cmdS3,
+	"export":   cmdExport,
 }
 
 const usage = `portico runs HTTP APIs and Lambda functions on your machine.
 
 Usage:
-  portico up       [-f portico.yaml] [--listen 127.0.0.1:8080] [--aws-listen 127.0.0.1:4566]
+  portico up       [-f portico.yaml | DIR] [--listen 127.0.0.1:8080] [--aws-listen 127.0.0.1:4566]
   portico validate [-f portico.yaml]
   portico invoke   [-f portico.yaml] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail] [--endpoint URL]
   portico logs     FUNCTION [--follow] [--since 10m] [--filter TEXT] [--request-id ID] [--endpoint URL]
@@ -53,6 +55,7 @@ Usage:
   portico usage    KEY
   portico routes   [-f portico.yaml] [--output table|json]
   portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY [--endpoint URL]
+  portico export   pulumi [-f portico.yaml] -o DIR
 
 Run 'portico COMMAND -h' for a command's flags.
 `

@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/internal/observe/live"
 	"github.com/portico-dev/portico/internal/observe/metrics"
 	"github.com/portico-dev/portico/internal/observe/trace"
+	"github.com/portico-dev/portico/internal/pulumiyaml"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
@@ -40,6 +41,7 @@ const (
 // options configure a running system (the flags of `portico up`).
 type options struct {
 	file              string
+	program           string // a Pulumi YAML program's directory, instead of file
 	listen, awsListen string
 	adminListen       string // "" for none
 	maxConcurrency    int
@@ -58,6 +60,7 @@ type options struct {
 // line with the spec, and the listeners.
 type system struct {
 	spec     *spec.Spec
+	program  *pulumiyaml.Program // when started from a Pulumi program
 	logger   *slog.Logger
 	runner   *lambda.Runner
 	ctl      *control.Controller
@@ -77,13 +80,28 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 			s.stop(time.Second)
 		}
 	}()
-	if s.spec, err = spec.Load(o.file); err != nil {
-		return nil, err
-	}
 	if s.gwLn, err = net.Listen("tcp", o.listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.closers = append(s.closers, func() { s.gwLn.Close() })
+	load, watched := func() (*spec.Spec, error) { return spec.Load(o.file) }, o.file
+	if o.program != "" {
+		// A Pulumi YAML program: its registrations become the same model.
+		gwURL := "http://" + s.gwLn.Addr().String()
+		load = func() (*spec.Spec, error) {
+			p, err := pulumiyaml.Load(o.program, pulumiyaml.Options{APIEndpoint: func(string) string { return gwURL }})
+			if err != nil {
+				return nil, err
+			}
+			s.program = p
+			return p.Spec, nil
+		}
+		watched = filepath.Join(o.program, pulumiyaml.ProjectFile)
+		o.file = watched
+	}
+	if s.spec, err = load(); err != nil {
+		return nil, err
+	}
 	awsLn, err := net.Listen("tcp", o.awsListen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
@@ -145,7 +163,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	if err != nil {
 		return nil, err
 	}
-	ctl = control.New(control.Config{SpecPath: o.file, Region: region, AccountID: accountID},
+	ctl = control.New(control.Config{SpecPath: watched, Load: load, Region: region, AccountID: accountID},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
 			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds}})
 	s.ctl = ctl

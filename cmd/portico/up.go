@@ -33,8 +33,16 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
-	if _, err := parseArgs(fs, args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
+	}
+	switch {
+	case len(pos) > 1:
+		return errors.New("usage: portico up [-f portico.yaml | DIR]")
+	case len(pos) == 1:
+		// portico up DIR: a Pulumi YAML program (DIR/Pulumi.yaml).
+		o.program = pos[0]
 	}
 	o.logLevel = slog.LevelInfo
 
@@ -53,6 +61,17 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, line := range endpoints(s.spec, s.gwLn.Addr().(*net.TCPAddr)) {
 		fmt.Fprintln(stdout, line)
+	}
+	if p := s.program; p != nil {
+		for _, w := range p.Warnings {
+			s.logger.Warn(w)
+		}
+		if len(p.Outputs) > 0 {
+			fmt.Fprintln(stdout, "Outputs:")
+			for _, out := range p.Outputs {
+				fmt.Fprintf(stdout, "    %s: %q\n", out.Name, out.Value)
+			}
+		}
 	}
 	fmt.Fprintln(stdout, "ready")
 

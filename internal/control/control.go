@@ -48,7 +48,12 @@ type Runner interface {
 
 // Config is the controller's configuration.
 type Config struct {
-	SpecPath  string
+	// SpecPath is the file whose changes trigger a reload (the spec file,
+	// or a Pulumi program's Pulumi.yaml).
+	SpecPath string
+	// Load reads the system's definition again; default spec.Load of
+	// SpecPath.
+	Load      func() (*spec.Spec, error)
 	Region    string
 	AccountID string
 }
@@ -103,6 +108,14 @@ func New(cfg Config, deps Deps) *Controller {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}, codeRev: map[string]string{}}
+}
+
+// load reads the definition again.
+func (c *Controller) load() (*spec.Spec, error) {
+	if c.cfg.Load != nil {
+		return c.cfg.Load()
+	}
+	return spec.Load(c.cfg.SpecPath)
 }
 
 // Spec returns the applied spec.
@@ -350,7 +363,7 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 // its stages, as API Gateway's CreateDeployment does. The spec file is read
 // again first; an invalid file fails the deployment and changes nothing.
 func (c *Controller) Deploy(ctx context.Context, apiRef, stage string) (id string, err error) {
-	sp, err := spec.Load(c.cfg.SpecPath)
+	sp, err := c.load()
 	if err != nil {
 		return "", err
 	}
@@ -372,7 +385,7 @@ func (c *Controller) Deploy(ctx context.Context, apiRef, stage string) (id strin
 // Reload reads the spec file again and applies it. It is what the watcher
 // calls when the file or a function's code changes.
 func (c *Controller) Reload(ctx context.Context) error {
-	sp, err := spec.Load(c.cfg.SpecPath)
+	sp, err := c.load()
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,344 @@
+package pulumiyaml
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/spec"
+	"gopkg.in/yaml.v3"
+)
+
+// The account and region in the ARNs Load gives resources.
+const (
+	account = "123456789012"
+	region  = "us-east-1"
+)
+
+// Normalised type tokens.
+const (
+	tRole        = "aws:iam:Role"
+	tRolePolicy  = "aws:iam:RolePolicy"
+	tRoleAttach  = "aws:iam:RolePolicyAttachment"
+	tFunction    = "aws:lambda:Function"
+	tPermission  = "aws:lambda:Permission"
+	tAPI         = "aws:apigatewayv2:Api"
+	tIntegration = "aws:apigatewayv2:Integration"
+	tRoute       = "aws:apigatewayv2:Route"
+	tStage       = "aws:apigatewayv2:Stage"
+	tBucketV2    = "aws:s3:BucketV2"
+	tBucket      = "aws:s3:Bucket"
+	tObjectV2    = "aws:s3:BucketObjectv2"
+	tObject      = "aws:s3:BucketObject"
+	tLogGroup    = "aws:cloudwatch:LogGroup"
+)
+
+// known lists the properties each supported type translates; others are
+// reported in one warning. A nil list accepts the resource with no effect.
+var known = map[string][]string{
+	tRole:        {"assumeRolePolicy", "managedPolicyArns"},
+	tRolePolicy:  {"role", "policy"},
+	tRoleAttach:  {"role", "policyArn"},
+	tFunction:    {"runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions"},
+	tPermission:  nil,
+	tAPI:         {"protocolType"},
+	tIntegration: {"apiId", "integrationType", "integrationUri", "integrationMethod", "payloadFormatVersion", "timeoutMilliseconds"},
+	tRoute:       {"apiId", "routeKey", "target", "authorizationType", "apiKeyRequired"},
+	tStage:       {"apiId", "name", "autoDeploy", "stageVariables"},
+	tBucketV2:    {"bucket"},
+	tBucket:      {"bucket"},
+	tObjectV2:    {"bucket", "key", "source"},
+	tObject:      {"bucket", "key", "source"},
+	tLogGroup:    nil,
+}
+
+// resource is one entry under resources.
+type resource struct {
+	name, typ string // typ normalised
+	rawType   string
+	node      *yaml.Node // the key
+	props     *yaml.Node // mapping or nil
+	out       map[string]any
+}
+
+// id is r's physical ID: its bucket name for buckets, else its name. It is
+// valid once computed has run.
+func (r *resource) id() string {
+	if b, ok := r.out["bucket"].(string); ok {
+		return b
+	}
+	return r.name
+}
+
+// computed returns the outputs AWS computes for r.
+func (r *resource) computed(l *loader) map[string]any {
+	if r.out != nil {
+		return r.out
+	}
+	r.out = map[string]any{"urn": "urn:pulumi:portico::" + l.project + "::" + r.rawType + "::" + r.name}
+	switch r.typ {
+	case tRole:
+		r.out["arn"] = "arn:aws:iam::" + account + ":role/" + r.name
+		r.out["name"] = r.name
+	case tFunction:
+		arn := "arn:aws:lambda:" + region + ":" + account + ":function:" + r.name
+		r.out["arn"] = arn
+		r.out["name"] = r.name
+		r.out["qualifiedArn"] = arn + ":$LATEST"
+		r.out["invokeArn"] = "arn:aws:apigateway:" + region + ":lambda:path/2015-03-31/functions/" + arn + "/invocations"
+	case tAPI:
+		r.out["apiEndpoint"] = l.opts.APIEndpoint(r.name)
+		r.out["arn"] = "arn:aws:apigateway:" + region + "::/apis/" + r.name
+		r.out["executionArn"] = "arn:aws:execute-api:" + region + ":" + account + ":" + r.name
+	case tBucket, tBucketV2:
+		name := r.name
+		if bn := get(r.props, "bucket"); bn != nil && bn.Kind == yaml.ScalarNode && !strings.Contains(bn.Value, "${") {
+			name = bn.Value
+		}
+		r.out["bucket"] = name
+		r.out["arn"] = "arn:aws:s3:::" + name
+	case tLogGroup:
+		r.out["arn"] = "arn:aws:logs:" + region + ":" + account + ":log-group:" + r.name
+	}
+	r.out["id"] = r.id()
+	return r.out
+}
+
+type loader struct {
+	file, progFile, dir string
+	opts                Options
+	project             string
+	res                 map[string]*resource
+	order               []*resource
+	vars                map[string]*yaml.Node
+	visiting            map[*yaml.Node]bool
+	errs                spec.ErrorList
+}
+
+func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
+	l.errs = append(l.errs, &spec.Error{File: l.progFile, Pos: pos(n), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) addEval(e *evalErr) {
+	l.errs = append(l.errs, &spec.Error{File: l.progFile, Pos: e.pos, Msg: e.msg})
+}
+
+func (l *loader) load(project, prog *yaml.Node, _ []byte) (*Program, error) {
+	l.res = map[string]*resource{}
+	l.vars = map[string]*yaml.Node{}
+	l.visiting = map[*yaml.Node]bool{}
+	p := &Program{}
+	if n := get(project, "name"); n == nil || n.Kind != yaml.ScalarNode || n.Value == "" {
+		l.errs = append(l.errs, &spec.Error{File: l.file, Pos: spec.Pos{Line: 1, Col: 1}, Msg: "project: name is required"})
+	} else {
+		p.Name, l.project = n.Value, n.Value
+	}
+	if n := get(project, "runtime"); n == nil {
+		l.errs = append(l.errs, &spec.Error{File: l.file, Pos: spec.Pos{Line: 1, Col: 1}, Msg: "project: runtime is required (want yaml)"})
+	} else {
+		rt := n.Value
+		if n.Kind == yaml.MappingNode {
+			rt = ""
+			if nn := get(n, "name"); nn != nil {
+				rt = nn.Value
+			}
+		}
+		if rt != "yaml" {
+			l.errs = append(l.errs, &spec.Error{File: l.file, Pos: pos(n), Msg: fmt.Sprintf("project: runtime %q is not a Pulumi YAML program (want yaml)", rt)})
+		}
+	}
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	if vs := get(prog, "variables"); vs != nil {
+		if vs.Kind != yaml.MappingNode {
+			l.errorf(vs, "variables must be a mapping")
+		} else {
+			for i := 0; i+1 < len(vs.Content); i += 2 {
+				l.vars[vs.Content[i].Value] = vs.Content[i+1]
+			}
+		}
+	}
+	rs := get(prog, "resources")
+	if rs != nil && rs.Kind != yaml.MappingNode {
+		l.errorf(rs, "resources must be a mapping")
+		rs = nil
+	}
+	var unsupported []string
+	if rs != nil {
+		for i := 0; i+1 < len(rs.Content); i += 2 {
+			k, v := rs.Content[i], rs.Content[i+1]
+			if !nameRE.MatchString(k.Value) {
+				l.errorf(k, "resource name %q: want letters, digits, '_' or '-'", k.Value)
+				continue
+			}
+			if _, dup := l.res[k.Value]; dup {
+				l.errorf(k, "resource %s: declared twice", k.Value)
+				continue
+			}
+			if _, dup := l.vars[k.Value]; dup {
+				l.errorf(k, "resource %s: a variable has the same name", k.Value)
+				continue
+			}
+			if v.Kind != yaml.MappingNode {
+				l.errorf(v, "resource %s: want a mapping with type and properties", k.Value)
+				continue
+			}
+			tn := get(v, "type")
+			if tn == nil || tn.Kind != yaml.ScalarNode || tn.Value == "" {
+				l.errorf(k, "resource %s: type is required", k.Value)
+				continue
+			}
+			props := get(v, "properties")
+			if props != nil && props.Kind != yaml.MappingNode && props.Tag != "!!null" {
+				l.errorf(props, "resource %s: properties must be a mapping", k.Value)
+				continue
+			}
+			if props != nil && props.Kind != yaml.MappingNode {
+				props = nil
+			}
+			r := &resource{name: k.Value, typ: normType(tn.Value), rawType: tn.Value, node: k, props: props}
+			if _, ok := known[r.typ]; !ok {
+				unsupported = append(unsupported, fmt.Sprintf("%s (%s, line %d)", r.name, tn.Value, k.Line))
+			}
+			l.res[r.name] = r
+			l.order = append(l.order, r)
+		}
+	}
+	if len(unsupported) > 0 {
+		p.Warnings = append(p.Warnings, "unsupported resource types, skipped: "+strings.Join(unsupported, ", "))
+	}
+	var ignored []string
+	for _, r := range l.order {
+		names, ok := known[r.typ]
+		if !ok || names == nil || r.props == nil {
+			continue
+		}
+		for i := 0; i < len(r.props.Content); i += 2 {
+			k := r.props.Content[i]
+			if !contains(names, k.Value) {
+				ignored = append(ignored, fmt.Sprintf("%s.%s (line %d)", r.name, k.Value, k.Line))
+			}
+		}
+	}
+	if len(ignored) > 0 {
+		p.Warnings = append(p.Warnings, "properties without effect locally, ignored: "+strings.Join(ignored, ", "))
+	}
+
+	// Every property is evaluated, translated or not, so that a dangling
+	// reference or a bad function call is an error wherever it is.
+	for _, r := range l.order {
+		for i := 1; r.props != nil && i < len(r.props.Content); i += 2 {
+			if _, err := l.eval(r.props.Content[i]); err != nil {
+				l.addEval(err)
+			}
+		}
+	}
+	b := newBuilder()
+	l.translate(b)
+	if os := get(prog, "outputs"); os != nil {
+		if os.Kind != yaml.MappingNode {
+			l.errorf(os, "outputs must be a mapping")
+		} else {
+			for i := 0; i+1 < len(os.Content); i += 2 {
+				v, err := l.eval(os.Content[i+1])
+				if err != nil {
+					l.addEval(err)
+					continue
+				}
+				p.Outputs = append(p.Outputs, Output{Name: os.Content[i].Value, Value: valueText(v)})
+			}
+		}
+	}
+	if len(l.errs) > 0 {
+		return nil, sortErrs(l.errs)
+	}
+	flowEmpty(b.root)
+	text, err := yaml.Marshal(b.root)
+	if err != nil {
+		return nil, fmt.Errorf("pulumiyaml: encode spec: %w", err)
+	}
+	text = append([]byte("# Generated by Portico from "+filepath.Base(l.progFile)+"; \"# @L:C\" is the origin of a line.\n"), text...)
+	p.SpecText = text
+	s, err := spec.Parse(l.progFile, text)
+	if err != nil {
+		var list spec.ErrorList
+		if errors.As(err, &list) {
+			return nil, l.remap(text, list)
+		}
+		return nil, fmt.Errorf("pulumiyaml: %w", err)
+	}
+	p.Spec = s
+	return p, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var originRE = regexp.MustCompile(`# @(\d+):(\d+)$`)
+
+// remap moves spec errors from the generated text to their origin in the
+// program: each generated line carries (or inherits from the lines above)
+// the position of the program node it came from.
+func (l *loader) remap(text []byte, list spec.ErrorList) spec.ErrorList {
+	lines := strings.Split(string(text), "\n")
+	origin := make([]spec.Pos, len(lines)+1)
+	cur := spec.Pos{Line: 1, Col: 1}
+	for i, ln := range lines {
+		if m := originRE.FindStringSubmatch(ln); m != nil {
+			a, _ := strconv.Atoi(m[1])
+			c, _ := strconv.Atoi(m[2])
+			cur = spec.Pos{Line: a, Col: c}
+		}
+		origin[i+1] = cur
+	}
+	out := make(spec.ErrorList, 0, len(list))
+	for _, e := range list {
+		p := spec.Pos{Line: 1, Col: 1}
+		if e.Pos.Line >= 1 && e.Pos.Line < len(origin) {
+			p = origin[e.Pos.Line]
+		}
+		out = append(out, &spec.Error{File: l.progFile, Pos: p, Msg: "(spec) " + e.Msg})
+	}
+	return sortErrs(out)
+}
+
+// codePath returns an archive's path as the spec takes it (relative paths
+// stay relative to the program's directory).
+func codePath(p string) string { return path.Clean(filepath.ToSlash(p)) }
+
+func sortErrs(l spec.ErrorList) spec.ErrorList {
+	slices.SortStableFunc(l, func(a, b *spec.Error) int {
+		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Msg, b.Msg))
+	})
+	return slices.CompactFunc(l, func(a, b *spec.Error) bool { return *a == *b })
+}
+
+// flowEmpty writes empty mappings as "{}" on their key's line, carrying the
+// key's origin comment (yaml.v3 emits broken YAML for an empty block
+// mapping after a commented key).
+func flowEmpty(n *yaml.Node) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind == yaml.MappingNode && len(v.Content) == 0 {
+			v.Style = yaml.FlowStyle
+			v.LineComment, k.LineComment = k.LineComment, ""
+			continue
+		}
+		if v.Kind == yaml.MappingNode {
+			flowEmpty(v)
+		}
+	}
+}
