@@ -55,6 +55,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
+	if *watch {
+		s.ctl.Watch(ctx, 500*time.Millisecond)
+	}
 	fmt.Fprintf(stdout, "gateway http://%s\naws %s\n", s.gwLn.Addr(), s.awsURL)
 	if s.adminURL != "" {
 		fmt.Fprintf(stdout, "console %s\n", s.adminURL)
@@ -75,9 +78,6 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "ready")
 
-	if *watch {
-		go s.ctl.Watch(ctx, 500*time.Millisecond)
-	}
 	select {
 	case <-ctx.Done():
 	case err = <-s.errc:

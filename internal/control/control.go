@@ -395,8 +395,15 @@ func (c *Controller) Reload(ctx context.Context) error {
 // Watch polls the spec file and every function's code directory every
 // interval until ctx ends, and reloads when something changed. A spec that
 // fails to load or apply is logged and the running configuration stays.
+//
+// Watch takes the first fingerprint before it returns and polls in a
+// goroutine of its own, so that any edit made after Watch returns is seen.
 func (c *Controller) Watch(ctx context.Context, interval time.Duration) {
 	last := c.fingerprint()
+	go c.watch(ctx, interval, last)
+}
+
+func (c *Controller) watch(ctx context.Context, interval time.Duration, last string) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
