@@ -78,6 +78,13 @@ func (is *issuer) token(t *testing.T, aud, scope string, exp time.Duration) stri
 func copyExample(t *testing.T, name string, replace ...string) string {
 	t.Helper()
 	dst := t.TempDir()
+	copyExampleTo(t, name, dst, replace...)
+	return filepath.Join(dst, "portico.yaml")
+}
+
+// copyExampleTo copies examples/NAME to dst, replacing text in its spec.
+func copyExampleTo(t *testing.T, name, dst string, replace ...string) {
+	t.Helper()
 	src := filepath.Join("..", "..", "examples", name)
 	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
@@ -102,7 +109,6 @@ func copyExample(t *testing.T, name string, replace ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(dst, "portico.yaml")
 }
 
 func do(t *testing.T, req *http.Request) (*http.Response, string) {

@@ -512,7 +512,11 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 // `portico up DIR` answers GET /v1/ as the YAML spec does and prints the
 // program's outputs.
 func TestPulumiYAMLProgram(t *testing.T) {
-	dir := filepath.Dir(copyExample(t, "seed-pulumi-yaml"))
+	// The program uses the seed's code and model: copy both, side by side.
+	root := t.TempDir()
+	copyExampleTo(t, "seed", filepath.Join(root, "seed"))
+	dir := filepath.Join(root, "seed-pulumi-yaml")
+	copyExampleTo(t, "seed-pulumi-yaml", dir)
 	cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
 	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

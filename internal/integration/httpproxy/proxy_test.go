@@ -339,14 +339,14 @@ func TestDefaultRouteAppendsPath(t *testing.T) {
 	got := make(chan string, 1)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.RequestURI }))
 	defer up.Close()
-	p := newProxy(t, Config{URI: up.URL + "/root"})
+	p := newProxy(t, Config{URI: up.URL + "/base"})
 	s := front{routeKey: "$default"}.start(t, p)
 	resp, err := s.Client().Get(s.URL + "/dev/store/checkout?x=1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if u := <-got; u != "/root/dev/store/checkout?x=1" {
+	if u := <-got; u != "/base/dev/store/checkout?x=1" {
 		t.Fatalf("upstream got %q", u)
 	}
 }
