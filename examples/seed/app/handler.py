@@ -2,7 +2,7 @@
 Bayes model (trained by ../train.py) that lives in the S3 bucket "models".
 
 GET /v1/?text=the+answers+were+fast+and+accurate
-  -> {"label": "positive", "confidence": 0.97, "scores": {...}, "words": 6}
+  -> {"label": "positive", "confidence": 0.84, "scores": {...}, "words": 6}
 
 The model is read once per sandbox, at init, through the S3 API: with boto3
 when it is installed (unchanged SDK code: it finds AWS_ENDPOINT_URL and the
