@@ -23,6 +23,10 @@ import traceback
 import types
 
 _API_PREFIX = "/2018-06-01/runtime"
+
+# A streamed HTTP response: a JSON prelude, eight NUL bytes, then the body.
+_HTTP_INTEGRATION_TYPE = "application/vnd.awslambda.http-integration-response"
+_PRELUDE_END = b"\x00" * 8
 _BOOTSTRAP_FILE = os.path.abspath(__file__)
 
 _request_id = None  # the invocation being handled, for log records
@@ -192,7 +196,7 @@ class RuntimeClient(object):
             },
         )
 
-    def stream_response(self, request_id, first, chunks):
+    def stream_response(self, request_id, first, chunks, content_type="application/octet-stream"):
         """Posts a streamed response: first (bytes) then the chunks of the
         iterator. Returns the error dict when the iterator failed mid-stream
         (it is then sent in the trailers), None otherwise."""
@@ -203,7 +207,7 @@ class RuntimeClient(object):
                     "POST",
                     "%s/invocation/%s/response" % (_API_PREFIX, request_id),
                     {
-                        "Content-Type": "application/octet-stream",
+                        "Content-Type": content_type,
                         "Lambda-Runtime-Function-Response-Mode": "streaming",
                         "Transfer-Encoding": "chunked",
                         "Trailer": "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
@@ -533,10 +537,17 @@ def handle(client, handler, headers, body):
         result = handler(event, context)
         stream = isinstance(result, types.GeneratorType)
         if stream:
-            first = b""
+            first, stream_type = b"", "application/octet-stream"
             # Pull until the first non-empty chunk: an error before anything
             # was sent is an ordinary function error.
             for chunk in result:
+                if isinstance(chunk, dict):
+                    # Portico extension: a dict yielded first is the HTTP
+                    # response's prelude (statusCode, headers, cookies), as
+                    # Node.js's awslambda.HttpResponseStream.from sends it.
+                    first = to_json(chunk).encode("utf-8") + _PRELUDE_END
+                    stream_type = _HTTP_INTEGRATION_TYPE
+                    break
                 first = _chunk_bytes(chunk)
                 if first:
                     break
@@ -553,7 +564,7 @@ def handle(client, handler, headers, body):
         client.post_error(request_id, error)
         return
     if stream:
-        failure = client.stream_response(request_id, first, result)
+        failure = client.stream_response(request_id, first, result, stream_type)
         if failure is not None:
             log_error(failure)
     else:
