@@ -50,24 +50,7 @@ func AppendAuthorizerEventV1(dst []byte, r *integration.Request, methodARN strin
 	var hbuf [48]hdr
 	hs := collectHeaders(hbuf[:0], r, false)
 	dst = append(dst, `,"headers":{`...)
-	for i := range hs {
-		if i+1 < len(hs) && compareFold(hs[i+1].name, hs[i].name) == 0 {
-			continue // a later entry of the same name holds the last value
-		}
-		if dst[len(dst)-1] != '{' {
-			dst = append(dst, ',')
-		}
-		h := &hs[i]
-		dst = append(dst, '"')
-		dst = appendLower(dst, h.name)
-		dst = append(dst, `":"`...)
-		if h.kind == hdrPlain && len(h.vals) > 1 {
-			dst = appendStringBody(dst, h.vals[len(h.vals)-1])
-		} else {
-			dst = appendHeaderValues(dst, h, r, ",")
-		}
-		dst = append(dst, '"')
-	}
+	dst = appendLastHeaders(dst, hs, r)
 	dst = append(dst, '}')
 
 	var pbuf [32]qpair
@@ -76,26 +59,7 @@ func AppendAuthorizerEventV1(dst []byte, r *integration.Request, methodARN strin
 		dst = append(dst, `,"queryStringParameters":null`...)
 	} else {
 		dst = append(dst, `,"queryStringParameters":{`...)
-		n := 0
-		for i := range ps {
-			if !firstIndex(ps, i) {
-				continue
-			}
-			last := i
-			for j := i + 1; j < len(ps); j++ {
-				if ps[j].key == ps[i].key {
-					last = j
-				}
-			}
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			n++
-			dst = appendKey(dst, ps[i].key)
-			dst = append(dst, '"')
-			dst = appendQueryValue(dst, ps[last].raw)
-			dst = append(dst, '"')
-		}
+		dst = appendLastQuery(dst, ps)
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"pathParameters":`...)

@@ -26,24 +26,7 @@ func AppendEventV1(dst []byte, r *integration.Request) []byte {
 	hs := collectHeaders(hbuf[:0], r, false)
 	// headers: one value per name, the last one.
 	dst = append(dst, `,"headers":{`...)
-	for i := range hs {
-		if i+1 < len(hs) && compareFold(hs[i+1].name, hs[i].name) == 0 {
-			continue // a later entry of the same name holds the last value
-		}
-		if dst[len(dst)-1] != '{' {
-			dst = append(dst, ',')
-		}
-		h := &hs[i]
-		dst = append(dst, '"')
-		dst = appendLower(dst, h.name)
-		dst = append(dst, `":"`...)
-		if h.kind == hdrPlain && len(h.vals) > 1 {
-			dst = appendStringBody(dst, h.vals[len(h.vals)-1])
-		} else {
-			dst = appendHeaderValues(dst, h, r, ",")
-		}
-		dst = append(dst, '"')
-	}
+	dst = appendLastHeaders(dst, hs, r)
 	// multiValueHeaders: every value.
 	dst = append(dst, `},"multiValueHeaders":{`...)
 	for i := range hs {
@@ -84,28 +67,9 @@ func AppendEventV1(dst []byte, r *integration.Request) []byte {
 		dst = append(dst, `,"queryStringParameters":null,"multiValueQueryStringParameters":null`...)
 	} else {
 		dst = append(dst, `,"queryStringParameters":{`...)
-		n := 0
-		for i := range ps {
-			if !firstIndex(ps, i) {
-				continue
-			}
-			last := i
-			for j := i + 1; j < len(ps); j++ {
-				if ps[j].key == ps[i].key {
-					last = j
-				}
-			}
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			n++
-			dst = appendKey(dst, ps[i].key)
-			dst = append(dst, '"')
-			dst = appendQueryValue(dst, ps[last].raw)
-			dst = append(dst, '"')
-		}
+		dst = appendLastQuery(dst, ps)
 		dst = append(dst, `},"multiValueQueryStringParameters":{`...)
-		n = 0
+		n := 0
 		for i := range ps {
 			if !firstIndex(ps, i) {
 				continue
@@ -256,5 +220,55 @@ func appendIdentityV1(dst []byte, r *integration.Request) []byte {
 	field("userAgent", userAgent(r))
 	field("userArn", iam["userArn"])
 	dst[len(dst)-1] = '}'
+	return dst
+}
+
+// appendLastHeaders appends the members of a 1.0 "headers" object: one
+// value per name, the last one. hs is sorted by name.
+func appendLastHeaders(dst []byte, hs []hdr, r *integration.Request) []byte {
+	for i := range hs {
+		if i+1 < len(hs) && compareFold(hs[i+1].name, hs[i].name) == 0 {
+			continue // a later entry of the same name holds the last value
+		}
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		h := &hs[i]
+		dst = append(dst, '"')
+		dst = appendLower(dst, h.name)
+		dst = append(dst, `":"`...)
+		if h.kind == hdrPlain && len(h.vals) > 1 {
+			dst = appendStringBody(dst, h.vals[len(h.vals)-1])
+		} else {
+			dst = appendHeaderValues(dst, h, r, ",")
+		}
+		dst = append(dst, '"')
+	}
+	return dst
+}
+
+// appendLastQuery appends the members of a 1.0 "queryStringParameters"
+// object: one value per key, the last one.
+func appendLastQuery(dst []byte, ps []qpair) []byte {
+	n := 0
+	for i := range ps {
+		if !firstIndex(ps, i) {
+			continue
+		}
+		last := i
+		for j := i + 1; j < len(ps); j++ {
+			if ps[j].key == ps[i].key {
+				last = j
+			}
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = appendKey(dst, ps[i].key)
+		dst = append(dst, '"')
+		dst = appendQueryValue(dst, ps[last].raw)
+		dst = append(dst, '"')
+	}
 	return dst
 }
