@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -89,31 +88,11 @@ func (h *harness) connections(ctx context.Context) (*Scenario, error) {
 	s.Notes = append(s.Notes, "Each process (harness and proxy) gets an open-file limit of 12 000. The harness opens 10 000 connections, sends one small GET on each (answered by the upstream through the proxy) and leaves them idle. "+
 		"Figure: the proxy process's VmRSS 1 s after the last one minus VmRSS before the first, per connection. Baseline: a stock httputil.ReverseProxy. "+
 		"(nginx is left out: its configuration here allows 4 096 connections per worker.)")
-	up, err := start(h.cl, h.work, h.upstreamBin)
+	_, upURL, rp, rpURL, err := h.upstreamAndRevproxy(ctx, h.upstreamBin)
 	if err != nil {
 		return s, err
 	}
-	upURL, err := up.waitListening(ctx)
-	if err != nil {
-		return s, err
-	}
-	rp, err := start(h.cl, h.work, h.revproxyBin, "-upstream", upURL)
-	if err != nil {
-		return s, err
-	}
-	rpURL, err := rp.waitListening(ctx)
-	if err != nil {
-		return s, err
-	}
-	spec := filepath.Join(h.work, "connections", "portico.yaml")
-	if err := writeFile(spec, gatewaySpec(upURL)); err != nil {
-		return s, err
-	}
-	pt, err := startPortico(ctx, h.cl, h.porticoBin, spec)
-	if err != nil {
-		return s, err
-	}
-	ep, err := h.endpoint(pt)
+	pt, ep, err := h.porticoInFront(ctx, "connections", upURL)
 	if err != nil {
 		return s, err
 	}

@@ -60,25 +60,44 @@ func (h *harness) endpoint(p *portico) (string, error) {
 	return strings.TrimRight(u, "/"), nil
 }
 
+// upstreamAndRevproxy starts an upstream program and a stock
+// httputil.ReverseProxy in front of it, and returns both with their URLs.
+func (h *harness) upstreamAndRevproxy(ctx context.Context, upstreamBin string) (up *proc, upURL string, rp *proc, rpURL string, err error) {
+	if up, err = start(h.cl, h.work, upstreamBin); err != nil {
+		return
+	}
+	if upURL, err = up.waitListening(ctx); err != nil {
+		return
+	}
+	if rp, err = start(h.cl, h.work, h.revproxyBin, "-upstream", upURL); err != nil {
+		return
+	}
+	rpURL, err = rp.waitListening(ctx)
+	return
+}
+
+// porticoInFront starts Portico with the gateway spec (an HTTP_PROXY route
+// to upstream under /proxy/) and returns it with its endpoint.
+func (h *harness) porticoInFront(ctx context.Context, name, upstream string) (*portico, string, error) {
+	spec := filepath.Join(h.work, name, "portico.yaml")
+	if err := writeFile(spec, gatewaySpec(upstream)); err != nil {
+		return nil, "", err
+	}
+	pt, err := startPortico(ctx, h.cl, h.porticoBin, spec)
+	if err != nil {
+		return nil, "", err
+	}
+	ep, err := h.endpoint(pt)
+	return pt, ep, err
+}
+
 func (h *harness) gateway(ctx context.Context) (*Scenario, error) {
 	s := &Scenario{ID: "gateway", Title: "Gateway overhead: HTTP_PROXY vs httputil.ReverseProxy vs nginx"}
-	up, err := start(h.cl, h.work, h.upstreamBin)
-	if err != nil {
-		return s, err
-	}
-	upURL, err := up.waitListening(ctx)
+	up, upURL, rp, rpURL, err := h.upstreamAndRevproxy(ctx, h.upstreamBin)
 	if err != nil {
 		return s, err
 	}
 	upHost := strings.TrimPrefix(upURL, "http://")
-	rp, err := start(h.cl, h.work, h.revproxyBin, "-upstream", upURL)
-	if err != nil {
-		return s, err
-	}
-	rpURL, err := rp.waitListening(ctx)
-	if err != nil {
-		return s, err
-	}
 	useWrk := h.peers.wrk != ""
 	tool := "wrk (1 thread; percentiles from its done hook, over every request)"
 	if !useWrk {
@@ -107,15 +126,8 @@ func (h *harness) gateway(ctx context.Context) (*Scenario, error) {
 		cs = cs[1:]
 	}
 	if h.porticoBin != "" {
-		spec := filepath.Join(h.work, "gateway", "portico.yaml")
-		if err := writeFile(spec, gatewaySpec(upURL)); err != nil {
-			return s, err
-		}
-		pt, err := startPortico(ctx, h.cl, h.porticoBin, spec)
-		if err != nil {
+		if pt, ep, err := h.porticoInFront(ctx, "gateway", upURL); err != nil {
 			s.Notes = append(s.Notes, "portico: failed to start: "+err.Error())
-		} else if ep, err := h.endpoint(pt); err != nil {
-			s.Notes = append(s.Notes, "portico: "+err.Error())
 		} else {
 			cs = append(cs, contender{"portico", ep + "/proxy", pt.pid()})
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,31 +132,11 @@ func (h *harness) streaming(ctx context.Context) (*Scenario, error) {
 		"Upstream: bench/cmd/sse writes each event as `data: T` (T its wall clock in ns) and flushes it. The client takes arrival − T on the same clock; p50/p99 are over the 10 000 events of a round. Baseline: `direct`, the upstream without a proxy; `revproxy` is a stock httputil.ReverseProxy (it flushes event streams at once).",
 		"Flood: the upstream writes as fast as the client reads, so latency there includes queueing in socket buffers; the paced case is the per-event added latency.",
 		"Idle streams: VmRSS of the proxy process before and 1 s after opening 500 streams (each has received its first bytes), divided by 500.")
-	up, err := start(h.cl, h.work, h.sseBin)
+	up, upURL, rp, rpURL, err := h.upstreamAndRevproxy(ctx, h.sseBin)
 	if err != nil {
 		return s, err
 	}
-	upURL, err := up.waitListening(ctx)
-	if err != nil {
-		return s, err
-	}
-	rp, err := start(h.cl, h.work, h.revproxyBin, "-upstream", upURL)
-	if err != nil {
-		return s, err
-	}
-	rpURL, err := rp.waitListening(ctx)
-	if err != nil {
-		return s, err
-	}
-	spec := filepath.Join(h.work, "streaming", "portico.yaml")
-	if err := writeFile(spec, gatewaySpec(upURL)); err != nil {
-		return s, err
-	}
-	pt, err := startPortico(ctx, h.cl, h.porticoBin, spec)
-	if err != nil {
-		return s, err
-	}
-	ep, err := h.endpoint(pt)
+	pt, ep, err := h.porticoInFront(ctx, "streaming", upURL)
 	if err != nil {
 		return s, err
 	}
