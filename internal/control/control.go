@@ -90,7 +90,6 @@ type Controller struct {
 	mu       sync.Mutex
 	spec     *spec.Spec                      // the last spec that was applied
 	deployed map[string]map[string]*deployed // API name -> stage -> what that stage runs
-	codeRev  map[string]string               // function name -> code revision
 }
 
 // deployed is the API definition attached to one stage: for auto-deploy
@@ -107,7 +106,7 @@ func New(cfg Config, deps Deps) *Controller {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}, codeRev: map[string]string{}}
+	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}}
 }
 
 // load reads the definition again.
@@ -137,16 +136,12 @@ func (c *Controller) Apply(ctx context.Context, sp *spec.Spec) error {
 // apply does the work of Apply; force names stages ("api/stage") to
 // redeploy even without autoDeploy.
 func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]bool) error {
-	revs := map[string]string{}
 	fns := make([]lambda.Function, 0, len(sp.Functions))
 	for _, name := range sortedKeys(sp.Functions) {
-		f := sp.Functions[name]
-		rev, err := codeRevision(f.Code)
+		fn, err := lambdaFunction(sp.Functions[name])
 		if err != nil {
-			return fmt.Errorf("function %s: %w", name, err)
+			return err
 		}
-		revs[name] = rev
-		fn := toLambda(f, rev)
 		if st := sp.Storage; st != nil {
 			// Buckets live elsewhere: the SDKs' S3 clients go there.
 			fn.Environment = maps.Clone(fn.Environment)
@@ -194,7 +189,7 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 		return err
 	}
 	c.deps.Gateway.Swap(dep.Deployment)
-	c.spec, c.deployed, c.codeRev = sp, next, revs
+	c.spec, c.deployed = sp, next
 	if m := c.deps.Metrics; m != nil {
 		var routes []metrics.RouteID
 		for _, apiName := range sortedKeys(sp.APIs) {
@@ -468,16 +463,6 @@ func codeRevision(dir string) (string, error) {
 	return sb.String(), nil
 }
 
-// LambdaFunction is the runner's view of a spec function, with its code's
-// current revision.
-func LambdaFunction(f *spec.Function) (lambda.Function, error) {
-	rev, err := codeRevision(f.Code)
-	if err != nil {
-		return lambda.Function{}, fmt.Errorf("function %s: %w", f.Name, err)
-	}
-	return toLambda(f, rev), nil
-}
-
 // millis converts an optional spec duration in milliseconds; nil is 0.
 func millis(ms *int) time.Duration {
 	if ms == nil {
@@ -486,7 +471,13 @@ func millis(ms *int) time.Duration {
 	return time.Duration(*ms) * time.Millisecond
 }
 
-func toLambda(f *spec.Function, rev string) lambda.Function {
+// lambdaFunction is the runner's view of a spec function, with its code's
+// current revision (a changed revision replaces warm sandboxes).
+func lambdaFunction(f *spec.Function) (lambda.Function, error) {
+	rev, err := codeRevision(f.Code)
+	if err != nil {
+		return lambda.Function{}, fmt.Errorf("function %s: %w", f.Name, err)
+	}
 	rc := -1
 	if f.ReservedConcurrency != nil {
 		rc = *f.ReservedConcurrency
@@ -502,7 +493,7 @@ func toLambda(f *spec.Function, rev string) lambda.Function {
 		ReservedConcurrency: rc,
 		Role:                f.Role,
 		Revision:            rev,
-	}
+	}, nil
 }
 
 func findAPI(sp *spec.Spec, ref string) *spec.API {

@@ -72,8 +72,7 @@ type Deps struct {
 	Logger *slog.Logger     // default: discard
 	Now    func() time.Time // default: time.Now
 	// Resolver says how to start runtimes; default: the bootstrap package
-	// over Config.CacheDir (python, node, provided). ProvidedResolver is a
-	// dependency-free alternative for custom runtimes only.
+	// over Config.CacheDir (python, node, provided).
 	Resolver Resolver
 	// Observer, when set, receives invocations, throttles and sandbox
 	// state changes (metrics).
