@@ -263,6 +263,9 @@ func (l *loader) output(n *yaml.Node, r *resource, prop string) (any, *evalErr) 
 	if v, ok := r.computed(l)[prop]; ok {
 		return v, nil
 	}
+	if r.typ == tStage && prop == "invokeUrl" {
+		return l.invokeURL(n, r)
+	}
 	pn := get(r.props, prop)
 	if pn == nil {
 		return nil, errAt(n, "resource %s (%s) has no output %q", r.name, r.typ, prop)
@@ -273,4 +276,23 @@ func (l *loader) output(n *yaml.Node, r *resource, prop string) (any, *evalErr) 
 	l.visiting[pn] = true
 	defer delete(l.visiting, pn)
 	return l.eval(pn)
+}
+
+// invokeURL is stage r's invokeUrl output; it depends on the stage's API.
+func (l *loader) invokeURL(n *yaml.Node, r *resource) (any, *evalErr) {
+	apiID, err := l.output(n, r, "apiId")
+	if err != nil {
+		return nil, err
+	}
+	name, err := l.output(n, r, "name")
+	if err != nil {
+		return nil, err
+	}
+	id, _ := apiID.(string)
+	api := l.find(id, tAPI)
+	stage, _ := name.(string)
+	if api == nil || stage == "" {
+		return nil, errAt(n, "resource %s: invokeUrl needs apiId to name an API of this program and a name", r.name)
+	}
+	return InvokeURL(api.computed(l)["apiEndpoint"].(string), stage), nil
 }

@@ -67,47 +67,70 @@ type resource struct {
 	out       map[string]any
 }
 
-// id is r's physical ID: its bucket name for buckets, else its name. It is
-// valid once computed has run.
-func (r *resource) id() string {
-	if b, ok := r.out["bucket"].(string); ok {
-		return b
-	}
-	return r.name
-}
-
 // computed returns the outputs AWS computes for r.
 func (r *resource) computed(l *loader) map[string]any {
-	if r.out != nil {
-		return r.out
-	}
-	r.out = map[string]any{"urn": "urn:pulumi:portico::" + l.project + "::" + r.rawType + "::" + r.name}
-	switch r.typ {
-	case tRole:
-		r.out["arn"] = "arn:aws:iam::" + account + ":role/" + r.name
-		r.out["name"] = r.name
-	case tFunction:
-		arn := "arn:aws:lambda:" + region + ":" + account + ":function:" + r.name
-		r.out["arn"] = arn
-		r.out["name"] = r.name
-		r.out["qualifiedArn"] = arn + ":$LATEST"
-		r.out["invokeArn"] = "arn:aws:apigateway:" + region + ":lambda:path/2015-03-31/functions/" + arn + "/invocations"
-	case tAPI:
-		r.out["apiEndpoint"] = l.opts.APIEndpoint(r.name)
-		r.out["arn"] = "arn:aws:apigateway:" + region + "::/apis/" + r.name
-		r.out["executionArn"] = "arn:aws:execute-api:" + region + ":" + account + ":" + r.name
-	case tBucket, tBucketV2:
-		name := r.name
-		if bn := get(r.props, "bucket"); bn != nil && bn.Kind == yaml.ScalarNode && !strings.Contains(bn.Value, "${") {
-			name = bn.Value
+	if r.out == nil {
+		// Only literal properties name a resource: an interpolated one
+		// may refer back to r.
+		literal := func(key string) (string, bool) {
+			n := get(r.props, key)
+			if n == nil || n.Kind != yaml.ScalarNode || strings.Contains(n.Value, "${") {
+				return "", false
+			}
+			return n.Value, true
 		}
-		r.out["bucket"] = name
-		r.out["arn"] = "arn:aws:s3:::" + name
-	case tLogGroup:
-		r.out["arn"] = "arn:aws:logs:" + region + ":" + account + ":log-group:" + r.name
+		r.out = awsOutputs(l.project, r.rawType, r.name, literal, l.opts)
 	}
-	r.out["id"] = r.id()
 	return r.out
+}
+
+// awsOutputs returns the outputs AWS computes for a resource of type typ
+// named name: its id and, by type, its ARNs, physical name, invoke ARN or
+// endpoint. prop gives the literal value of a property (a physical name
+// such as a bucket's or a stage's name). A Pulumi Go program's monitor
+// answers registrations with the same outputs (see Outputs).
+func awsOutputs(project, typ, name string, prop func(string) (string, bool), opts Options) map[string]any {
+	out := map[string]any{"urn": "urn:pulumi:portico::" + project + "::" + typ + "::" + name}
+	id := name
+	switch normType(typ) {
+	case tRole:
+		if n, ok := prop("name"); ok {
+			id = n
+		}
+		out["arn"] = "arn:aws:iam::" + account + ":role/" + id
+		out["name"] = id
+	case tFunction:
+		if n, ok := prop("name"); ok {
+			id = n
+		}
+		arn := "arn:aws:lambda:" + region + ":" + account + ":function:" + id
+		out["arn"] = arn
+		out["name"] = id
+		out["qualifiedArn"] = arn + ":$LATEST"
+		out["invokeArn"] = "arn:aws:apigateway:" + region + ":lambda:path/2015-03-31/functions/" + arn + "/invocations"
+	case tAPI:
+		out["apiEndpoint"] = opts.apiEndpoint(name)
+		out["arn"] = "arn:aws:apigateway:" + region + "::/apis/" + name
+		out["executionArn"] = "arn:aws:execute-api:" + region + ":" + account + ":" + name
+	case tStage:
+		if n, ok := prop("name"); ok {
+			id = n
+		}
+	case tBucket, tBucketV2:
+		if n, ok := prop("bucket"); ok {
+			id = n
+		}
+		out["bucket"] = id
+		out["arn"] = "arn:aws:s3:::" + id
+	case tLogGroup:
+		if n, ok := prop("name"); ok {
+			id = n
+		}
+		out["name"] = id
+		out["arn"] = "arn:aws:logs:" + region + ":" + account + ":log-group:" + id
+	}
+	out["id"] = id
+	return out
 }
 
 type loader struct {
@@ -118,15 +141,20 @@ type loader struct {
 	order               []*resource
 	vars                map[string]*yaml.Node
 	visiting            map[*yaml.Node]bool
-	errs                spec.ErrorList
+	// origins, for registrations, is the source position of the resource
+	// on each line (see FromRegistrations); nil for a YAML program.
+	origins []Origin
+	errs    spec.ErrorList
 }
 
 func (l *loader) errorf(n *yaml.Node, format string, args ...any) {
-	l.errs = append(l.errs, &spec.Error{File: l.progFile, Pos: pos(n), Msg: fmt.Sprintf(format, args...)})
+	f, p := l.place(pos(n))
+	l.errs = append(l.errs, &spec.Error{File: f, Pos: p, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (l *loader) addEval(e *evalErr) {
-	l.errs = append(l.errs, &spec.Error{File: l.progFile, Pos: e.pos, Msg: e.msg})
+	f, p := l.place(e.pos)
+	l.errs = append(l.errs, &spec.Error{File: f, Pos: p, Msg: e.msg})
 }
 
 func (l *loader) load(project, prog *yaml.Node, _ []byte) (*Program, error) {
@@ -174,7 +202,7 @@ func (l *loader) load(project, prog *yaml.Node, _ []byte) (*Program, error) {
 	if rs != nil {
 		for i := 0; i+1 < len(rs.Content); i += 2 {
 			k, v := rs.Content[i], rs.Content[i+1]
-			if !nameRE.MatchString(k.Value) {
+			if l.origins == nil && !nameRE.MatchString(k.Value) {
 				l.errorf(k, "resource name %q: want letters, digits, '_' or '-'", k.Value)
 				continue
 			}
@@ -205,7 +233,7 @@ func (l *loader) load(project, prog *yaml.Node, _ []byte) (*Program, error) {
 			}
 			r := &resource{name: k.Value, typ: normType(tn.Value), rawType: tn.Value, node: k, props: props}
 			if _, ok := known[r.typ]; !ok {
-				unsupported = append(unsupported, fmt.Sprintf("%s (%s, line %d)", r.name, tn.Value, k.Line))
+				unsupported = append(unsupported, fmt.Sprintf("%s (%s, %s)", r.name, tn.Value, l.where(k)))
 			}
 			l.res[r.name] = r
 			l.order = append(l.order, r)
@@ -223,7 +251,7 @@ func (l *loader) load(project, prog *yaml.Node, _ []byte) (*Program, error) {
 		for i := 0; i < len(r.props.Content); i += 2 {
 			k := r.props.Content[i]
 			if !contains(names, k.Value) {
-				ignored = append(ignored, fmt.Sprintf("%s.%s (line %d)", r.name, k.Value, k.Line))
+				ignored = append(ignored, fmt.Sprintf("%s.%s (%s)", r.name, k.Value, l.where(k)))
 			}
 		}
 	}
@@ -310,7 +338,8 @@ func (l *loader) remap(text []byte, list spec.ErrorList) spec.ErrorList {
 		if e.Pos.Line >= 1 && e.Pos.Line < len(origin) {
 			p = origin[e.Pos.Line]
 		}
-		out = append(out, &spec.Error{File: l.progFile, Pos: p, Msg: "(spec) " + e.Msg})
+		f, p := l.place(p)
+		out = append(out, &spec.Error{File: f, Pos: p, Msg: "(spec) " + e.Msg})
 	}
 	return sortErrs(out)
 }
@@ -321,7 +350,7 @@ func codePath(p string) string { return path.Clean(filepath.ToSlash(p)) }
 
 func sortErrs(l spec.ErrorList) spec.ErrorList {
 	slices.SortStableFunc(l, func(a, b *spec.Error) int {
-		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Msg, b.Msg))
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Msg, b.Msg))
 	})
 	return slices.CompactFunc(l, func(a, b *spec.Error) bool { return *a == *b })
 }

@@ -33,6 +33,22 @@ type Options struct {
 	APIEndpoint func(api string) string
 }
 
+func (o Options) apiEndpoint(api string) string {
+	if o.APIEndpoint == nil {
+		return "http://127.0.0.1:8080"
+	}
+	return o.APIEndpoint(api)
+}
+
+// InvokeURL is a stage's invokeUrl output: the API's endpoint followed by
+// the stage's path ("/" for $default), as AWS gives it.
+func InvokeURL(apiEndpoint, stage string) string {
+	if stage == "$default" {
+		return apiEndpoint + "/"
+	}
+	return apiEndpoint + "/" + stage
+}
+
 // Output is one stack output, in program order.
 type Output struct {
 	Name  string
@@ -64,9 +80,6 @@ func Load(dir string, opts Options) (*Program, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("pulumiyaml: read project: %w", err)
-	}
-	if opts.APIEndpoint == nil {
-		opts.APIEndpoint = func(string) string { return "http://127.0.0.1:8080" }
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
