@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/internal/observe/live"
 	"github.com/portico-dev/portico/internal/observe/metrics"
 	"github.com/portico-dev/portico/internal/observe/trace"
+	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/pulumiyaml"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
@@ -41,7 +42,9 @@ const (
 // options configure a running system (the flags of `portico up`).
 type options struct {
 	file              string
-	program           string // a Pulumi YAML program's directory, instead of file
+	program           string // a Pulumi program's directory, instead of file
+	stack             string // the Pulumi stack a Go program runs as
+	programTimeout    time.Duration
 	listen, awsListen string
 	adminListen       string // "" for none
 	maxConcurrency    int
@@ -85,16 +88,15 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	s.closers = append(s.closers, func() { s.gwLn.Close() })
 	load, watched := func() (*spec.Spec, error) { return spec.Load(o.file) }, o.file
+	var watchDirs []string
 	if o.program != "" {
-		// A Pulumi YAML program: its registrations become the same model.
-		gwURL := "http://" + s.gwLn.Addr().String()
-		load = func() (*spec.Spec, error) {
-			p, err := pulumiyaml.Load(o.program, pulumiyaml.Options{APIEndpoint: func(string) string { return gwURL }})
-			if err != nil {
-				return nil, err
-			}
-			s.program = p
-			return p.Spec, nil
+		// A Pulumi program: its resources become the same model.
+		var runGo bool
+		if load, runGo, err = s.programLoader(ctx, o, stderr); err != nil {
+			return nil, err
+		}
+		if runGo {
+			watchDirs = []string{o.program}
 		}
 		watched = filepath.Join(o.program, pulumiyaml.ProjectFile)
 		o.file = watched
@@ -163,7 +165,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	if err != nil {
 		return nil, err
 	}
-	ctl = control.New(control.Config{SpecPath: watched, Load: load, Region: region, AccountID: accountID},
+	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
 			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds}})
 	s.ctl = ctl
@@ -258,6 +260,42 @@ func awsEndpoint(store http.Handler, mux http.Handler) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// programLoader returns the loader of the Pulumi program in o.program: a
+// YAML program is read; a Go program is built and run against Portico's
+// resource monitor on every load (runGo).
+func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer) (load func() (*spec.Spec, error), runGo bool, err error) {
+	proj, err := pulumirun.ReadProject(o.program)
+	if err != nil {
+		return nil, false, err
+	}
+	gwURL := "http://" + s.gwLn.Addr().String()
+	endpoint := func(string) string { return gwURL }
+	keep := func(p *pulumiyaml.Program, err error) (*spec.Spec, error) {
+		if err != nil {
+			return nil, err
+		}
+		s.program = p
+		return p.Spec, nil
+	}
+	switch proj.Runtime {
+	case "yaml":
+		return func() (*spec.Spec, error) {
+			return keep(pulumiyaml.Load(o.program, pulumiyaml.Options{APIEndpoint: endpoint}))
+		}, false, nil
+	case "go":
+		cfg := pulumirun.Config{
+			Dir:         o.program,
+			Stack:       o.stack,
+			BuildDir:    filepath.Join(dataDirFor(filepath.Join(o.program, pulumiyaml.ProjectFile), o.dataDir), "pulumi"),
+			Timeout:     o.programTimeout,
+			APIEndpoint: endpoint,
+			Output:      stderr,
+		}
+		return func() (*spec.Spec, error) { return keep(pulumirun.Run(ctx, cfg)) }, true, nil
+	}
+	return nil, false, fmt.Errorf("%s: runtime %q: Portico runs Pulumi programs written in YAML or Go", filepath.Join(o.program, pulumiyaml.ProjectFile), proj.Runtime)
 }
 
 // dataDirFor is the data directory: the flag's, or .portico beside the

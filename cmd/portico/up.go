@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
 )
@@ -31,6 +32,8 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.dataDir, "data-dir", "", "where Portico keeps its data (S3 objects, API keys created at run time); default .portico next to the spec file")
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send traces to this OpenTelemetry (OTLP/HTTP) endpoint")
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
+	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi Go program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
+	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go program: how long it may run (not counting its build) before it is stopped")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)
@@ -41,7 +44,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case len(pos) > 1:
 		return errors.New("usage: portico up [-f portico.yaml | DIR]")
 	case len(pos) == 1:
-		// portico up DIR: a Pulumi YAML program (DIR/Pulumi.yaml).
+		// portico up DIR: a Pulumi program (DIR/Pulumi.yaml, YAML or Go).
 		o.program = pos[0]
 	}
 	o.logLevel = slog.LevelInfo

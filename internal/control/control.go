@@ -51,6 +51,9 @@ type Config struct {
 	// SpecPath is the file whose changes trigger a reload (the spec file,
 	// or a Pulumi program's Pulumi.yaml).
 	SpecPath string
+	// WatchDirs are directories whose files also trigger a reload (a
+	// Pulumi Go program's sources).
+	WatchDirs []string
 	// Load reads the system's definition again; default spec.Load of
 	// SpecPath.
 	Load      func() (*spec.Spec, error)
@@ -426,6 +429,10 @@ func (c *Controller) fingerprint() string {
 	var sb strings.Builder
 	if fi, err := os.Stat(c.cfg.SpecPath); err == nil {
 		fmt.Fprintf(&sb, "%d/%d;", fi.ModTime().UnixNano(), fi.Size())
+	}
+	for _, dir := range c.cfg.WatchDirs {
+		rev, _ := codeRevision(dir)
+		sb.WriteString(rev)
 	}
 	if sp := c.Spec(); sp != nil {
 		for _, name := range sortedKeys(sp.Functions) {

@@ -17,7 +17,7 @@ import (
 
 // The account and region in the ARNs Load gives resources.
 const (
-	account = "123456789012"
+	account = "000000000000" // Portico's account (see cmd/portico)
 	region  = "us-east-1"
 )
 
