@@ -3,6 +3,7 @@ package pulumiyaml
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -111,18 +112,29 @@ func (l *loader) builtin(k, arg *yaml.Node) (any, *evalErr) {
 		}
 		return archive{path: s, pos: pos(arg)}, nil
 	case "fn::assetArchive":
-		if arg.Kind != yaml.MappingNode || len(arg.Content) != 2 || arg.Content[0].Value != "." {
-			return nil, errAt(arg, "fn::assetArchive: only a single \".\" entry holding an fn::fileArchive is supported")
+		// Two forms carry a code directory: {".": fn::fileArchive DIR}, and,
+		// for provided runtimes, {"bootstrap": fn::fileAsset DIR/bootstrap}
+		// (as `portico export pulumi` writes it), whose directory holds the
+		// bootstrap or the Go sources Portico builds it from.
+		const want = `fn::assetArchive: want {".": fn::fileArchive DIR} or {"bootstrap": fn::fileAsset DIR/bootstrap}`
+		if arg.Kind != yaml.MappingNode || len(arg.Content) != 2 {
+			return nil, errAt(arg, want)
 		}
 		v, err := l.eval(arg.Content[1])
 		if err != nil {
 			return nil, err
 		}
-		a, ok := v.(archive)
-		if !ok {
-			return nil, errAt(arg.Content[1], "fn::assetArchive: the \".\" entry must be an fn::fileArchive")
+		switch x := v.(type) {
+		case archive:
+			if arg.Content[0].Value == "." {
+				return x, nil
+			}
+		case asset:
+			if arg.Content[0].Value == "bootstrap" && filepath.Base(x.path) == "bootstrap" {
+				return archive{path: filepath.Dir(x.path), pos: x.pos}, nil
+			}
 		}
-		return a, nil
+		return nil, errAt(arg.Content[0], want)
 	case "fn::join":
 		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 {
 			return nil, errAt(arg, "fn::join: want [separator, [values...]]")

@@ -42,15 +42,16 @@ const (
 // known lists the properties each supported type translates; others are
 // reported in one warning. A nil list accepts the resource with no effect.
 var known = map[string][]string{
-	tRole:        {"assumeRolePolicy", "managedPolicyArns"},
+	tRole:        {"name", "assumeRolePolicy", "managedPolicyArns"},
 	tRolePolicy:  {"role", "policy"},
 	tRoleAttach:  {"role", "policyArn"},
-	tFunction:    {"runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions"},
+	tFunction:    {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions"},
 	tPermission:  nil,
-	tAPI:         {"protocolType"},
+	tAPI:         {"name", "protocolType", "corsConfiguration"},
+	tAuthorizer:  {"apiId", "name", "authorizerType", "identitySources", "jwtConfiguration", "authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses", "authorizerResultTtlInSeconds"},
 	tIntegration: {"apiId", "integrationType", "integrationUri", "integrationMethod", "payloadFormatVersion", "timeoutMilliseconds"},
-	tRoute:       {"apiId", "routeKey", "target", "authorizationType", "apiKeyRequired"},
-	tStage:       {"apiId", "name", "autoDeploy", "stageVariables"},
+	tRoute:       {"apiId", "routeKey", "target", "authorizationType", "authorizerId", "authorizationScopes", "apiKeyRequired"},
+	tStage:       {"apiId", "name", "autoDeploy", "stageVariables", "defaultRouteSettings", "routeSettings", "accessLogSettings"},
 	tBucketV2:    {"bucket"},
 	tBucket:      {"bucket"},
 	tObjectV2:    {"bucket", "key", "source"},

@@ -2,6 +2,7 @@ package pulumiyaml
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -86,7 +87,10 @@ func TestFromRegistrationsBadInput(t *testing.T) {
 		{"missing archive", func(r *registrar) { r.regs[5].Inputs["code"] = Archive{Path: "./does-not-exist"} }, "main.go:60:3: (spec)"},
 		{"text asset archive", func(r *registrar) {
 			r.regs[5].Inputs["code"] = Archive{Assets: map[string]any{"handler.py": Asset{Text: "x"}}}
-		}, "main.go:60:3: fn::assetArchive"},
+		}, "main.go:60:3: unsupported function fn::stringAsset"},
+		{"asset archive of another file", func(r *registrar) {
+			r.regs[5].Inputs["code"] = Archive{Assets: map[string]any{"bootstrap": Asset{Path: "../seed/app/handler.py"}}}
+		}, "main.go:60:3: fn::assetArchive: want"},
 		{"literal ${ stays literal", func(r *registrar) { r.regs[5].Inputs["runtime"] = "${nope}" }, "(spec) "},
 	}
 	for _, tt := range tests {
@@ -114,5 +118,19 @@ func TestFromRegistrationsWarnsWithSourcePositions(t *testing.T) {
 	}
 	if w := strings.Join(p.Warnings, "\n"); !strings.Contains(w, "jobs (aws:sqs/queue:Queue, main.go:120)") {
 		t.Errorf("warnings = %q", w)
+	}
+}
+
+// TestFromRegistrationsBootstrapArchive: the archive `portico export
+// pulumi` writes for provided runtimes is the bootstrap's directory.
+func TestFromRegistrationsBootstrapArchive(t *testing.T) {
+	r := seedRegistrations()
+	r.regs[5].Inputs["code"] = Archive{Assets: map[string]any{"bootstrap": Asset{Path: "../seed/app/bootstrap"}}}
+	p, err := FromRegistrations(seedDir, r.project, r.regs, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Spec.Functions["aiServiceFunction"].Code; !strings.HasSuffix(filepath.ToSlash(got), "seed/app") {
+		t.Errorf("code = %s, want the bootstrap's directory", got)
 	}
 }
