@@ -508,39 +508,49 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 	}
 }
 
-// TestPulumiYAMLProgram serves the seed written as a Pulumi YAML program:
-// `portico up DIR` answers GET /v1/ as the YAML spec does and prints the
-// program's outputs.
-func TestPulumiYAMLProgram(t *testing.T) {
-	// The program uses the seed's code and model: copy both, side by side.
-	root := t.TempDir()
-	copyExampleTo(t, "seed", filepath.Join(root, "seed"))
-	dir := filepath.Join(root, "seed-pulumi-yaml")
-	copyExampleTo(t, "seed-pulumi-yaml", dir)
-	cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		_ = cmd.Wait()
-	}()
-	waitFor(t, redeployWait, func() bool { return strings.Contains(stdout.String(), "ready") || cmd.ProcessState != nil })
-	var ep string
-	for _, line := range strings.Split(stdout.String(), "\n") {
-		if f := strings.Fields(line); len(f) == 4 && f[0] == "endpoint" && f[2] == "v1" {
-			ep = f[3]
-		}
-	}
-	if ep == "" || !strings.Contains(stdout.String(), "Outputs:") || !strings.Contains(stdout.String(), "api_endpoint:") {
-		t.Fatalf("output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}
-	if resp, body := get(t, ep+"/?text=fast+and+accurate"); resp.StatusCode != 200 || !strings.Contains(body, "positive") {
-		t.Errorf("GET /v1/: %d %s\nstderr:\n%s", resp.StatusCode, body, stderr.String())
+// TestPulumiPrograms serves the seed written as a Pulumi program, in YAML
+// and in Go against pulumi-aws (built and run against Portico's resource
+// monitor): `portico up DIR` answers GET /v1/ as the spec does and prints
+// the program's outputs.
+func TestPulumiPrograms(t *testing.T) {
+	for _, example := range []string{"seed-pulumi-yaml", "seed-pulumi"} {
+		t.Run(example, func(t *testing.T) {
+			// The programs use the seed's code and model: copy both, side by side.
+			root := t.TempDir()
+			copyExampleTo(t, "seed", filepath.Join(root, "seed"))
+			dir := filepath.Join(root, example)
+			copyExampleTo(t, example, dir)
+			cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
+			var stdout, stderr syncBuffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				_ = cmd.Process.Signal(syscall.SIGINT)
+				_ = cmd.Wait()
+			}()
+			// A Go program is built first: pulumi-aws takes minutes with a
+			// cold build cache (.ci/run warms it).
+			waitFor(t, programWait, func() bool { return strings.Contains(stdout.String(), "ready") || cmd.ProcessState != nil })
+			var ep string
+			for _, line := range strings.Split(stdout.String(), "\n") {
+				if f := strings.Fields(line); len(f) == 4 && f[0] == "endpoint" && f[2] == "v1" {
+					ep = f[3]
+				}
+			}
+			if ep == "" || !strings.Contains(stdout.String(), "Outputs:\n    api_endpoint: \"http://127.0.0.1:") {
+				t.Fatalf("output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			}
+			if resp, body := get(t, ep+"/?text=fast+and+accurate"); resp.StatusCode != 200 || !strings.Contains(body, "positive") {
+				t.Errorf("GET /v1/: %d %s\nstderr:\n%s", resp.StatusCode, body, stderr.String())
+			}
+		})
 	}
 }
+
+// programWait bounds building and running a Pulumi Go program.
+const programWait = 5 * time.Minute
 
 // TestExportPulumi writes the Pulumi Go program for the seed spec.
 func TestExportPulumi(t *testing.T) {

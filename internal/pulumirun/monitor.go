@@ -3,6 +3,7 @@ package pulumirun
 import (
 	"context"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -27,6 +28,7 @@ type monitor struct {
 	pulumirpc.UnimplementedEngineServer
 
 	project, stack string
+	dir            string // the program's sources, absolute: errors point into them
 	opts           pulumiyaml.Options
 	log            func(severity pulumirpc.LogSeverity, msg string)
 
@@ -39,8 +41,8 @@ type monitor struct {
 	errs     []string       // error-severity log messages
 }
 
-func newMonitor(project, stack string, opts pulumiyaml.Options, log func(pulumirpc.LogSeverity, string)) *monitor {
-	return &monitor{project: project, stack: stack, opts: opts, log: log, urns: map[string]string{}}
+func newMonitor(project, stack, dir string, opts pulumiyaml.Options, log func(pulumirpc.LogSeverity, string)) *monitor {
+	return &monitor{project: project, stack: stack, dir: dir, opts: opts, log: log, urns: map[string]string{}}
 }
 
 // GetDeploymentInfo tells the SDK about the run. It lists no features:
@@ -84,7 +86,7 @@ func (m *monitor) RegisterResource(_ context.Context, req *pulumirpc.RegisterRes
 		resp.Id = req.GetName()
 		return resp, nil
 	}
-	reg := pulumiyaml.Registration{Type: req.GetType(), Name: req.GetName(), Inputs: inputs, Origin: origin(req.GetSourcePosition())}
+	reg := pulumiyaml.Registration{Type: req.GetType(), Name: req.GetName(), Inputs: inputs, Origin: m.origin(req)}
 	id, outs := pulumiyaml.Outputs(m.project, reg, m.opts)
 	if req.GetType() == "aws:apigatewayv2/stage:Stage" {
 		m.addInvokeURL(outs)
@@ -190,14 +192,28 @@ func (m *monitor) result() ([]pulumiyaml.Registration, map[string]any, []string)
 	return m.regs, m.outputs, m.errs
 }
 
-// origin turns an SDK's source position (a file:// URI) into an Origin.
-func origin(sp *pulumirpc.SourcePosition) pulumiyaml.Origin {
+// origin is where the program registered a resource: the innermost frame
+// of the registration's stack trace that lies in the program's sources
+// (the SDK's own source position skips a fixed number of frames, right
+// for provider SDKs' constructors, not for a direct ctx.RegisterResource),
+// else the SDK's source position.
+func (m *monitor) origin(req *pulumirpc.RegisterResourceRequest) pulumiyaml.Origin {
+	for _, f := range req.GetStackTrace().GetFrames() {
+		if o := position(f.GetPc()); o.File != "" && m.dir != "" && strings.HasPrefix(o.File, m.dir+string(filepath.Separator)) {
+			return o
+		}
+	}
+	return position(req.GetSourcePosition())
+}
+
+// position turns an SDK's source position (a file:// URI) into an Origin.
+func position(sp *pulumirpc.SourcePosition) pulumiyaml.Origin {
 	if sp == nil {
 		return pulumiyaml.Origin{}
 	}
 	file := sp.GetUri()
 	if u, err := url.Parse(file); err == nil && u.Scheme == "file" {
-		file = u.Path
+		file = filepath.FromSlash(u.Path)
 	}
 	return pulumiyaml.Origin{File: file, Line: int(sp.GetLine()), Col: int(sp.GetColumn())}
 }

@@ -21,7 +21,7 @@ import (
 // and returns clients for its two services.
 func startMonitor(t *testing.T) (*monitor, pulumirpc.ResourceMonitorClient, pulumirpc.EngineClient) {
 	t.Helper()
-	m := newMonitor("proj", "dev", pulumiyaml.Options{APIEndpoint: func(string) string { return "http://127.0.0.1:8080" }}, nil)
+	m := newMonitor("proj", "dev", "/src/prog", pulumiyaml.Options{APIEndpoint: func(string) string { return "http://127.0.0.1:8080" }}, nil)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,12 @@ func TestMonitorRegistersAndAnswersWithAWSOutputs(t *testing.T) {
 	// A secret-wrapped input and an archive, as the Go SDK sends them.
 	fn, err := rm.RegisterResource(ctx, &pulumirpc.RegisterResourceRequest{
 		Type: "aws:lambda/function:Function", Name: "scorer", Custom: true, Parent: comp.GetUrn(),
-		SourcePosition: &pulumirpc.SourcePosition{Uri: "file:///src/prog/main.go", Line: 42, Column: 9},
+		SourcePosition: &pulumirpc.SourcePosition{Uri: "file:///sdk/context.go", Line: 7},
+		StackTrace: &pulumirpc.StackTrace{Frames: []*pulumirpc.StackFrame{
+			{Pc: &pulumirpc.SourcePosition{Uri: "file:///sdk/context.go", Line: 7}},
+			{Pc: &pulumirpc.SourcePosition{Uri: "file:///src/prog/main.go", Line: 42, Column: 9}},
+			{Pc: &pulumirpc.SourcePosition{Uri: "file:///src/prog/run.go", Line: 3}},
+		}},
 		Object: mustStruct(t, map[string]any{
 			"runtime": map[string]any{sigKey: sigSecret, "value": "python3.12"},
 			"code":    pulumiyaml.Archive{Path: "./app"},

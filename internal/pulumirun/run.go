@@ -99,7 +99,11 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 	}
 
 	opts := pulumiyaml.Options{APIEndpoint: cfg.APIEndpoint}
-	mon := newMonitor(proj.Name, cfg.Stack, opts, func(sev pulumirpc.LogSeverity, msg string) {
+	src, err := filepath.Abs(proj.dir)
+	if err != nil {
+		return nil, fmt.Errorf("pulumi program: %w", err)
+	}
+	mon := newMonitor(proj.Name, cfg.Stack, src, opts, func(sev pulumirpc.LogSeverity, msg string) {
 		if sev != pulumirpc.LogSeverity_DEBUG {
 			fmt.Fprintf(out, "%s: %s\n", strings.ToLower(sev.String()), msg)
 		}

@@ -1,0 +1,31 @@
+// Program missingarchive checks a function whose code archive is a directory that does not exist.
+package main
+
+import (
+	"programs/internal/awsres"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func main() {
+	pulumi.Run(func(ctx *pulumi.Context) error {
+		aws := pulumi.Version(awsres.ProviderVersion)
+
+		var role awsres.Role
+		if err := ctx.RegisterResource("aws:iam/role:Role", "role", pulumi.Map{
+			"assumeRolePolicy": pulumi.String(awsres.LambdaAssumeRolePolicy),
+		}, &role, aws); err != nil {
+			return err
+		}
+		var fn awsres.Function
+		if err := ctx.RegisterResource("aws:lambda/function:Function", "fn", pulumi.Map{
+			"role":    role.ARN,
+			"runtime": pulumi.String("python3.12"),
+			"handler": pulumi.String("handler.main"),
+			"code":    pulumi.NewFileArchive("./does-not-exist"),
+		}, &fn, aws); err != nil {
+			return err
+		}
+		return nil
+	})
+}
