@@ -549,6 +549,66 @@ func TestPulumiPrograms(t *testing.T) {
 	}
 }
 
+// TestPulumiGoProgramRedeploys edits a running Pulumi Go program: a
+// config change is rebuilt, rerun and served; a program that no longer
+// compiles is reported and the previous configuration keeps serving.
+func TestPulumiGoProgramRedeploys(t *testing.T) {
+	// The program is one of pulumirun's test programs; copy their module.
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(filepath.Join("..", "..", "internal", "pulumirun", "testdata", "programs"))); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "good")
+	cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	}()
+	waitFor(t, programWait, func() bool { return strings.Contains(stdout.String(), "ready") || cmd.ProcessState != nil })
+	var ep string
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "endpoint" {
+			ep = f[3]
+		}
+	}
+	if ep == "" {
+		t.Fatalf("output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	hello := func() string {
+		_, body := get(t, ep+"hello")
+		return body
+	}
+	if got := hello(); got != "hello from pulumi" {
+		t.Fatalf("GET /hello = %q, want the greeting of Pulumi.dev.yaml\nstderr:\n%s", got, stderr.String())
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.dev.yaml"), []byte("config:\n  good:greeting: portico\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, programWait, func() bool { return hello() == "hello from portico" })
+
+	main := filepath.Join(dir, "main.go")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(main, append(src, []byte("\nvar broken int = \"x\"\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, programWait, func() bool { return strings.Contains(stderr.String(), "go build failed") })
+	if !strings.Contains(stderr.String(), "the running configuration keeps serving") {
+		t.Errorf("stderr lacks the reload failure:\n%s", stderr.String())
+	}
+	if got := hello(); got != "hello from portico" {
+		t.Errorf("after a failed rebuild GET /hello = %q, want the previous configuration", got)
+	}
+}
+
 // programWait bounds building and running a Pulumi Go program.
 const programWait = 5 * time.Minute
 
