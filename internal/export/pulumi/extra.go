@@ -79,6 +79,16 @@ func (g *gen) notesForExtensions() {
 	}
 }
 
+// goDirective returns the version of gomod's go directive, or "".
+func goDirective(gomod string) string {
+	for _, line := range strings.Split(gomod, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "go "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 // listFiles returns the slash-separated paths of the regular files under
 // dir, sorted, skipping Portico's state directories.
 func listFiles(dir string) ([]string, error) {
@@ -109,10 +119,16 @@ func (g *gen) readme(project string) []byte {
 	b.WriteString("It also creates what API Gateway needs on AWS and Portico does not: a `lambda.Permission` per\n")
 	b.WriteString("function an API invokes, and a CloudWatch log group per stage access log.\n\n")
 	b.WriteString("## What you need\n\n")
-	b.WriteString("- The Pulumi CLI (`curl -fsSL https://get.pulumi.com | sh`) and Go.\n")
+	b.WriteString("- The Pulumi CLI (`curl -fsSL https://get.pulumi.com | sh`) and Go")
+	if v := goDirective(goModTemplate); v != "" {
+		fmt.Fprintf(&b, " (go.mod asks for Go %s; an older\n  Go 1.21+ fetches that toolchain itself)", v)
+	}
+	b.WriteString(".\n")
 	b.WriteString("- AWS credentials the AWS SDK finds: `aws configure`, `AWS_PROFILE`, or `AWS_ACCESS_KEY_ID` and\n  `AWS_SECRET_ACCESS_KEY`.\n\n")
+	b.WriteString("`go.mod` and `go.sum` are included and complete: they pin the Pulumi SDKs and every module they\n")
+	b.WriteString("use, so there is no `go mod tidy` to run. `pulumi up` builds the program itself (the first build\n")
+	b.WriteString("downloads the modules); no `go build` or `go test` step is required.\n\n")
 	b.WriteString("## Deploy\n\n```sh\n")
-	b.WriteString("go mod tidy                            # fetches the Pulumi SDKs, writes go.sum\n")
 	for _, name := range g.goFuncs {
 		fmt.Fprintf(&b, "(cd functions/%s && go mod tidy && GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap .)\n", name)
 	}

@@ -115,7 +115,11 @@ func (g *gen) program() ([]byte, error) {
 	for _, im := range imports {
 		g.p("%q\n", im)
 	}
-	g.p(")\n\nfunc main() {\npulumi.Run(func(ctx *pulumi.Context) error {\n")
+	g.p(")\n\nfunc main() {\npulumi.Run(deploy)\n}\n\n")
+	g.p("// deploy declares every resource of the system on ctx. It is a named function,\n")
+	g.p("// not a closure in main, so that a test can run it under pulumi.WithMocks and\n")
+	g.p("// check the resource graph without an engine or AWS.\n")
+	g.p("func deploy(ctx *pulumi.Context) error {\n")
 	if len(g.notes) > 0 {
 		g.p("// Portico extensions this program leaves out (AWS HTTP APIs lack them):\n")
 		for _, n := range g.notes {
@@ -388,7 +392,7 @@ func (g *gen) program() ([]byte, error) {
 	for _, e := range exports {
 		g.p("ctx.Export(%s, %s)\n", q(e[0]), e[1])
 	}
-	g.p("return nil\n})\n}\n")
+	g.p("return nil\n}\n")
 	out, err := format.Source(g.b.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("export pulumi: generated main.go does not format (a bug): %w", err)

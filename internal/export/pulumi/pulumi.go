@@ -3,12 +3,17 @@
 //
 // Write is a pure function of the spec and the files its code directories
 // hold: it never downloads or builds anything. The generated main.go is
-// gofmt-clean. Features AWS's HTTP APIs lack (Portico extensions) are listed
-// as comments in main.go and the README, never silently dropped.
+// gofmt-clean; main only passes deploy(ctx *pulumi.Context) error to
+// pulumi.Run, so a test can run deploy under Pulumi's mocks. The generated
+// go.mod and go.sum are complete (tidy's own), so the program builds with
+// -mod=readonly and no `go mod tidy`. Features AWS's HTTP APIs lack (Portico
+// extensions) are listed as comments in main.go and the README, never
+// silently dropped.
 package pulumi
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -24,11 +29,25 @@ import (
 	"github.com/portico-dev/portico/internal/spec"
 )
 
-// Module versions the generated go.mod requires (checked to exist with
-// `go list -m -versions`).
+// Module versions the generated go.mod requires. go.mod.txt and go.sum.txt
+// are what `go mod tidy` wrote for them; `go test -tidy` in this package
+// rewrites both after a version change, and the tests check they agree.
 const (
 	AWSSDKVersion    = "v6.83.4"
 	PulumiSDKVersion = "v3.274.1"
+)
+
+// The exported program's go.mod and go.sum, as `go mod tidy` wrote them for a
+// program importing every package the exporter can emit (and the mocks the
+// tests run it under). With both, `go build` and `pulumi up` need neither
+// `go mod tidy` nor the network once the modules are in the module cache, and
+// the module versions are pinned by checksum. The .txt names keep Go from
+// reading them as this module's files.
+var (
+	//go:embed go.mod.txt
+	goModTemplate string
+	//go:embed go.sum.txt
+	goSum []byte
 )
 
 // maxIntegrationTimeout is AWS's cap on an HTTP API integration timeout.
@@ -40,7 +59,7 @@ const defaultAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context
 
 // Written lists what Write produced, relative to the output directory.
 type Written struct {
-	Files     []string // Pulumi.yaml, go.mod, main.go, README.md, ...
+	Files     []string // Pulumi.yaml, go.mod, go.sum, main.go, README.md
 	Functions []string // functions/NAME directories
 	Buckets   []string // buckets/NAME directories
 	// NotExported lists the Portico extensions the program leaves out.
@@ -48,7 +67,7 @@ type Written struct {
 }
 
 // Write writes the Pulumi Go program for sp into dir (created if missing;
-// files Write owns are overwritten): Pulumi.yaml, go.mod, main.go,
+// files Write owns are overwritten): Pulumi.yaml, go.mod, go.sum, main.go,
 // README.md, each function's code under functions/NAME and each bucket's
 // contents under buckets/NAME. dir must not lie inside a code or contents
 // directory.
@@ -79,12 +98,17 @@ func WriteReport(sp *spec.Spec, dir string) (*Written, error) {
 	}
 	w := &Written{NotExported: g.notes}
 	project := projectName(sp)
+	gomod, err := goMod(project)
+	if err != nil {
+		return nil, err
+	}
 	files := []struct {
 		name string
 		data []byte
 	}{
 		{"Pulumi.yaml", []byte(fmt.Sprintf("name: %s\nruntime: go\ndescription: Exported by portico from %s\n", project, filepath.Base(sp.File)))},
-		{"go.mod", []byte(fmt.Sprintf("module %s\n\ngo 1.24\n\nrequire (\n\tgithub.com/pulumi/pulumi-aws/sdk/v6 %s\n\tgithub.com/pulumi/pulumi/sdk/v3 %s\n)\n", project, AWSSDKVersion, PulumiSDKVersion))},
+		{"go.mod", gomod},
+		{"go.sum", goSum},
 		{"main.go", src},
 		{"README.md", g.readme(project)},
 	}
@@ -124,6 +148,15 @@ func WriteReport(sp *spec.Spec, dir string) (*Written, error) {
 		w.Buckets = append(w.Buckets, path.Join("buckets", name))
 	}
 	return w, nil
+}
+
+// goMod is go.mod.txt with project as the module path.
+func goMod(project string) ([]byte, error) {
+	first, rest, ok := strings.Cut(goModTemplate, "\n")
+	if !ok || !strings.HasPrefix(first, "module ") {
+		return nil, fmt.Errorf("export pulumi: go.mod.txt does not start with a module line (a bug)")
+	}
+	return []byte("module " + project + "\n" + rest), nil
 }
 
 // isGoSource reports whether fn is a provided-runtime function whose code
