@@ -520,25 +520,8 @@ func TestPulumiPrograms(t *testing.T) {
 			copyExampleTo(t, "seed", filepath.Join(root, "seed"))
 			dir := filepath.Join(root, example)
 			copyExampleTo(t, example, dir)
-			cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
-			var stdout, stderr syncBuffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				_ = cmd.Process.Signal(syscall.SIGINT)
-				_ = cmd.Wait()
-			}()
-			// A Go program is built first: pulumi-aws takes minutes with a
-			// cold build cache (.ci/run warms it).
-			waitFor(t, programWait, func() bool { return strings.Contains(stdout.String(), "ready") || cmd.ProcessState != nil })
-			var ep string
-			for _, line := range strings.Split(stdout.String(), "\n") {
-				if f := strings.Fields(line); len(f) == 4 && f[0] == "endpoint" && f[2] == "v1" {
-					ep = f[3]
-				}
-			}
+			stdout, stderr, endpoints := upProgram(t, dir)
+			ep := endpoints["v1"]
 			if ep == "" || !strings.Contains(stdout.String(), "Outputs:\n    api_endpoint: \"http://127.0.0.1:") {
 				t.Fatalf("output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 			}
@@ -559,26 +542,8 @@ func TestPulumiGoProgramRedeploys(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(root, "good")
-	cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		_ = cmd.Wait()
-	}()
-	waitFor(t, programWait, func() bool { return strings.Contains(stdout.String(), "ready") || cmd.ProcessState != nil })
-	var ep string
-	for _, line := range strings.Split(stdout.String(), "\n") {
-		if f := strings.Fields(line); len(f) == 4 && f[0] == "endpoint" {
-			ep = f[3]
-		}
-	}
-	if ep == "" {
-		t.Fatalf("output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}
+	_, stderr, endpoints := upProgram(t, dir)
+	ep := endpoints["$default"]
 	hello := func() string {
 		_, body := get(t, ep+"hello")
 		return body
@@ -607,6 +572,35 @@ func TestPulumiGoProgramRedeploys(t *testing.T) {
 	if got := hello(); got != "hello from portico" {
 		t.Errorf("after a failed rebuild GET /hello = %q, want the previous configuration", got)
 	}
+}
+
+// upProgram runs `portico up DIR` on a Pulumi program until the test
+// ends and returns its output and its endpoints by stage name.
+func upProgram(t *testing.T, dir string) (stdout, stderr *syncBuffer, endpoints map[string]string) {
+	t.Helper()
+	cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	})
+	// A Go program is built first: the Pulumi SDKs take minutes with a cold
+	// build cache (.ci/run warms it).
+	waitFor(t, programWait, func() bool { return strings.Contains(stdout.String(), "ready") || cmd.ProcessState != nil })
+	endpoints = map[string]string{}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "endpoint" {
+			endpoints[f[2]] = f[3]
+		}
+	}
+	if len(endpoints) == 0 {
+		t.Fatalf("no endpoints; output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	return stdout, stderr, endpoints
 }
 
 // programWait bounds building and running a Pulumi Go program.

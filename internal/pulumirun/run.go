@@ -129,7 +129,7 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 		"PULUMI_PROJECT="+proj.Name,
 		"PULUMI_STACK="+cfg.Stack,
 		"PULUMI_ORGANIZATION="+organization,
-		"PULUMI_ROOT_DIRECTORY="+proj.dir,
+		"PULUMI_ROOT_DIRECTORY="+src,
 		"PULUMI_CONFIG="+string(cfgJSON),
 		"PULUMI_CONFIG_SECRET_KEYS=[]",
 		"PULUMI_DRY_RUN=false",
