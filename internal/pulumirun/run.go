@@ -91,6 +91,8 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 			defer os.RemoveAll(tmp)
 			cfg.BuildDir = tmp
 		}
+		// The first build compiles the Pulumi SDKs: minutes, so say so.
+		fmt.Fprintf(out, "pulumi program %s: go build (the first build of the Pulumi SDKs takes a few minutes)\n", proj.Name)
 		if bin, err = build(ctx, proj, cfg.BuildDir); err != nil {
 			return nil, err
 		}
