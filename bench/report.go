@@ -193,6 +193,25 @@ func evaluateGoals(r *Results) []goal {
 		}
 		return s, ""
 	}
+	// diffGoal: a's metric m minus b's (label names m), per round, has a
+	// median under limit µs.
+	diffGoal := func(scen, cs, a, b, m, label, note string, limit float64) func() (string, string, bool) {
+		return func() (string, string, bool) {
+			c := r.findCase(scen, cs)
+			if c == nil {
+				return "scenario " + scen + " did not run", "", false
+			}
+			sa, sb := c.find(a), c.find(b)
+			if sa == nil || sb == nil {
+				return "no " + a + " or " + b + " figures", "", false
+			}
+			s := summarize(differences(sa.Values[m], sb.Values[m]))
+			if s.N == 0 {
+				return "no figures", "", false
+			}
+			return fmt.Sprintf("%s %s − %s %s = %s [%s–%s]%s", a, label, b, label, fmtMicros(s.Median), fmtMicros(s.Min), fmtMicros(s.Max), note), metIf(s.Median < limit), true
+		}
+	}
 	ratioGoal := func(scen, cs, a, b, m string, atLeast bool) func() (string, string, bool) {
 		return func() (string, string, bool) {
 			s, why := ratioOf(scen, cs, a, b, m)
@@ -224,21 +243,8 @@ func evaluateGoals(r *Results) []goal {
 		ratioGoal("gateway", caseSmall64, "portico", "nginx", mRPS, true))
 	add("issues 3, 9", "HTTP_PROXY route CPU per request ≤ nginx (1 worker), small requests, 64 connections",
 		ratioGoal("gateway", caseSmall64, "portico", "nginx", mCPU, false))
-	add("issues 3, 9", "HTTP_PROXY route adds < 1 ms p99 latency at concurrency 1", func() (string, string, bool) {
-		c := r.findCase("gateway", caseSmall1)
-		if c == nil {
-			return "scenario gateway did not run", "", false
-		}
-		p, d := c.find("portico"), c.find("direct")
-		if p == nil || d == nil {
-			return "no portico or direct figures", "", false
-		}
-		s := summarize(differences(p.Values[mP99], d.Values[mP99]))
-		if s.N == 0 {
-			return "no figures", "", false
-		}
-		return fmt.Sprintf("portico p99 − direct p99 = %s [%s–%s]", fmtMicros(s.Median), fmtMicros(s.Min), fmtMicros(s.Max)), metIf(s.Median < 1000), true
-	})
+	add("issues 3, 9", "HTTP_PROXY route adds < 1 ms p99 latency at concurrency 1",
+		diffGoal("gateway", caseSmall1, "portico", "direct", mP99, "p99", "", 1000))
 	add("issues 2, 9", "warm Go invoke p50 ≤ the Runtime Interface Emulator's",
 		ratioGoal("functions", caseGoInvoke, "portico", "rie", mP50, false))
 	add("issues 2, 9", "warm Go invoke p99 ≤ the Runtime Interface Emulator's",
@@ -290,21 +296,8 @@ func evaluateGoals(r *Results) []goal {
 			return name + ": " + cellSpread(mOpNs, s.Values[mOpNs]), metIf(summarize(s.Values[mOpNs]).Median < limitNs), true
 		}
 	}
-	add("issue 4", "JWT-protected route (warm key cache) < 50 µs more than an open route", func() (string, string, bool) {
-		c := r.findCase("access", caseAccess1)
-		if c == nil {
-			return "scenario access did not run", "", false
-		}
-		j, o := c.find("jwt"), c.find("open")
-		if j == nil || o == nil {
-			return "no jwt or open figures", "", false
-		}
-		s := summarize(differences(j.Values[mP50], o.Values[mP50]))
-		if s.N == 0 {
-			return "no figures", "", false
-		}
-		return fmt.Sprintf("jwt p50 − open p50 = %s [%s–%s] (concurrency 1)", fmtMicros(s.Median), fmtMicros(s.Min), fmtMicros(s.Max)), metIf(s.Median < 50), true
-	})
+	add("issue 4", "JWT-protected route (warm key cache) < 50 µs more than an open route",
+		diffGoal("access", caseAccess1, "jwt", "open", mP50, "p50", " (concurrency 1)", 50))
 	add("issue 4", "cached Lambda authorizer decision < 10 µs", nsGoal("access", caseAccessBench, accessBenchNames["BenchmarkCachedDecision/policy"], 10000))
 	add("issue 4", "throttle check < 1 µs (local)", nsGoal("access", caseAccessBench, accessBenchNames["BenchmarkLocalTake"], 1000))
 	for _, op := range []string{"PUT 1 MiB", "GET 1 MiB", "PUT 64 MiB", "GET 64 MiB"} {
