@@ -6,13 +6,14 @@ import (
 	"hash/crc32"
 	"sort"
 	"strconv"
+
+	"github.com/portico-dev/portico/internal/pulumiyaml"
 )
 
-// The account, region and organization a program sees: Portico's own
-// (ARNs in policies must match what Portico enforces).
+// The account and region a program sees are pulumiyaml's.
 const (
-	account      = "000000000000"
-	region       = "us-east-1"
+	account      = pulumiyaml.Account
+	region       = pulumiyaml.Region
 	organization = "organization"
 )
 

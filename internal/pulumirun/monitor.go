@@ -88,9 +88,6 @@ func (m *monitor) RegisterResource(_ context.Context, req *pulumirpc.RegisterRes
 	}
 	reg := pulumiyaml.Registration{Type: req.GetType(), Name: req.GetName(), Inputs: inputs, Origin: m.origin(req)}
 	id, outs := pulumiyaml.Outputs(m.project, reg, m.opts)
-	if req.GetType() == "aws:apigatewayv2/stage:Stage" {
-		m.addInvokeURL(outs)
-	}
 	obj, err := encodeStruct(outs)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "resource %s: outputs: %v", req.GetName(), err)
@@ -98,21 +95,6 @@ func (m *monitor) RegisterResource(_ context.Context, req *pulumirpc.RegisterRes
 	m.regs = append(m.regs, reg)
 	resp.Id, resp.Object = id, obj
 	return resp, nil
-}
-
-// addInvokeURL gives a stage its invokeUrl output, from its API's
-// endpoint (the API was registered before: the stage refers to its ID).
-func (m *monitor) addInvokeURL(stage map[string]any) {
-	apiID, _ := stage["apiId"].(string)
-	name, _ := stage["name"].(string)
-	for _, r := range m.regs {
-		if r.Type != "aws:apigatewayv2/api:Api" {
-			continue
-		}
-		if id, outs := pulumiyaml.Outputs(m.project, r, m.opts); id == apiID && name != "" {
-			stage["invokeUrl"] = pulumiyaml.InvokeURL(outs["apiEndpoint"].(string), name)
-		}
-	}
 }
 
 func (m *monitor) RegisterResourceOutputs(_ context.Context, req *pulumirpc.RegisterResourceOutputsRequest) (*emptypb.Empty, error) {

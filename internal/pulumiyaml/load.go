@@ -15,10 +15,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The account and region in the ARNs Load gives resources.
+// Account and Region are those of the ARNs resources get and of what a
+// program sees: Portico's own (see cmd/portico), so that ARNs in role
+// policies match what Portico enforces.
 const (
-	account = "000000000000" // Portico's account (see cmd/portico)
-	region  = "us-east-1"
+	Account = "000000000000"
+	Region  = "us-east-1"
 )
 
 // Normalised type tokens.
@@ -98,24 +100,29 @@ func awsOutputs(project, typ, name string, prop func(string) (string, bool), opt
 		if n, ok := prop("name"); ok {
 			id = n
 		}
-		out["arn"] = "arn:aws:iam::" + account + ":role/" + id
+		out["arn"] = "arn:aws:iam::" + Account + ":role/" + id
 		out["name"] = id
 	case tFunction:
 		if n, ok := prop("name"); ok {
 			id = n
 		}
-		arn := "arn:aws:lambda:" + region + ":" + account + ":function:" + id
+		arn := "arn:aws:lambda:" + Region + ":" + Account + ":function:" + id
 		out["arn"] = arn
 		out["name"] = id
 		out["qualifiedArn"] = arn + ":$LATEST"
-		out["invokeArn"] = "arn:aws:apigateway:" + region + ":lambda:path/2015-03-31/functions/" + arn + "/invocations"
+		out["invokeArn"] = "arn:aws:apigateway:" + Region + ":lambda:path/2015-03-31/functions/" + arn + "/invocations"
 	case tAPI:
 		out["apiEndpoint"] = opts.apiEndpoint(name)
-		out["arn"] = "arn:aws:apigateway:" + region + "::/apis/" + name
-		out["executionArn"] = "arn:aws:execute-api:" + region + ":" + account + ":" + name
+		out["arn"] = "arn:aws:apigateway:" + Region + "::/apis/" + name
+		out["executionArn"] = "arn:aws:execute-api:" + Region + ":" + Account + ":" + name
 	case tStage:
 		if n, ok := prop("name"); ok {
 			id = n
+			// An API's ID is its name (above), which names its endpoint. A
+			// YAML program's interpolated apiId is resolved in eval instead.
+			if api, ok := prop("apiId"); ok {
+				out["invokeUrl"] = InvokeURL(opts.apiEndpoint(api), n)
+			}
 		}
 	case tBucket, tBucketV2:
 		if n, ok := prop("bucket"); ok {
@@ -128,7 +135,7 @@ func awsOutputs(project, typ, name string, prop func(string) (string, bool), opt
 			id = n
 		}
 		out["name"] = id
-		out["arn"] = "arn:aws:logs:" + region + ":" + account + ":log-group:" + id
+		out["arn"] = "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + id
 	}
 	out["id"] = id
 	return out
