@@ -21,7 +21,12 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	plan := fs.String("plan", "", "usage plan of a new key")
 	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
 	values := fs.Bool("values", false, "list: show the keys' values")
+	inst := addInstanceFlags(fs, nil)
 	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	client, _, err := inst.client()
 	if err != nil {
 		return err
 	}
@@ -33,12 +38,12 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		body, _ := json.Marshal(map[string]string{"name": pos[1], "plan": *plan})
 		var k apikey.Key
-		if err := call(ctx, http.MethodPost, base, body, &k); err != nil {
+		if err := call(ctx, client, http.MethodPost, base, body, &k); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "created %s (plan %s)\nx-api-key: %s\n", k.Name, k.Plan, k.Value)
 	case len(pos) == 2 && pos[0] == "delete":
-		if err := call(ctx, http.MethodDelete, base+"/"+url.PathEscape(pos[1]), nil, nil); err != nil {
+		if err := call(ctx, client, http.MethodDelete, base+"/"+url.PathEscape(pos[1]), nil, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", pos[1])
@@ -50,7 +55,7 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		var out struct {
 			Keys []apikey.Key `json:"keys"`
 		}
-		if err := call(ctx, http.MethodGet, base+q, nil, &out); err != nil {
+		if err := call(ctx, client, http.MethodGet, base+q, nil, &out); err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -70,6 +75,7 @@ func cmdUsage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("usage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	inst := addInstanceFlags(fs, nil)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -77,8 +83,12 @@ func cmdUsage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) != 1 {
 		return errors.New("usage: portico usage KEY")
 	}
+	client, _, err := inst.client()
+	if err != nil {
+		return err
+	}
 	var u apikey.Usage
-	if err := call(ctx, http.MethodGet, *endpoint+apikey.HandlerPrefix+"/"+url.PathEscape(pos[0])+"/usage", nil, &u); err != nil {
+	if err := call(ctx, client, http.MethodGet, *endpoint+apikey.HandlerPrefix+"/"+url.PathEscape(pos[0])+"/usage", nil, &u); err != nil {
 		return err
 	}
 	limit, remaining := "unlimited", "-"

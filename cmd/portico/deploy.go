@@ -20,7 +20,12 @@ func cmdDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	api := fs.String("api", "", "API name or id (needed when the spec has several)")
 	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	inst := addInstanceFlags(fs, nil)
 	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	client, _, err := inst.client()
 	if err != nil {
 		return err
 	}
@@ -34,7 +39,7 @@ func cmdDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				APIID string `json:"apiId"`
 			} `json:"items"`
 		}
-		if err := call(ctx, http.MethodGet, *endpoint+"/v2/apis", nil, &list); err != nil {
+		if err := call(ctx, client, http.MethodGet, *endpoint+"/v2/apis", nil, &list); err != nil {
 			return err
 		}
 		if len(list.Items) != 1 {
@@ -46,7 +51,7 @@ func cmdDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var out struct {
 		DeploymentID string `json:"deploymentId"`
 	}
-	if err := call(ctx, http.MethodPost, *endpoint+"/v2/apis/"+url.PathEscape(ref)+"/deployments", body, &out); err != nil {
+	if err := call(ctx, client, http.MethodPost, *endpoint+"/v2/apis/"+url.PathEscape(ref)+"/deployments", body, &out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "deployed %s to stage %s (deployment %s)\n", ref, pos[0], out.DeploymentID)
@@ -54,14 +59,15 @@ func cmdDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // call sends a JSON request to Portico's AWS endpoint and decodes the
-// answer, turning AWS-shaped errors into Go errors.
-func call(ctx context.Context, method, u string, body []byte, out any) error {
+// answer, turning AWS-shaped errors into Go errors. client signs the
+// request (instanceFlags.client).
+func call(ctx context.Context, client *http.Client, method, u string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("is `portico up` running? %w", err)
 	}

@@ -32,6 +32,7 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	payload := fs.String("payload", "{}", "event JSON, or @file to read it from a file")
 	logType := fs.String("log-type", "None", "Tail also prints the last 4 KB of the invocation's log to stderr")
 	endpoint := fs.String("endpoint", "", "invoke through a running Portico's AWS endpoint instead (e.g. http://127.0.0.1:4566)")
+	inst := addInstanceFlags(fs, file)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -49,7 +50,11 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	var res *lambda.InvokeResult
 	if *endpoint != "" {
-		res, err = invokeRemote(ctx, *endpoint, pos[0], event, tail)
+		client, _, cerr := inst.client()
+		if cerr != nil {
+			return cerr
+		}
+		res, err = invokeRemote(ctx, client, *endpoint, pos[0], event, tail)
 	} else {
 		res, err = invokeLocal(ctx, *file, pos[0], event, tail, stderr)
 	}
@@ -111,7 +116,7 @@ func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool
 }
 
 // invokeRemote calls the Invoke API of a running Portico.
-func invokeRemote(ctx context.Context, endpoint, name string, event []byte, tail bool) (*lambda.InvokeResult, error) {
+func invokeRemote(ctx context.Context, client *http.Client, endpoint, name string, event []byte, tail bool) (*lambda.InvokeResult, error) {
 	u := strings.TrimSuffix(endpoint, "/") + "/2015-03-31/functions/" + url.PathEscape(name) + "/invocations"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(event))
 	if err != nil {
@@ -120,7 +125,7 @@ func invokeRemote(ctx context.Context, endpoint, name string, event []byte, tail
 	if tail {
 		req.Header.Set("X-Amz-Log-Type", "Tail")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("is `portico up` running? %w", err)
 	}

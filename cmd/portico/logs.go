@@ -21,6 +21,7 @@ func cmdLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	filter := fs.String("filter", "", "only lines containing this text, with the START/END/REPORT lines of their invocations")
 	requestID := fs.String("request-id", "", "only the lines of this invocation")
 	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	inst := addInstanceFlags(fs, nil)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -33,7 +34,11 @@ func cmdLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	q := lambda.LogQuery{Follow: *follow, Since: *since, Filter: *filter, RequestID: *requestID}
+	client, _, err := inst.client()
+	if err != nil {
+		return err
+	}
+	q := lambda.LogQuery{Follow: *follow, Since: *since, Filter: *filter, RequestID: *requestID, Client: client}
 	err = lambda.QueryLogs(ctx, *endpoint, pos[0], q, stdout)
 	if errors.Is(err, context.Canceled) {
 		return nil

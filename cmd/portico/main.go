@@ -11,6 +11,7 @@
 //	portico apikey   create NAME --plan PLAN | delete NAME | list
 //	portico usage    KEY
 //	portico routes   [-f portico.yaml] [--output table|json]
+//	portico env      [-f portico.yaml | DIR] [--data-dir DIR] [--aws-listen ADDR]
 //	portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY
 //	portico export   pulumi [-f portico.yaml] -o DIR
 package main
@@ -41,6 +42,7 @@ var commands = map[string]command{
 	"routes":   cmdRoutes,
 	"s3":       cmdS3,
 	"export":   cmdExport,
+	"env":      cmdEnv,
 }
 
 const usage = `portico runs HTTP APIs and Lambda functions on your machine.
@@ -56,6 +58,11 @@ Usage:
   portico routes   [-f portico.yaml] [--output table|json]
   portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY [--endpoint URL]
   portico export   pulumi [-f portico.yaml] -o DIR
+  portico env      [-f portico.yaml | DIR] [--data-dir DIR] [--aws-listen 127.0.0.1:4566]
+                   (eval "$(portico env)": AWS CLIs and SDKs call Portico with its admin credentials)
+
+Commands that call a running Portico sign with the admin credentials in its
+state directory (.portico beside the spec, or --data-dir).
 
 Run 'portico COMMAND -h' for a command's flags.
 `

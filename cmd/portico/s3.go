@@ -14,21 +14,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/portico-dev/portico/internal/lambda"
 )
 
 const s3Usage = "usage: portico s3 ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY  (s3://BUCKET/KEY or a local path; - is stdin/stdout)"
 
 // cmdS3 lists, copies and removes objects in a running Portico's store
-// through the S3 API, with the admin credentials (or AWS_ACCESS_KEY_ID /
-// AWS_SECRET_ACCESS_KEY when --access-key is given as "env").
+// through the S3 API, with the instance's admin credentials (see
+// instanceFlags.client) unless --access-key and --secret-key are given.
 func cmdS3(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("s3", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
-	keyID := fs.String("access-key", lambda.LocalAccessKeyID, "access key ID to sign with (default: Portico's admin key)")
-	secret := fs.String("secret-key", lambda.LocalSecretAccessKey, "secret access key")
+	keyID := fs.String("access-key", "", "access key ID to sign with (default: the instance's admin key)")
+	secret := fs.String("secret-key", "", "secret access key")
+	inst := addInstanceFlags(fs, nil)
 	region := fs.String("region", "us-east-1", "signing region")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -36,6 +35,13 @@ func cmdS3(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) == 0 {
 		return errors.New(s3Usage)
+	}
+	if *keyID == "" {
+		_, a, err := inst.client()
+		if err != nil {
+			return err
+		}
+		*keyID, *secret = a.AccessKeyID, a.SecretAccessKey
 	}
 	c := s3.New(s3.Options{
 		Region:       *region,

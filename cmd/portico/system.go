@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/apikey"
+	"github.com/portico-dev/portico/internal/awsauth"
 	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
@@ -28,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/pulumiyaml"
 	"github.com/portico-dev/portico/internal/s3"
+	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
 	"github.com/redis/go-redis/v9"
@@ -56,6 +58,8 @@ type options struct {
 	otlpEndpoint      string
 	traceSampleRatio  float64 // 0 means every trace
 	logLevel          slog.Level
+	admin             awsauth.Admin // given admin credentials and console token (else generated)
+	pprof             bool          // serve /debug/pprof/ on the admin listener
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -70,6 +74,8 @@ type system struct {
 	gwLn     net.Listener
 	awsURL   string
 	adminURL string
+	admin    awsauth.Admin // the admin credentials and console token
+	tokenReq bool          // the admin listener asks for the token
 	servers  []*http.Server
 	errc     chan error
 	closers  []func() // run in reverse order by stop
@@ -111,6 +117,9 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	s.closers = append(s.closers, func() { awsLn.Close() })
 	s.awsURL = "http://" + awsLn.Addr().String()
 	dir := dataDirFor(o.file, o.dataDir)
+	if s.admin, err = awsauth.LoadOrCreateAdmin(dir, o.admin); err != nil {
+		return nil, err
+	}
 
 	met := metrics.New()
 	tr, err := trace.New(trace.Config{Endpoint: o.otlpEndpoint, ServiceName: "portico", SampleRatio: o.traceSampleRatio}, trace.Deps{Logger: s.logger})
@@ -167,7 +176,8 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
-			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds}})
+			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
+				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}}})
 	s.ctl = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",
 		func() float64 { return float64(ctl.AccessLogDropped()) }); err != nil {
@@ -184,7 +194,12 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
 	awsMux.Handle("/", s.runner.Handler())
 	s.serve(gateway.NewHTTPServer(gw), s.gwLn)
-	s.serve(&http.Server{Handler: awsEndpoint(store, awsMux), ReadHeaderTimeout: 30 * time.Second}, awsLn)
+	gate, err := awsauth.New(awsauth.Config{Region: region, AccountID: accountID},
+		awsauth.Deps{Principals: keyring, S3: store, Next: awsMux, Logger: s.logger})
+	if err != nil {
+		return nil, err
+	}
+	s.serve(&http.Server{Handler: gate, ReadHeaderTimeout: 30 * time.Second}, awsLn)
 
 	if o.adminListen != "" {
 		adminLn, err := net.Listen("tcp", o.adminListen)
@@ -198,10 +213,16 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		}
 		admin := http.NewServeMux()
 		admin.Handle("/metrics", met.Handler())
-		admin.HandleFunc("/debug/pprof/", pprof.Index)
-		admin.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		if o.pprof {
+			admin.HandleFunc("/debug/pprof/", pprof.Index)
+			admin.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
 		admin.Handle("/", con)
-		s.serve(&http.Server{Handler: admin, ReadHeaderTimeout: 30 * time.Second}, adminLn)
+		var h http.Handler = admin
+		if s.tokenReq = !isLoopback(adminLn.Addr().String()); s.tokenReq {
+			h = requireToken(admin, s.admin.ConsoleToken)
+		}
+		s.serve(&http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}, adminLn)
 	}
 	return s, nil
 }
@@ -248,18 +269,6 @@ func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout t
 	}
 	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, RedisTimeout: timeout, Logger: logger})
 	return store, keys, err
-}
-
-// awsEndpoint sends S3 requests (signed for the s3 service) to the store
-// and the others (Lambda, management) to mux, as one AWS endpoint.
-func awsEndpoint(store http.Handler, mux http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s3.IsS3Request(r) {
-			store.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
 }
 
 // programLoader returns the loader of the Pulumi program in o.program: a

@@ -22,7 +22,8 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.file, "f", "portico.yaml", "spec file")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the HTTP APIs (port 0 picks a free port)")
 	fs.StringVar(&o.awsListen, "aws-listen", "127.0.0.1:4566", "address of the AWS-compatible endpoint: Lambda Invoke API, S3, management API")
-	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9090", "address of the web console and /metrics (\"\" for none)")
+	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:9090", "address of the web console and /metrics (\"\" for none); off loopback it asks for the console token")
+	fs.BoolVar(&o.pprof, "pprof", false, "also serve Go's profiler (/debug/pprof/) on the admin listener")
 	fs.IntVar(&o.maxConcurrency, "max-concurrency", 32, "most function sandboxes running at once, across all functions")
 	fs.StringVar(&o.logDir, "log-dir", "", "also append function logs to files in this directory")
 	fs.BoolVar(&o.accessLog, "access-log", false, "write every request's access log record (JSON) to stderr, besides the stages' own access logs")
@@ -48,6 +49,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.program = pos[0]
 	}
 	o.logLevel = slog.LevelInfo
+	o.admin = givenAdmin()
 
 	s, err := start(ctx, o, stderr)
 	if err != nil {
@@ -64,6 +66,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "gateway http://%s\naws %s\n", s.gwLn.Addr(), s.awsURL)
 	if s.adminURL != "" {
 		fmt.Fprintf(stdout, "console %s\n", s.adminURL)
+		if s.tokenReq {
+			fmt.Fprintf(stdout, "console-token %s (open %s/?token=%s, or send Authorization: Bearer)\n", s.admin.ConsoleToken, s.adminURL, s.admin.ConsoleToken)
+		}
 	}
 	for _, line := range endpoints(s.spec, s.gwLn.Addr().(*net.TCPAddr)) {
 		fmt.Fprintln(stdout, line)

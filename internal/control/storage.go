@@ -18,6 +18,9 @@ type Storage struct {
 	Server      *s3.Server
 	Keyring     *s3.Keyring
 	Credentials *lambda.FunctionCredentials
+	// Admin is the admin principal's key (allowed everything on the AWS
+	// endpoint); none when empty.
+	Admin sigv4.Credentials
 }
 
 // applyStorage makes the store match sp. With an external store (the
@@ -27,8 +30,10 @@ func (c *Controller) applyStorage(ctx context.Context, sp *spec.Spec) error {
 	if st == nil {
 		return nil
 	}
-	ps := []s3.Principal{{Name: "admin", Admin: true,
-		Credentials: sigv4.Credentials{AccessKeyID: lambda.LocalAccessKeyID, SecretAccessKey: lambda.LocalSecretAccessKey}}}
+	var ps []s3.Principal
+	if st.Admin.AccessKeyID != "" {
+		ps = append(ps, s3.Principal{Name: "admin", Admin: true, ARN: "arn:aws:iam::" + c.cfg.AccountID + ":root", Credentials: st.Admin})
+	}
 	for _, name := range sortedKeys(sp.Functions) {
 		f := sp.Functions[name]
 		policies, err := c.rolePolicies(sp.Roles[f.Role])
@@ -36,7 +41,7 @@ func (c *Controller) applyStorage(ctx context.Context, sp *spec.Spec) error {
 			return fmt.Errorf("function %s: %w", name, err)
 		}
 		id, secret, token := st.Credentials.ForName(name)
-		ps = append(ps, s3.Principal{Name: "function/" + name, Policies: policies,
+		ps = append(ps, s3.Principal{Name: "function/" + name, Policies: policies, ARN: roleSessionARN(c.cfg.AccountID, f.Role, name),
 			Credentials: sigv4.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token}})
 	}
 	for _, name := range sortedKeys(sp.AccessKeys) {
@@ -45,7 +50,7 @@ func (c *Controller) applyStorage(ctx context.Context, sp *spec.Spec) error {
 		if err != nil {
 			return fmt.Errorf("access key %s: %w", name, err)
 		}
-		ps = append(ps, s3.Principal{Name: "accessKey/" + name, Policies: policies,
+		ps = append(ps, s3.Principal{Name: "accessKey/" + name, Policies: policies, ARN: "arn:aws:iam::" + c.cfg.AccountID + ":role/" + k.Role,
 			Credentials: sigv4.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}})
 	}
 	if err := st.Keyring.Set(ps); err != nil {
@@ -71,5 +76,14 @@ func (c *Controller) FunctionCredentials(fn lambda.Function) (id, secret, token 
 	if c.deps.Storage != nil {
 		return c.deps.Storage.Credentials.For(fn)
 	}
-	return lambda.LocalAccessKeyID, lambda.LocalSecretAccessKey, lambda.LocalSessionToken
+	return "", "", "" // no store: no credentials
+}
+
+// roleSessionARN is how AWS names a function calling with its execution
+// role's credentials: the role's session named after the function.
+func roleSessionARN(account, role, function string) string {
+	if role == "" {
+		role = function
+	}
+	return "arn:aws:sts::" + account + ":assumed-role/" + role + "/" + function
 }

@@ -35,3 +35,30 @@ func parseFunctionName(s string) (ref functionRef, ok bool) {
 func FunctionARN(region, account, name string) string {
 	return "arn:aws:lambda:" + region + ":" + account + ":function:" + name
 }
+
+// InvokeResourceARN is the resource IAM evaluates an Invoke of
+// functionName (a name, a partial or a full ARN, optionally with
+// :QUALIFIER) against, qualifier being the Qualifier parameter: the
+// function's ARN in region and account (unless the ARN names others),
+// qualified when a qualifier is given, as Lambda does. ok is false when
+// functionName is no valid FunctionName.
+func InvokeResourceARN(region, account, functionName, qualifier string) (arn string, ok bool) {
+	ref, ok := parseFunctionName(functionName)
+	if !ok {
+		return "", false
+	}
+	if ref.Region != "" {
+		region = ref.Region
+	}
+	if ref.Account != "" {
+		account = ref.Account
+	}
+	arn = FunctionARN(region, account, ref.Name)
+	if ref.Qualifier != "" {
+		qualifier = ref.Qualifier
+	}
+	if qualifier != "" {
+		arn += ":" + qualifier
+	}
+	return arn, true
+}

@@ -44,7 +44,6 @@ func TestSandboxEnvCredentials(t *testing.T) {
 		wantID    string
 		wantToken bool
 	}{
-		{"default local keys", nil, LocalAccessKeyID, true},
 		{"per function", fc.For, func() string { id, _, _ := fc.ForName("fn"); return id }(), true},
 		{"long-term external keys", func(Function) (string, string, string) { return "AKIAEXTERNAL", "sec", "" }, "AKIAEXTERNAL", false},
 	}

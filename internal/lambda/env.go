@@ -12,16 +12,6 @@ import (
 	"time"
 )
 
-// Fixed credentials every function receives as AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN when Config.Credentials is nil
-// (Portico has no STS; these stand in for the execution role's
-// credentials). With Config.Credentials set, each function gets its own.
-const (
-	LocalAccessKeyID     = "AKIAPORTICOLOCAL0000"
-	LocalSecretAccessKey = "portico-local-secret-access-key"
-	LocalSessionToken    = "portico-local-session-token"
-)
-
 // defaultPATH is Lambda's default PATH.
 const defaultPATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 
@@ -115,7 +105,7 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []str
 		"AWS_LAMBDA_LOG_STREAM_NAME":      logStreamName(r.now()),
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 	}
-	id, secret, token := LocalAccessKeyID, LocalSecretAccessKey, LocalSessionToken
+	var id, secret, token string
 	if r.cfg.Credentials != nil {
 		id, secret, token = r.cfg.Credentials(*fn)
 	}

@@ -25,6 +25,9 @@ type LogQuery struct {
 	Since     string
 	Filter    string
 	RequestID string
+	// Client sends the request (one that signs it, for an endpoint that
+	// requires SigV4); nil means http.DefaultClient.
+	Client *http.Client
 }
 
 // QueryLogs is FollowLogs with the server-side filters of q.
@@ -50,7 +53,11 @@ func QueryLogs(ctx context.Context, endpoint, name string, q LogQuery, w io.Writ
 	if err != nil {
 		return fmt.Errorf("logs %s: %w", name, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := q.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -45,8 +45,9 @@ type Config struct {
 	// Credentials, when set, returns the AWS_ACCESS_KEY_ID,
 	// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN a function's sandboxes
 	// receive (an empty token leaves AWS_SESSION_TOKEN unset); see
-	// FunctionCredentials. Nil: every function gets LocalAccessKeyID,
-	// LocalSecretAccessKey and LocalSessionToken.
+	// FunctionCredentials. Nil: New uses a FunctionCredentials with a
+	// random secret (credentials no other service knows; none is a
+	// constant another function could guess).
 	Credentials func(fn Function) (id, secret, token string)
 	// AsyncRetryDelays are the waits before each retry of a failed Event
 	// invocation. Default [1m, 2m] (Lambda retries twice); empty non-nil
@@ -139,6 +140,13 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	}
 	if cfg.MaxQueuedEvents == 0 {
 		cfg.MaxQueuedEvents = 10000
+	}
+	if cfg.Credentials == nil {
+		fc, err := NewFunctionCredentials(nil)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Credentials = fc.For
 	}
 	var errs []error
 	if cfg.MaxConcurrency < 0 {

@@ -70,6 +70,9 @@ type Principal struct {
 	// Name identifies the caller in logs, e.g. "admin", "function/resize",
 	// "accessKey/ci".
 	Name string
+	// ARN is the caller as AWS names it in AccessDenied messages, e.g.
+	// arn:aws:sts::000000000000:assumed-role/ROLE/FUNCTION. Optional.
+	ARN string
 	// Credentials are the key pair (and session token, for temporary
 	// credentials) the request must be signed with.
 	Credentials sigv4.Credentials
