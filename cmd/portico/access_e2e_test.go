@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -227,7 +226,7 @@ func TestAccessExample(t *testing.T) {
 	})
 
 	t.Run("api keys from the CLI", func(t *testing.T) {
-		out, err := exec.Command(binary, "apikey", "create", "bob", "--plan", "free", "--endpoint", in.aws).CombinedOutput()
+		out, err := in.cli("apikey", "create", "bob", "--plan", "free").CombinedOutput()
 		if err != nil {
 			t.Fatalf("apikey create: %v\n%s", err, out)
 		}
@@ -240,17 +239,17 @@ func TestAccessExample(t *testing.T) {
 		if resp, body := do(t, req("GET", "/keyed", "X-Api-Key", value)); resp.StatusCode != 200 {
 			t.Fatalf("new key: %d %s", resp.StatusCode, body)
 		}
-		out, err = exec.Command(binary, "usage", "bob", "--endpoint", in.aws).CombinedOutput()
+		out, err = in.cli("usage", "bob").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "1 requests this DAY, limit 100, remaining 99") {
 			t.Errorf("usage: %v %s", err, out)
 		}
-		if out, err := exec.Command(binary, "apikey", "delete", "bob", "--endpoint", in.aws).CombinedOutput(); err != nil {
+		if out, err := in.cli("apikey", "delete", "bob").CombinedOutput(); err != nil {
 			t.Fatalf("apikey delete: %v\n%s", err, out)
 		}
 		if resp, _ := do(t, req("GET", "/keyed", "X-Api-Key", value)); resp.StatusCode != 403 {
 			t.Errorf("deleted key: %d, want 403", resp.StatusCode)
 		}
-		out, err = exec.Command(binary, "apikey", "list", "--endpoint", in.aws).CombinedOutput()
+		out, err = in.cli("apikey", "list").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "alice") || strings.Contains(string(out), "bob") {
 			t.Errorf("list: %v\n%s", err, out)
 		}

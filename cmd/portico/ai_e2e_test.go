@@ -150,14 +150,14 @@ func TestAIExample(t *testing.T) {
 		// client read its last byte.
 		var u apikey.Usage
 		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if u = keyUsage(t, in.aws, "demo"); u.Tokens.Day.Total >= 15 {
+			if u = keyUsage(t, in, "demo"); u.Tokens.Day.Total >= 15 {
 				break
 			}
 		}
 		if got := u.Tokens.Day; got.Prompt != 5 || got.Completion != 10 || got.Total != 15 || got.Limit != 100000 {
 			t.Errorf("day tokens %+v, want prompt 5, completion 10, total 15, limit 100000", got)
 		}
-		out, err := exec.Command(binary, "usage", "demo", "--endpoint", in.aws).CombinedOutput()
+		out, err := in.cli("usage", "demo").CombinedOutput()
 		if err != nil {
 			t.Fatalf("portico usage: %v\n%s", err, out)
 		}
@@ -186,7 +186,7 @@ func TestAIExample(t *testing.T) {
 		if n, err := strconv.Atoi(retryAfter); err != nil || n < 1 || n > 60 {
 			t.Errorf("Retry-After %q, want 1..60 s (the next minute)", retryAfter)
 		}
-		if u := keyUsage(t, in.aws, "tight"); u.Tokens.Minute.Total != 32 || u.Tokens.Minute.Limit != 30 {
+		if u := keyUsage(t, in, "tight"); u.Tokens.Minute.Total != 32 || u.Tokens.Minute.Limit != 30 {
 			t.Errorf("minute tokens %+v, want total 32 of 30", u.Tokens.Minute)
 		}
 		// The other key's budget is untouched.
@@ -289,11 +289,16 @@ func TestAIExample(t *testing.T) {
 }
 
 // keyUsage reads an API key's usage from the management endpoint.
-func keyUsage(t *testing.T, aws, key string) apikey.Usage {
+func keyUsage(t *testing.T, in *instance, key string) apikey.Usage {
 	t.Helper()
-	resp, body := get(t, aws+apikey.HandlerPrefix+"/"+key+"/usage")
+	resp, err := in.client(t).Get(in.aws + apikey.HandlerPrefix + "/" + key + "/usage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
 	var u apikey.Usage
-	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &u) != nil {
+	if resp.StatusCode != 200 || json.Unmarshal(body, &u) != nil {
 		t.Fatalf("usage of %s: %d %s", key, resp.StatusCode, body)
 	}
 	return u

@@ -47,6 +47,7 @@ type instance struct {
 	gateway   string
 	aws       string
 	console   string
+	dataDir   string // its state directory (admin credentials)
 	endpoints map[string]string // "api stage" -> URL
 	stderr    *syncBuffer
 }
@@ -78,7 +79,12 @@ func up(t *testing.T, specFile string, flags ...string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst := &instance{cmd: cmd, endpoints: map[string]string{}, stderr: &syncBuffer{}}
+	inst := &instance{cmd: cmd, endpoints: map[string]string{}, stderr: &syncBuffer{}, dataDir: dataDirFor(specFile, "")}
+	for i, f := range flags {
+		if f == "--data-dir" && i+1 < len(flags) {
+			inst.dataDir = flags[i+1]
+		}
+	}
 	cmd.Stderr = inst.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -265,7 +271,7 @@ func TestInvokeCommand(t *testing.T) {
 
 	// Against a running instance, through the Invoke API, with the log tail.
 	in := up(t, spec)
-	cmd = exec.Command(binary, "invoke", "--endpoint", in.aws, "aiServiceFunction", "--payload", event, "--log-type", "Tail")
+	cmd = in.cli("invoke", "aiServiceFunction", "--payload", event, "--log-type", "Tail")
 	stdout.Reset()
 	stderr.Reset()
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -308,7 +314,7 @@ func TestRuntimes(t *testing.T) {
 			if !strings.Contains(body, rt.fn) {
 				t.Errorf("GET %s: context function name missing: %s", rt.path, body)
 			}
-			resp, err := http.Post(in.aws+"/2015-03-31/functions/"+rt.fn+"/invocations", "application/json", strings.NewReader(`{"name":"api"}`))
+			resp, err := in.client(t).Post(in.aws+"/2015-03-31/functions/"+rt.fn+"/invocations", "application/json", strings.NewReader(`{"name":"api"}`))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,7 +334,7 @@ func TestRuntimes(t *testing.T) {
 func TestLogsCommand(t *testing.T) {
 	in := up(t, filepath.Join("..", "..", "examples", "seed", "portico.yaml"))
 	get(t, in.endpoints["aiServicesHttpApi v1"]+"/?text=hello+there")
-	out, err := exec.Command(binary, "logs", "--endpoint", in.aws, "aiServiceFunction").CombinedOutput()
+	out, err := in.cli("logs", "aiServiceFunction").CombinedOutput()
 	if err != nil {
 		t.Fatalf("portico logs: %v\n%s", err, out)
 	}
@@ -444,14 +450,14 @@ func TestManualStageDeploy(t *testing.T) {
 	if resp, _ := get(t, in.endpoints["aiServicesHttpApi prod"]+"/classify?text=x"); resp.StatusCode != 404 {
 		t.Fatalf("prod changed without a deployment: %d", resp.StatusCode)
 	}
-	out, err := exec.Command(binary, "deploy", "--endpoint", in.aws, "prod").CombinedOutput()
+	out, err := in.cli("deploy", "prod").CombinedOutput()
 	if err != nil {
 		t.Fatalf("portico deploy prod: %v\n%s", err, out)
 	}
 	if resp, body := get(t, in.endpoints["aiServicesHttpApi prod"]+"/classify?text=x"); resp.StatusCode != 200 {
 		t.Errorf("prod after deploy: %d %s", resp.StatusCode, body)
 	}
-	out, err = exec.Command(binary, "deploy", "--endpoint", in.aws, "nope").CombinedOutput()
+	out, err = in.cli("deploy", "nope").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "nope") {
 		t.Errorf("deploy to an unknown stage: %v %s", err, out)
 	}

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/internal/lambda"
 )
 
 // copyExampleDir copies an example into a temp dir and returns the dir.
@@ -124,7 +123,7 @@ func TestStorageExample(t *testing.T) {
 	t.Run("portico s3", func(t *testing.T) {
 		s3cmd := func(args ...string) string {
 			t.Helper()
-			out, err := exec.Command(binary, append([]string{"s3"}, append(args, "--endpoint", in.aws)...)...).CombinedOutput()
+			out, err := in.cli(append([]string{"s3"}, args...)...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("portico s3 %v: %v\n%s", args, err, out)
 			}
@@ -152,7 +151,7 @@ func TestStorageExample(t *testing.T) {
 			t.Errorf("after rm: %d %s", code, body)
 		}
 		// Bad input: a key-less rm is refused with a clear error.
-		out, err := exec.Command(binary, "s3", "rm", "s3://documents", "--endpoint", in.aws).CombinedOutput()
+		out, err := in.cli("s3", "rm", "s3://documents").CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "s3://BUCKET/KEY") {
 			t.Errorf("rm without a key: %v %s", err, out)
 		}
@@ -165,7 +164,7 @@ func TestStorageExample(t *testing.T) {
 		}
 		tmp := t.TempDir()
 		env := []string{
-			"AWS_ACCESS_KEY_ID=" + lambda.LocalAccessKeyID, "AWS_SECRET_ACCESS_KEY=" + lambda.LocalSecretAccessKey,
+			"AWS_ACCESS_KEY_ID=" + in.admin(t).AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + in.admin(t).SecretAccessKey,
 			"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
 			"AWS_CONFIG_FILE=" + filepath.Join(tmp, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(tmp, "none"),
 		}
@@ -233,7 +232,7 @@ func TestSeedModelFromBucket(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"label": "positive"`) {
 		t.Errorf("GET /v1/: %d %s", code, body)
 	}
-	out, err := exec.Command(binary, "s3", "ls", "models", "--endpoint", in.aws).CombinedOutput()
+	out, err := in.cli("s3", "ls", "models").CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte("model.json")) {
 		t.Errorf("portico s3 ls models: %v %s", err, out)
 	}
