@@ -21,6 +21,9 @@ type load struct {
 	Duration    time.Duration
 	// Check rejects a response that is not a success; nil accepts any 2xx.
 	Check func(*http.Response) error
+	// Sign, when set, signs every request (Portico's AWS endpoint wants
+	// SigV4); see porticoSigner.
+	Sign func(*http.Request) error
 }
 
 // loadResult holds the latency of every successful request, sorted.
@@ -92,6 +95,11 @@ func doOnce(ctx context.Context, c *http.Client, l load) error {
 	}
 	for k, vs := range l.Header {
 		req.Header[k] = vs
+	}
+	if l.Sign != nil {
+		if err := l.Sign(req); err != nil {
+			return err
+		}
 	}
 	resp, err := c.Do(req)
 	if err != nil {

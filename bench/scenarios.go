@@ -208,7 +208,7 @@ func (h *harness) functions(ctx context.Context) (*Scenario, error) {
 		return s, err
 	}
 	fm := []string{mRPS, mP50, mP99, mP999, mCPU, mPeak, mFnPeak}
-	ptInvoke := target{name: "portico", load: invokeLoad(pt.invokeURL("goecho")), pid: pt.pid(), tree: true, functions: true}
+	ptInvoke := target{name: "portico", load: pt.invokeLoad("goecho"), pid: pt.pid(), tree: true, functions: true}
 
 	// Portico vs RIE.
 	c := &Case{Name: caseGoInvoke, Baseline: "rie", Metrics: fm}
@@ -264,13 +264,13 @@ func (h *harness) functions(ctx context.Context) (*Scenario, error) {
 	ts = []target{goT}
 	if h.peers.python != "" {
 		ts = append(ts,
-			target{name: "python", load: invokeLoad(pt.invokeURL("pyecho")), pid: pt.pid(), tree: true, functions: true},
+			target{name: "python", load: pt.invokeLoad("pyecho"), pid: pt.pid(), tree: true, functions: true},
 			target{name: "python-route", load: load{URL: ep + "/py", Method: http.MethodGet}, pid: pt.pid(), tree: true, functions: true})
 	} else {
 		c.Notes = append(c.Notes, "python: "+h.peers.why["python"])
 	}
 	if h.peers.node != "" {
-		ts = append(ts, target{name: "node", load: invokeLoad(pt.invokeURL("nodeecho")), pid: pt.pid(), tree: true, functions: true})
+		ts = append(ts, target{name: "node", load: pt.invokeLoad("nodeecho"), pid: pt.pid(), tree: true, functions: true})
 	} else {
 		c.Notes = append(c.Notes, "node: "+h.peers.why["node"])
 	}
@@ -283,8 +283,7 @@ func (h *harness) functions(ctx context.Context) (*Scenario, error) {
 }
 
 // warmLatency is the median of n sequential invokes over one connection.
-func warmLatency(ctx context.Context, url string, n int) (time.Duration, error) {
-	l := invokeLoad(url)
+func warmLatency(ctx context.Context, l load, n int) (time.Duration, error) {
 	l.Concurrency, l.Duration = 1, time.Hour
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -303,12 +302,12 @@ func warmLatency(ctx context.Context, url string, n int) (time.Duration, error) 
 
 // coldOnce measures one cold start: the first invoke's latency minus a warm
 // invoke's.
-func coldOnce(ctx context.Context, url string) (float64, error) {
-	first, err := once(ctx, invokeLoad(url))
+func coldOnce(ctx context.Context, l load) (float64, error) {
+	first, err := once(ctx, l)
 	if err != nil {
 		return 0, fmt.Errorf("first invoke: %w", err)
 	}
-	warm, err := warmLatency(ctx, url, 5)
+	warm, err := warmLatency(ctx, l, 5)
 	if err != nil {
 		return 0, fmt.Errorf("warm invoke: %w", err)
 	}
@@ -348,7 +347,7 @@ func (h *harness) coldstart(ctx context.Context) (*Scenario, error) {
 			if err != nil {
 				return 0, err
 			}
-			return coldOnce(ctx, url)
+			return coldOnce(ctx, invokeLoad(url))
 		}
 	}
 	rts = append(rts, goRT)
@@ -400,7 +399,7 @@ func (h *harness) coldstart(ctx context.Context) (*Scenario, error) {
 				if err != nil {
 					return 0, err
 				}
-				return coldOnce(ctx, pt.invokeURL(r.fn))
+				return coldOnce(ctx, pt.invokeLoad(r.fn))
 			}()
 			if err != nil {
 				return s, fmt.Errorf("%s: %w", r.cs, err)

@@ -80,7 +80,7 @@ func (h *harness) storage(ctx context.Context) (*Scenario, error) {
 		Region:                     "us-east-1",
 		BaseEndpoint:               aws.String(pt.aws),
 		UsePathStyle:               true,
-		Credentials:                credentials.NewStaticCredentialsProvider("AKIAPORTICOLOCAL0000", "portico-local-secret-access-key", ""),
+		Credentials:                credentials.NewStaticCredentialsProvider(pt.admin.AccessKeyID, pt.admin.SecretAccessKey, ""),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})

@@ -47,7 +47,7 @@ type instance struct {
 	gateway   string
 	aws       string
 	console   string
-	dataDir   string // its state directory (admin credentials)
+	dataDir   string            // its state directory (admin credentials)
 	endpoints map[string]string // "api stage" -> URL
 	stderr    *syncBuffer
 }

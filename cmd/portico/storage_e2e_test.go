@@ -18,7 +18,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // copyExampleDir copies an example into a temp dir and returns the dir.

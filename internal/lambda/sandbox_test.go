@@ -63,7 +63,8 @@ func TestEnvironment(t *testing.T) {
 	// (_X_AMZN_TRACE_ID per invocation): nothing of the runner's own.
 	var extra []string
 	for k := range env {
-		if _, ok := want[k]; !ok && k != "AWS_LAMBDA_RUNTIME_API" && k != "AWS_LAMBDA_LOG_STREAM_NAME" && k != "_X_AMZN_TRACE_ID" {
+		if _, ok := want[k]; !ok && k != "AWS_LAMBDA_RUNTIME_API" && k != "AWS_LAMBDA_LOG_STREAM_NAME" && k != "_X_AMZN_TRACE_ID" &&
+			k != "AWS_ACCESS_KEY_ID" && k != "AWS_SECRET_ACCESS_KEY" && k != "AWS_SESSION_TOKEN" {
 			extra = append(extra, k)
 		}
 	}
