@@ -5,10 +5,12 @@
 //
 // The Gate is the endpoint's one dispatcher, and its contract is:
 //
-//   - Requests whose SigV4 scope names s3, and anonymous requests that do
-//     not address another service's paths, go to the S3 handler, which
-//     authenticates and authorizes each one itself (anonymous: 403
-//     AccessDenied XML).
+//   - Requests whose SigV4 scope names s3, and every request whose path is
+//     not one of the other APIs' (Lambda's dated paths /YYYY-MM-DD/...,
+//     apigatewayv2's /v2/..., Portico's /_portico/...), go to the S3
+//     handler, which authenticates and authorizes each one itself
+//     (anonymous: 403 AccessDenied XML). A handler mounted elsewhere is
+//     therefore unreachable, never open.
 //   - Every other request must be signed for the service its path belongs
 //     to (Service: apigateway under /v2/, lambda for everything else,
 //     Portico's /_portico/ endpoints included) with a key Principals knows.
@@ -184,13 +186,12 @@ func (g *Gate) classify(r *http.Request) operation {
 // ServeHTTP dispatches and authorizes one request (see the package
 // contract).
 func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	signed := r.Header.Get("Authorization") != "" || r.URL.Query().Has("X-Amz-Credential") || r.URL.Query().Has("X-Amz-Algorithm")
-	if s3.IsS3Request(r) || (!signed && !apiPath.MatchString(r.URL.Path)) {
+	if s3.IsS3Request(r) || !apiPath.MatchString(r.URL.Path) {
 		g.deps.S3.ServeHTTP(w, r)
 		return
 	}
 	op := g.classify(r)
-	if !signed {
+	if r.Header.Get("Authorization") == "" && !r.URL.Query().Has("X-Amz-Credential") && !r.URL.Query().Has("X-Amz-Algorithm") {
 		g.refuse(w, r, op, errMissingToken, sigv4.ErrMissingAuth)
 		return
 	}

@@ -149,6 +149,10 @@ func TestGate(t *testing.T) {
 		{name: "admin api keys", method: "DELETE", path: "/_portico/apikeys/bob", creds: &adminKey, wantStatus: 299},
 		{name: "s3 anonymous", method: "GET", path: "/bucket/key", wantStatus: 298},
 		{name: "s3 signed", method: "GET", path: "/bucket/key", creds: &strangerK, service: "s3", wantStatus: 298},
+		{name: "s3 path signed for lambda", method: "GET", path: "/bucket/key", creds: &adminKey, service: "lambda", wantStatus: 298},
+		{name: "s3 path, other auth", method: "GET", path: "/bucket/key", header: map[string]string{"Authorization": "Bearer x"}, wantStatus: 298},
+		{name: "lambda path, other auth", method: "POST", path: invoke, header: map[string]string{"Authorization": "Bearer x"},
+			wantStatus: 400, wantType: "IncompleteSignatureException"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
