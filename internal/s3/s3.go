@@ -188,9 +188,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
-// IsS3Request reports whether r is addressed to S3: its SigV4 credential
-// scope names the s3 service, or it is unsigned. The AWS endpoint uses it
-// to route between S3 and Portico's other AWS APIs.
+// IsS3Request reports whether r's SigV4 credential scope (header or
+// presigned) names the s3 service. The AWS endpoint's gate (package
+// awsauth) sends such requests, and every request outside the other APIs'
+// paths, to S3.
 func IsS3Request(r *http.Request) bool {
 	cred := r.URL.Query().Get("X-Amz-Credential")
 	if a := r.Header.Get("Authorization"); a != "" {
