@@ -195,6 +195,14 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, r, op, errMissingToken, sigv4.ErrMissingAuth)
 		return
 	}
+	if id := accessKeyID(r); id != "" {
+		if _, ok := g.deps.Principals.Principal(id); !ok {
+			// Refused before the body is read: an unknown caller costs
+			// nothing but its headers.
+			g.refuse(w, r, op, errUnknownKey, sigv4.ErrUnknownKey)
+			return
+		}
+	}
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
@@ -225,6 +233,18 @@ func (g *Gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.deps.Next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+}
+
+// accessKeyID is the access key ID a request claims (Authorization
+// header or presigned query); "" when it names none.
+func accessKeyID(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if a := r.Header.Get("Authorization"); a != "" {
+		_, rest, _ := strings.Cut(a, "Credential=")
+		cred, _, _ = strings.Cut(rest, ",")
+	}
+	id, _, _ := strings.Cut(cred, "/")
+	return strings.TrimSpace(id)
 }
 
 // authorize decides op for p; nil when allowed.

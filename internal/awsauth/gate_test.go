@@ -301,3 +301,25 @@ func BenchmarkGate(b *testing.B) {
 		}
 	})
 }
+
+// unreadBody fails the test if anything reads it.
+type unreadBody struct{ t *testing.T }
+
+func (u unreadBody) Read([]byte) (int, error) {
+	u.t.Error("the body of an unknown caller was read")
+	return 0, io.EOF
+}
+
+// TestGateUnknownKeyBodyUnread: an unknown key is refused on its headers.
+func TestGateUnknownKeyBodyUnread(t *testing.T) {
+	now := time.Now()
+	g, seen := newGate(t, now)
+	r := httptest.NewRequest("POST", "http://127.0.0.1:4566/2015-03-31/functions/target/invocations", strings.NewReader("{}"))
+	sign(t, r, sigv4.Credentials{AccessKeyID: "AKIAUNKNOWNUNKNOWN00", SecretAccessKey: "x"}, "lambda", now, "{}")
+	r.Body = io.NopCloser(unreadBody{t})
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, r)
+	if w.Code != 403 || w.Header().Get("x-amzn-ErrorType") != "UnrecognizedClientException" || len(*seen) != 0 {
+		t.Errorf("%d %v %q", w.Code, w.Header(), *seen)
+	}
+}
