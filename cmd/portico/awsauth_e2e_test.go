@@ -293,6 +293,11 @@ func TestAWSEndpointTrust(t *testing.T) {
 		if out, err := sh(`"$AWSBIN" lambda invoke --function-name target --payload '{"cli":true}' "$OUT" && cat "$OUT"`); err != nil || !strings.Contains(out, `"cli": true`) {
 			t.Errorf("aws lambda invoke: %v\n%s", err, out)
 		}
+		// Portico's own commands, away from the state directory, take the
+		// credentials portico env exported.
+		if out, err := sh(`cd "$HOME" && "$PORTICO" invoke --endpoint "$AWS_ENDPOINT_URL" target --payload '{"env":1}'`); err != nil || !strings.Contains(out, `"env": 1`) {
+			t.Errorf("portico invoke after portico env: %v\n%s", err, out)
+		}
 		if out, err := sh(`"$AWSBIN" apigatewayv2 get-apis`); err != nil || !strings.Contains(out, "Items") {
 			t.Errorf("aws apigatewayv2 get-apis: %v\n%s", err, out)
 		}
