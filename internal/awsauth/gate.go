@@ -122,7 +122,7 @@ func New(cfg Config, deps Deps) (*Gate, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	g := &Gate{cfg: cfg, deps: deps}
-	v := &sigv4.Verifier{Lookup: g.lookup, Now: deps.Now, Skew: Skew, Region: cfg.Region}
+	v := &sigv4.Verifier{Lookup: g.lookup, Now: deps.Now, Skew: Skew, Region: cfg.Region, Keys: &sigv4.KeyCache{}}
 	g.verifier = map[string]*sigv4.Verifier{"lambda": v, "apigateway": v}
 	return g, nil
 }

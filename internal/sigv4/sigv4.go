@@ -50,6 +50,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -176,6 +177,39 @@ type Verifier struct {
 	Skew time.Duration
 	// Region, when set, is the only region a credential scope may name.
 	Region string
+	// Keys, when set, keeps derived signing keys (one per secret, day,
+	// region and service) so that a key's requests of the same day skip
+	// the four HMACs of the derivation; nil derives every time.
+	Keys *KeyCache
+}
+
+// KeyCache holds derived signing keys; the zero value is ready and safe
+// for concurrent use. It forgets everything past maxCachedKeys entries.
+// Identity.SigningKey is then shared between requests: callers must not
+// modify it.
+type KeyCache struct {
+	mu   sync.Mutex
+	keys map[string][]byte
+}
+
+const maxCachedKeys = 4096
+
+func (c *KeyCache) get(secret, date, region, service string) []byte {
+	id := secret + "\x00" + date + "\x00" + region + "\x00" + service
+	c.mu.Lock()
+	k, ok := c.keys[id]
+	c.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = SigningKey(secret, date, region, service)
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxCachedKeys {
+		c.keys = map[string][]byte{}
+	}
+	c.keys[id] = k
+	c.mu.Unlock()
+	return k
 }
 
 var emptyHash = hex.EncodeToString(sha256.New().Sum(nil))
@@ -255,7 +289,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string) (*Identi
 		return nil, err
 	}
 	scope := a.date + "/" + a.region + "/" + a.service + "/aws4_request"
-	key := SigningKey(creds.SecretAccessKey, a.date, a.region, a.service)
+	var key []byte
+	if v.Keys != nil {
+		key = v.Keys.get(creds.SecretAccessKey, a.date, a.region, a.service)
+	} else {
+		key = SigningKey(creds.SecretAccessKey, a.date, a.region, a.service)
+	}
 	want, err := hex.DecodeString(a.signature)
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature is not hex", ErrMalformed)
