@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -47,7 +48,11 @@ type meta struct {
 	Headers      map[string]string `json:"headers,omitempty"` // Content-Encoding, Cache-Control, ...
 	User         map[string]string `json:"user,omitempty"`    // x-amz-meta-* without the prefix, lower-case names
 	Checksums    map[string]string `json:"checksums,omitempty"`
-	Parts        int               `json:"parts,omitempty"`
+	// ChecksumType is COMPOSITE for a multipart object whose checksum is a
+	// checksum of its parts' checksums ("…-N"); "" means FULL_OBJECT.
+	ChecksumType string `json:"checksumType,omitempty"`
+	Parts        int    `json:"parts,omitempty"`
+	Tags         []tag  `json:"tags,omitempty"`
 }
 
 // entry is the in-memory index record of one object.
@@ -61,6 +66,7 @@ type bucket struct {
 	name    string
 	dir     string
 	created time.Time
+	cors    atomic.Pointer[corsConfig] // nil: no CORS configuration
 
 	mu   sync.RWMutex
 	objs map[string]entry
@@ -159,6 +165,9 @@ func loadBucket(dir, name string) (*bucket, error) {
 		b.keys = append(b.keys, k)
 	}
 	sort.Strings(b.keys)
+	if err := b.loadConfigs(); err != nil {
+		return nil, fmt.Errorf("s3 store: %w", err)
+	}
 	return b, nil
 }
 
@@ -309,6 +318,17 @@ func (st *staged) abort() {
 // updates the index under the bucket lock, so concurrent writers to one key
 // end with the last rename both on disk and in the index.
 func (b *bucket) commitObject(st *staged, m *meta) error {
+	return b.commitObjectIf(st, m, nil)
+}
+
+// errChanged is returned by commitObjectIf when the object was replaced or
+// deleted since it was read.
+var errChanged = errors.New("object changed meanwhile")
+
+// commitObjectIf is commitObject, done only when the object's index entry
+// is still expect (when expect is not nil); else errChanged and nothing is
+// renamed.
+func (b *bucket) commitObjectIf(st *staged, m *meta, expect *entry) error {
 	dst := b.objectPath(m.Key)
 	dir := filepath.Dir(dst)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -320,6 +340,12 @@ func (b *bucket) commitObject(st *staged, m *meta) error {
 		}
 	}
 	b.mu.Lock()
+	if expect != nil {
+		if cur, ok := b.objs[m.Key]; !ok || cur != *expect {
+			b.mu.Unlock()
+			return errChanged
+		}
+	}
 	err := os.Rename(st.f.Name(), dst)
 	if err == nil {
 		b.put(m.Key, entry{size: m.Size, etag: m.ETag, modified: m.LastModified})
