@@ -226,3 +226,19 @@ func TestAWSCLICompat(t *testing.T) {
 		t.Errorf("head-object --checksum-mode ENABLED: %s", out)
 	}
 }
+
+func TestJSSDK(t *testing.T) {
+	node := needTool(t, "node", "--version")
+	dir, err := filepath.Abs(filepath.Join("testdata", "js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@aws-sdk", "client-s3")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the AWS SDK for JavaScript v3 is not installed in %s (.ci/run: npm install there): %v", dir, err)
+		}
+		t.Skipf("the AWS SDK for JavaScript v3 is not installed (cd internal/s3/testdata/js && npm install): %v", err)
+	}
+	h := newHarness(t, Config{})
+	runTool(t, h, dir, 120*time.Second, node, filepath.Join(dir, "compat.mjs"))
+}
