@@ -515,3 +515,62 @@ func TestSDKMultipartChecksums(t *testing.T) {
 		t.Errorf("wrong part checksum: %v", err)
 	}
 }
+
+func TestGetPartNumber(t *testing.T) {
+	h := newHarness(t, Config{MinPartSize: 1024})
+	ctx := context.Background()
+	c := h.admin(true)
+	b, k := aws.String("parts"), aws.String("mp")
+	c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
+	parts := [][]byte{randomBytes(2000), randomBytes(3000), randomBytes(10)}
+	cr, _ := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: k})
+	var done []types.CompletedPart
+	for i, p := range parts {
+		up, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: b, Key: k, UploadId: cr.UploadId, PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: up.ETag})
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: b, Key: k, UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done}}); err != nil {
+		t.Fatal(err)
+	}
+	c.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("single"), Body: strings.NewReader("one part")})
+	for i, p := range parts {
+		g, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: k, PartNumber: aws.Int32(int32(i + 1))})
+		if err != nil {
+			t.Fatalf("part %d: %v", i+1, err)
+		}
+		got, _ := io.ReadAll(g.Body)
+		g.Body.Close()
+		if !bytes.Equal(got, p) || aws.ToInt32(g.PartsCount) != 3 {
+			t.Errorf("part %d: %d bytes (want %d), parts count %d", i+1, len(got), len(p), aws.ToInt32(g.PartsCount))
+		}
+	}
+	tests := []struct {
+		name string
+		key  string
+		part int32
+		want string
+	}{
+		{"past the last part", "mp", 4, "InvalidPartNumber"},
+		{"single-part object, part 1", "single", 1, ""},
+		{"single-part object, part 2", "single", 2, "InvalidPartNumber"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String(tc.key), PartNumber: aws.Int32(tc.part)})
+			if apiCode(err) != tc.want {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			if err == nil {
+				got, _ := io.ReadAll(g.Body)
+				g.Body.Close()
+				if string(got) != "one part" {
+					t.Errorf("body %q", got)
+				}
+			}
+		})
+	}
+}

@@ -307,7 +307,7 @@ func (s *Server) completeMultipartUpload(c *call) error {
 	}
 	m := &meta{Key: u.Key, Size: total, ContentType: u.ContentType, Headers: u.Headers, User: u.User, Tags: u.Tags,
 		ETag: fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(allMD5.Sum(nil)), len(files)), Parts: len(files),
-		LastModified: s.deps.Now().UTC(), Checksums: map[string]string{alg: sum}}
+		PartSizes: sizes, LastModified: s.deps.Now().UTC(), Checksums: map[string]string{alg: sum}}
 	if typ == checksumComposite {
 		m.ChecksumType = checksumComposite
 	}

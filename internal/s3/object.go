@@ -171,6 +171,9 @@ func (s *Server) getObject(c *call) error {
 		}
 	}
 	off, n, partial, err := parseRange(c.r.Header.Get("Range"), m.Size)
+	if c.has("partNumber") {
+		off, n, partial, err = partRange(c.q("partNumber"), c.r.Header.Get("Range"), m)
+	}
 	if err != nil {
 		return err
 	}
@@ -197,6 +200,36 @@ func (s *Server) getObject(c *call) error {
 	}
 	io.Copy(c.w, io.LimitReader(f, n)) // an error here is the client going away
 	return nil
+}
+
+// partRange is the byte range of GetObject/HeadObject ?partNumber=N: part N
+// of a multipart object (206), or the whole of a single-part object for
+// N = 1. Objects completed before part sizes were recorded answer 501.
+func partRange(v, rangeHeader string, m *meta) (off, n int64, partial bool, err error) {
+	pn, err := partNumber(v)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if rangeHeader != "" {
+		return 0, 0, false, errf(400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
+	}
+	notSatisfiable := errf(416, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+	if m.Parts == 0 {
+		if pn != 1 {
+			return 0, 0, false, notSatisfiable
+		}
+		return 0, m.Size, false, nil
+	}
+	if len(m.PartSizes) != m.Parts {
+		return 0, 0, false, errf(501, "NotImplemented", "This object was completed before Portico recorded part sizes; get it by Range instead of partNumber.")
+	}
+	if pn > m.Parts {
+		return 0, 0, false, notSatisfiable
+	}
+	for _, sz := range m.PartSizes[:pn-1] {
+		off += sz
+	}
+	return off, m.PartSizes[pn-1], true, nil
 }
 
 // conditions applies If-Match, If-Unmodified-Since (412), If-None-Match

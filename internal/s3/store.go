@@ -52,7 +52,10 @@ type meta struct {
 	// checksum of its parts' checksums ("…-N"); "" means FULL_OBJECT.
 	ChecksumType string `json:"checksumType,omitempty"`
 	Parts        int    `json:"parts,omitempty"`
-	Tags         []tag  `json:"tags,omitempty"`
+	// PartSizes are a multipart object's part sizes, in order (GET
+	// ?partNumber).
+	PartSizes []int64 `json:"partSizes,omitempty"`
+	Tags      []tag   `json:"tags,omitempty"`
 }
 
 // entry is the in-memory index record of one object.
