@@ -170,6 +170,12 @@ func TestStorageExample(t *testing.T) {
 		if out := aws("s3", "ls", "s3://documents/aws/"); !strings.Contains(out, "report.txt") {
 			t.Errorf("aws s3 ls: %s", out)
 		}
+		// The CLI's default presigned URL (SigV2) reaches S3 on the AWS
+		// endpoint, not the Lambda API.
+		u := strings.TrimSpace(aws("s3", "presign", "s3://documents/aws/report.txt"))
+		if code, body := send(t, "GET", u, ""); code != 200 || body != "uploaded by aws s3 cp" {
+			t.Errorf("GET %s: %d %q", u, code, body)
+		}
 	})
 
 	// Data survives a restart: a new instance on the same spec (and so the

@@ -17,6 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/portico-dev/portico/internal/iam"
+	"github.com/portico-dev/portico/internal/sigv4"
 )
 
 func randomBytes(n int) []byte {
@@ -88,6 +91,7 @@ func TestUploadPartCopy(t *testing.T) {
 		{"range of an empty object", "partcopy/empty", "bytes=0-0", nil, "InvalidRange"},
 		{"missing source", "partcopy/nope", "", nil, "NoSuchKey"},
 		{"missing source bucket", "nope-bucket/src", "", nil, "NoSuchBucket"},
+		{"a version of the source", "partcopy/src?versionId=abc", "", nil, "NoSuchVersion"},
 		{"if-match fails", "partcopy/src", "", func(in *s3.UploadPartCopyInput) { in.CopySourceIfMatch = aws.String(`"0123"`) }, "PreconditionFailed"},
 		{"if-none-match fails", "partcopy/src", "", func(in *s3.UploadPartCopyInput) { in.CopySourceIfNoneMatch = aws.String("*") }, "PreconditionFailed"},
 	}
@@ -176,6 +180,8 @@ func TestSubresources(t *testing.T) {
 		{"object tagging", "GET", "/obj?tagging", "", 200, ""},
 		{"object acl", "GET", "/obj?acl", "", 200, ""},
 		{"acl of a missing object", "GET", "/nope?acl", "", 404, "NoSuchKey"},
+		{"a version of an unversioned object", "GET", "/obj?versionId=3HL4kqtJlcpXroDTDmJ", "", 400, "InvalidArgument"},
+		{"the null version", "GET", "/obj?versionId=null", "", 200, ""},
 		{"object tagging too many", "PUT", "/obj?tagging", "<Tagging><TagSet>" + strings.Repeat("<Tag><Key>k</Key><Value/></Tag>", 11) + "</TagSet></Tagging>", 400, "BadRequest"},
 	}
 	for _, tc := range tests {
@@ -377,6 +383,10 @@ func TestCORSPreflight(t *testing.T) {
 	if !IsS3Request(pr) {
 		t.Error("IsS3Request(preflight) = false")
 	}
+	v2, _ := http.NewRequest("GET", base+"/k?AWSAccessKeyId=AKIA&Expires=1&Signature=x", nil)
+	if !IsS3Request(v2) {
+		t.Error("IsS3Request(SigV2 presigned) = false")
+	}
 }
 
 func TestSDKMultipartChecksums(t *testing.T) {
@@ -572,5 +582,53 @@ func TestGetPartNumber(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCopyNeedsReadOnTheSource attacks the copy operations with a writer
+// that may put anywhere in the bucket but not read its secrets: copying a
+// secret into a readable key (CopyObject or UploadPartCopy) is refused.
+func TestCopyNeedsReadOnTheSource(t *testing.T) {
+	h := newHarness(t, Config{MinPartSize: 1})
+	ctx := context.Background()
+	writerPolicy, err := iam.ParsePolicy(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:aws:s3:::vault/*"},
+		{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::vault/secret/*"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := h.srv.deps.Principals.(*Keyring)
+	if err := kr.Set([]Principal{
+		{Name: "admin", Credentials: sigv4.Credentials{AccessKeyID: adminID, SecretAccessKey: adminSecret}, Admin: true},
+		{Name: "function/writer", Credentials: sigv4.Credentials{AccessKeyID: "ASIAWRITER", SecretAccessKey: "w", SessionToken: "t"}, Policies: []*iam.Policy{writerPolicy}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	admin, w := h.admin(true), h.client("ASIAWRITER", "w", "t", true)
+	b := aws.String("vault")
+	admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b})
+	admin.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("secret/key.pem"), Body: strings.NewReader("-----BEGIN")})
+	admin.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("public.txt"), Body: strings.NewReader("hello")})
+	if _, err := w.CopyObject(ctx, &s3.CopyObjectInput{Bucket: b, Key: aws.String("leak.pem"), CopySource: aws.String("vault/secret/key.pem")}); apiCode(err) != "AccessDenied" {
+		t.Errorf("CopyObject of a secret: %v", err)
+	}
+	cr, err := w.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: b, Key: aws.String("leak2.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: b, Key: aws.String("leak2.pem"), UploadId: cr.UploadId, PartNumber: aws.Int32(1),
+		CopySource: aws.String("vault/secret/key.pem")}); apiCode(err) != "AccessDenied" {
+		t.Errorf("UploadPartCopy of a secret: %v", err)
+	}
+	// Copying what it may read works.
+	if _, err := w.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: b, Key: aws.String("leak2.pem"), UploadId: cr.UploadId, PartNumber: aws.Int32(1),
+		CopySource: aws.String("vault/public.txt")}); err != nil {
+		t.Errorf("UploadPartCopy of a readable object: %v", err)
+	}
+	// A source in a bucket that does not exist is refused before its
+	// existence is told: AccessDenied, not NoSuchBucket.
+	if _, err := w.UploadPartCopy(ctx, &s3.UploadPartCopyInput{Bucket: b, Key: aws.String("leak2.pem"), UploadId: cr.UploadId, PartNumber: aws.Int32(2),
+		CopySource: aws.String("other-bucket/x")}); apiCode(err) != "AccessDenied" {
+		t.Errorf("UploadPartCopy from another bucket: %v", err)
 	}
 }

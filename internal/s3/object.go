@@ -423,6 +423,10 @@ type copySource struct {
 func (s *Server) openCopySource(c *call) (*copySource, error) {
 	src := c.r.Header.Get("x-amz-copy-source")
 	if i := strings.Index(src, "?"); i >= 0 {
+		q, _ := url.ParseQuery(src[i+1:])
+		if v, ok := q["versionId"]; ok && (len(v) != 1 || v[0] != "null") {
+			return nil, errf(404, "NoSuchVersion", "The specified version does not exist.")
+		}
 		src = src[:i]
 	}
 	dec, err := url.PathUnescape(strings.TrimPrefix(src, "/"))

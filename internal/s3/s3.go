@@ -368,6 +368,10 @@ func (s *Server) dispatch(c *call) error {
 		}
 		return errf(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
 	}
+	if v, ok := c.r.URL.Query()["versionId"]; ok && c.hasKey && (len(v) != 1 || v[0] != "null") {
+		// Buckets are never versioned: the only version is "null".
+		return errf(400, "InvalidArgument", "Invalid version id specified")
+	}
 	if serve, _, ok := routeSubresource(c); ok {
 		return serve(s, c)
 	}
