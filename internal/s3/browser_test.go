@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,10 +58,12 @@ func TestBrowserPresignedUpload(t *testing.T) {
 	h := newHarness(t, Config{})
 	ctx := context.Background()
 	c := h.admin(true)
-	var pageHTML string
+	var pageHTML atomic.Pointer[string] // set once the URLs are presigned for the page's origin
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
-		io.WriteString(w, pageHTML)
+		if p := pageHTML.Load(); p != nil {
+			io.WriteString(w, *p)
+		}
 	}))
 	defer page.Close()
 	// The page's origin differs from the store's (another port).
@@ -82,7 +85,8 @@ func TestBrowserPresignedUpload(t *testing.T) {
 	}
 	get, _ := pre.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("uploads"), Key: aws.String("from-browser.txt")}, s3.WithPresignExpires(5*time.Minute))
 	nocors, _ := pre.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("nocors"), Key: aws.String("x")}, s3.WithPresignExpires(5*time.Minute))
-	pageHTML = fmt.Sprintf(browserPage, put.URL, get.URL, nocors.URL)
+	html := fmt.Sprintf(browserPage, put.URL, get.URL, nocors.URL)
+	pageHTML.Store(&html)
 
 	runCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
