@@ -8,84 +8,22 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/portico-dev/portico/internal/s3/s3test"
 )
 
-// versitygwVersion is the versitygw .ci/run installs (go install
-// github.com/versity/versitygw/cmd/versitygw@v1.8.0).
-const versitygwVersion = "v1.8.0"
-
-// s3Server is an S3 server the test started.
-type s3Server struct {
-	endpoint, accessKey, secretKey string
-	root                           string // the posix backend's directory
-}
-
-// startVersitygw runs versitygw's posix gateway on a free loopback port
-// and waits until it accepts connections. It is killed when the test ends.
-// Without versitygw on PATH the test is skipped, or fails under CI=true.
-func startVersitygw(t *testing.T) *s3Server {
-	t.Helper()
-	bin, err := exec.LookPath("versitygw")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("versitygw is required under CI=true (.ci/run: go install github.com/versity/versitygw/cmd/versitygw@%s): %v", versitygwVersion, err)
-		}
-		t.Skipf("versitygw is not installed (go install github.com/versity/versitygw/cmd/versitygw@%s)", versitygwVersion)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := &s3Server{endpoint: "http://" + addr, accessKey: "VERSITYTESTACCESS", secretKey: "versity-test-secret-key", root: t.TempDir()}
-	cmd := exec.Command(bin, "--port", addr, "--access", srv.accessKey, "--secret", srv.secretKey, "--region", "us-east-1", "--quiet",
-		"posix", srv.root)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return srv
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("versitygw exited: %v\n%s", err, stderr.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw not listening on %s after 30s\n%s", addr, stderr.String())
-		}
-	}
-}
-
-func (srv *s3Server) client() *s3.Client {
-	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(srv.accessKey, srv.secretKey, "")})
+func versityClient(srv *s3test.Server) *s3.Client {
+	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, "")})
 }
 
 // functionsReadWrite checks the storage example's Go (aws-sdk-go-v2) and
@@ -131,9 +69,9 @@ func functionsReadWrite(t *testing.T, ep string) {
 // in versitygw (and not in Portico's store), and what is put there by
 // another client is read by the functions.
 func TestStorageExternal(t *testing.T) {
-	srv := startVersitygw(t)
+	srv := s3test.StartVersitygw(t)
 	ctx := context.Background()
-	c := srv.client()
+	c := versityClient(srv)
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("documents")}); err != nil {
 		t.Fatalf("create bucket on versitygw: %v", err)
 	}
@@ -143,8 +81,8 @@ func TestStorageExternal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ext := "\nstorage:\n  endpoint: " + srv.endpoint + "\n  region: us-east-1\n  accessKeyId: " + srv.accessKey +
-		"\n  secretAccessKey: " + srv.secretKey + "\n  forcePathStyle: true\n"
+	ext := "\nstorage:\n  endpoint: " + srv.Endpoint + "\n  region: us-east-1\n  accessKeyId: " + srv.AccessKey +
+		"\n  secretAccessKey: " + srv.SecretKey + "\n  forcePathStyle: true\n"
 	if err := os.WriteFile(spec, append(b, ext...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +105,7 @@ func TestStorageExternal(t *testing.T) {
 		}
 		// On disk in the posix backend's layout (bucket/key), not under
 		// Portico's data directory.
-		if _, err := os.Stat(filepath.Join(srv.root, "documents", "notes", "from-go.txt")); err != nil {
+		if _, err := os.Stat(filepath.Join(srv.Root, "documents", "notes", "from-go.txt")); err != nil {
 			t.Errorf("not in versitygw's directory: %v", err)
 		}
 		out, err := exec.Command(binary, "s3", "ls", "--endpoint", in.aws).CombinedOutput()

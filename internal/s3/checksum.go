@@ -19,8 +19,9 @@ import (
 //   - Every part gets a checksum of the upload's algorithm (verified when
 //     the part carries one, computed when it does not); a part carrying a
 //     checksum of another algorithm is refused.
-//   - CompleteMultipartUpload checks the part checksums it lists against
-//     the stored ones (InvalidPart). A COMPOSITE object's checksum is the
+//   - CompleteMultipartUpload of an upload with an algorithm must list
+//     every part's checksum (400 InvalidRequest otherwise), and they must
+//     be the stored ones (InvalidPart). A COMPOSITE object's checksum is the
 //     algorithm applied to the concatenated binary part checksums, base64,
 //     followed by "-N" (N parts); a FULL_OBJECT checksum is the checksum of
 //     the whole object's bytes. A checksum sent with the completion is

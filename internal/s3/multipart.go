@@ -261,8 +261,12 @@ func (s *Server) completeMultipartUpload(c *call) error {
 			return invalidPart
 		}
 		if u.ChecksumAlgorithm != "" {
+			got := p.get(u.ChecksumAlgorithm)
+			if got == "" {
+				return errf(400, "InvalidRequest", "The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.", u.ChecksumAlgorithm, p.PartNumber)
+			}
 			sum := pm.Checksums[u.ChecksumAlgorithm]
-			if got := p.get(u.ChecksumAlgorithm); (got != "" && got != sum) || sum == "" {
+			if got != sum || sum == "" {
 				return invalidPart
 			}
 			partSums = append(partSums, sum)
