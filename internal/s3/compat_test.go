@@ -10,6 +10,7 @@ import (
 	"hash/crc64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -386,6 +387,13 @@ func TestCORSPreflight(t *testing.T) {
 	v2, _ := http.NewRequest("GET", base+"/k?AWSAccessKeyId=AKIA&Expires=1&Signature=x", nil)
 	if !IsS3Request(v2) {
 		t.Error("IsS3Request(SigV2 presigned) = false")
+	}
+	// The SigV2 header form reaches S3 and is refused as S3 refuses it
+	// where SigV2 is retired.
+	v2h := httptest.NewRequest("GET", base+"/k", nil)
+	v2h.Header.Set("Authorization", "AWS "+adminID+":c2lnbmF0dXJl")
+	if w := serve(h, v2h); !IsS3Request(v2h) || w.Code != 400 || !strings.Contains(w.Body.String(), "<Code>InvalidRequest</Code>") {
+		t.Errorf("SigV2 header: routed to S3 %v, %d %s", IsS3Request(v2h), w.Code, w.Body)
 	}
 }
 

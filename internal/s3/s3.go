@@ -190,7 +190,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // those), or it is a CORS preflight (only S3 serves browsers). The AWS
 // endpoint uses it to route between S3 and Portico's other AWS APIs.
 func IsS3Request(r *http.Request) bool {
-	if isPreflight(r) || sigv4.IsPresignedV2(r) {
+	if isPreflight(r) || sigv4.IsPresignedV2(r) || isSigV2Header(r) {
 		return true
 	}
 	cred := r.URL.Query().Get("X-Amz-Credential")
@@ -203,6 +203,13 @@ func IsS3Request(r *http.Request) bool {
 	}
 	parts := strings.Split(cred, "/")
 	return len(parts) == 5 && parts[3] == "s3"
+}
+
+// isSigV2Header reports a SigV2 Authorization header ("AWS AKID:sig"),
+// which only S3 ever took; Portico refuses it with S3's error for regions
+// without SigV2 (the presigned query form is accepted).
+func isSigV2Header(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS ")
 }
 
 // call is one request being served.
@@ -260,6 +267,9 @@ func (s *Server) serve(c *call) error {
 	s.applyCORS(c)
 	if isPreflight(r) {
 		return s.preflight(c)
+	}
+	if isSigV2Header(r) {
+		return errf(400, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
 	}
 	var id *sigv4.Identity
 	var err error
