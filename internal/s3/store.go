@@ -27,6 +27,7 @@ import (
 //	s3/<bucket>/objects/<h2>/<h62>       one file per object: data, then metadata JSON, then trailer
 //	s3/<bucket>/uploads/<id>/upload.json multipart upload metadata
 //	s3/<bucket>/uploads/<id>/<n>         one file per part, same format as an object
+//	s3/<bucket>/config/<name>.xml        bucket configurations (cors, tagging); see bucketconfig.go
 //	s3/<bucket>/tmp/                     staging; emptied at start
 //
 // <h2><h62> is the hex SHA-256 of the object key, so any key (.., //,
