@@ -139,6 +139,14 @@ func newDigests(h http.Header, limit int64) (*digests, error) {
 	return d, nil
 }
 
+// add hashes with algorithm alg too (a known lower-case name; "" is a
+// no-op).
+func (d *digests) add(alg string) {
+	if f, ok := checksumAlgorithms[alg]; ok && d.algs[alg] == nil {
+		d.algs[alg] = f()
+	}
+}
+
 func (d *digests) Write(p []byte) (int, error) {
 	d.n += int64(len(p))
 	if d.n > d.limit {
@@ -149,6 +157,15 @@ func (d *digests) Write(p []byte) (int, error) {
 		h.Write(p)
 	}
 	return len(p), nil
+}
+
+// sums returns the checksums computed (base64, by algorithm).
+func (d *digests) sums() map[string]string {
+	out := make(map[string]string, len(d.algs))
+	for alg, h := range d.algs {
+		out[alg] = base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	return out
 }
 
 func (d *digests) etag() string { return `"` + hex.EncodeToString(d.md5.Sum(nil)) + `"` }

@@ -3,6 +3,7 @@ package s3
 import (
 	"crypto/md5"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
@@ -26,6 +27,11 @@ type upload struct {
 	ContentType string            `json:"contentType,omitempty"`
 	Headers     map[string]string `json:"headers,omitempty"`
 	User        map[string]string `json:"user,omitempty"`
+	Tags        []tag             `json:"tags,omitempty"`
+	// ChecksumAlgorithm (lower-case) and ChecksumType are the upload's
+	// x-amz-checksum-algorithm and -type (checksum.go).
+	ChecksumAlgorithm string `json:"checksumAlgorithm,omitempty"`
+	ChecksumType      string `json:"checksumType,omitempty"`
 }
 
 func (b *bucket) uploadDir(id string) string { return filepath.Join(b.dir, "uploads", id) }
@@ -78,7 +84,16 @@ func (s *Server) createMultipartUpload(c *call) error {
 		return err
 	}
 	m := metaFromRequest(c.r.Header)
-	u := upload{Key: c.key, Initiated: s.deps.Now().UTC(), ContentType: m.ContentType, Headers: m.Headers, User: m.User}
+	tags, err := tagsFromHeader(c.r.Header.Get("x-amz-tagging"))
+	if err != nil {
+		return err
+	}
+	alg, typ, err := uploadChecksum(c.r.Header)
+	if err != nil {
+		return err
+	}
+	u := upload{Key: c.key, Initiated: s.deps.Now().UTC(), ContentType: m.ContentType, Headers: m.Headers, User: m.User,
+		Tags: tags, ChecksumAlgorithm: alg, ChecksumType: typ}
 	var raw [16]byte
 	rand.Read(raw[:])
 	id := hex.EncodeToString(raw[:])
@@ -96,6 +111,10 @@ func (s *Server) createMultipartUpload(c *call) error {
 		return errInternal(diskErr("create upload", err))
 	}
 	syncDir(filepath.Join(b.dir, "uploads"))
+	if alg != "" {
+		c.w.Header().Set("x-amz-checksum-algorithm", strings.ToUpper(alg))
+		c.w.Header().Set("x-amz-checksum-type", typ)
+	}
 	return writeXML(c.w, http.StatusOK, initiateResult{Bucket: c.bucket, Key: c.key, UploadID: id})
 }
 
@@ -105,6 +124,15 @@ func partNumber(v string) (int, error) {
 		return 0, errf(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
 	}
 	return n, nil
+}
+
+// uploadPartOrCopy serves PUT ?partNumber&uploadId: UploadPartCopy when
+// x-amz-copy-source is set, UploadPart otherwise.
+func (s *Server) uploadPartOrCopy(c *call) error {
+	if c.r.Header.Get("x-amz-copy-source") != "" {
+		return s.uploadPartCopy(c)
+	}
+	return s.uploadPart(c)
 }
 
 func (s *Server) uploadPart(c *call) error {
@@ -119,15 +147,31 @@ func (s *Server) uploadPart(c *call) error {
 	if err != nil {
 		return err
 	}
-	id, _, err := c.openUpload(b)
+	id, u, err := c.openUpload(b)
 	if err != nil {
 		return err
 	}
-	st, d, sums, err := s.receive(c, b)
+	if err := checkPartAlgorithm(c.r.Header, u.ChecksumAlgorithm); err != nil {
+		return err
+	}
+	st, d, sums, err := s.receive(c, b, u.ChecksumAlgorithm)
 	if err != nil {
 		return err
 	}
 	m := &meta{Size: d.n, ETag: d.etag(), LastModified: s.deps.Now().UTC(), Checksums: sums}
+	if err := s.commitPart(b, id, n, st, m); err != nil {
+		return err
+	}
+	c.w.Header().Set("ETag", m.ETag)
+	for alg, v := range sums {
+		c.w.Header().Set("x-amz-checksum-"+alg, v)
+	}
+	c.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// commitPart finishes a staged part and renames it into the upload.
+func (s *Server) commitPart(b *bucket, id string, n int, st *staged, m *meta) error {
 	if err := st.finish(m); err != nil {
 		st.abort()
 		return errInternal(err)
@@ -143,11 +187,6 @@ func (s *Server) uploadPart(c *call) error {
 	if err := syncDir(b.uploadDir(id)); err != nil {
 		return errInternal(err)
 	}
-	c.w.Header().Set("ETag", m.ETag)
-	for alg, v := range sums {
-		c.w.Header().Set("x-amz-checksum-"+alg, v)
-	}
-	c.w.WriteHeader(http.StatusOK)
 	return nil
 }
 
@@ -155,6 +194,7 @@ type completeRequest struct {
 	Parts []struct {
 		PartNumber int    `xml:"PartNumber"`
 		ETag       string `xml:"ETag"`
+		checksumElements
 	} `xml:"Part"`
 }
 
@@ -164,6 +204,8 @@ type completeResult struct {
 	Bucket   string   `xml:"Bucket"`
 	Key      string   `xml:"Key"`
 	ETag     string   `xml:"ETag"`
+	checksumElements
+	ChecksumType string `xml:"ChecksumType,omitempty"`
 }
 
 func (s *Server) completeMultipartUpload(c *call) error {
@@ -193,7 +235,15 @@ func (s *Server) completeMultipartUpload(c *call) error {
 			f.Close()
 		}
 	}()
+	if t := strings.ToUpper(c.r.Header.Get("x-amz-checksum-type")); t != "" && u.ChecksumAlgorithm != "" && t != u.ChecksumType {
+		return errf(400, "InvalidRequest", "The upload was created using the %s checksum mode. The complete request must use the same checksum mode.", u.ChecksumType)
+	}
+	alg, typ := u.ChecksumAlgorithm, u.ChecksumType
+	if alg == "" {
+		alg, typ = "crc64nvme", checksumFullObject // S3's default checksum
+	}
 	var sizes []int64
+	var partSums []string
 	allMD5 := md5.New()
 	for i, p := range req.Parts {
 		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
@@ -210,6 +260,17 @@ func (s *Server) completeMultipartUpload(c *call) error {
 		if strings.Trim(p.ETag, `"`) != strings.Trim(pm.ETag, `"`) {
 			return invalidPart
 		}
+		if u.ChecksumAlgorithm != "" {
+			got := p.get(u.ChecksumAlgorithm)
+			if got == "" {
+				return errf(400, "InvalidRequest", "The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.", u.ChecksumAlgorithm, p.PartNumber)
+			}
+			sum := pm.Checksums[u.ChecksumAlgorithm]
+			if got != sum || sum == "" {
+				return invalidPart
+			}
+			partSums = append(partSums, sum)
+		}
 		raw, _ := hex.DecodeString(strings.Trim(pm.ETag, `"`))
 		allMD5.Write(raw)
 		sizes = append(sizes, pm.Size)
@@ -224,22 +285,43 @@ func (s *Server) completeMultipartUpload(c *call) error {
 		return errInternal(err)
 	}
 	var total int64
+	var w io.Writer = st
+	full := checksumAlgorithms[alg]()
+	if typ == checksumFullObject {
+		w = io.MultiWriter(st, full)
+	}
 	for i, f := range files {
-		n, err := io.Copy(st, io.LimitReader(f, sizes[i]))
+		n, err := io.Copy(w, io.LimitReader(f, sizes[i]))
 		total += n
 		if err != nil {
 			st.abort()
 			return errInternal(err)
 		}
 	}
-	m := &meta{Key: u.Key, Size: total, ContentType: u.ContentType, Headers: u.Headers, User: u.User,
+	sum := base64.StdEncoding.EncodeToString(full.Sum(nil))
+	if typ == checksumComposite {
+		if sum, err = compositeChecksum(alg, partSums); err != nil {
+			st.abort()
+			return errInternal(err)
+		}
+	}
+	if want := c.r.Header.Get("x-amz-checksum-" + alg); want != "" && want != sum {
+		st.abort()
+		return errf(400, "BadDigest", "The %s you specified did not match the calculated checksum.", strings.ToUpper(alg))
+	}
+	m := &meta{Key: u.Key, Size: total, ContentType: u.ContentType, Headers: u.Headers, User: u.User, Tags: u.Tags,
 		ETag: fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(allMD5.Sum(nil)), len(files)), Parts: len(files),
-		LastModified: s.deps.Now().UTC()}
+		PartSizes: sizes, LastModified: s.deps.Now().UTC(), Checksums: map[string]string{alg: sum}}
+	if typ == checksumComposite {
+		m.ChecksumType = checksumComposite
+	}
 	if err := s.commit(b, st, m); err != nil {
 		return err
 	}
 	s.removeUpload(b, id)
-	return writeXML(c.w, http.StatusOK, completeResult{Location: "/" + c.bucket + "/" + c.key, Bucket: c.bucket, Key: c.key, ETag: m.ETag})
+	res := completeResult{Location: "/" + c.bucket + "/" + c.key, Bucket: c.bucket, Key: c.key, ETag: m.ETag,
+		checksumElements: newChecksumElements(m.Checksums), ChecksumType: typ}
+	return writeXML(c.w, http.StatusOK, res)
 }
 
 // removeUpload moves an upload's directory out of uploads/ (atomic) and
@@ -280,6 +362,7 @@ type partInfo struct {
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
+	checksumElements
 }
 
 type listPartsResult struct {
@@ -292,6 +375,8 @@ type listPartsResult struct {
 	MaxParts             int        `xml:"MaxParts"`
 	IsTruncated          bool       `xml:"IsTruncated"`
 	StorageClass         string     `xml:"StorageClass"`
+	ChecksumAlgorithm    string     `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType         string     `xml:"ChecksumType,omitempty"`
 	Parts                []partInfo `xml:"Part"`
 }
 
@@ -303,7 +388,7 @@ func (s *Server) listParts(c *call) error {
 	if err != nil {
 		return err
 	}
-	id, _, err := c.openUpload(b)
+	id, u, err := c.openUpload(b)
 	if err != nil {
 		return err
 	}
@@ -331,7 +416,8 @@ func (s *Server) listParts(c *call) error {
 		}
 	}
 	sort.Ints(nums)
-	res := listPartsResult{Bucket: c.bucket, Key: c.key, UploadID: id, PartNumberMarker: marker, MaxParts: max, StorageClass: "STANDARD"}
+	res := listPartsResult{Bucket: c.bucket, Key: c.key, UploadID: id, PartNumberMarker: marker, MaxParts: max, StorageClass: "STANDARD",
+		ChecksumAlgorithm: strings.ToUpper(u.ChecksumAlgorithm), ChecksumType: u.ChecksumType}
 	for _, n := range nums {
 		if len(res.Parts) == max {
 			res.IsTruncated = true
@@ -341,7 +427,8 @@ func (s *Server) listParts(c *call) error {
 		if err != nil {
 			continue
 		}
-		res.Parts = append(res.Parts, partInfo{PartNumber: n, LastModified: pm.LastModified.Format("2006-01-02T15:04:05.000Z"), ETag: pm.ETag, Size: pm.Size})
+		res.Parts = append(res.Parts, partInfo{PartNumber: n, LastModified: pm.LastModified.Format("2006-01-02T15:04:05.000Z"), ETag: pm.ETag, Size: pm.Size,
+			checksumElements: newChecksumElements(map[string]string{u.ChecksumAlgorithm: pm.Checksums[u.ChecksumAlgorithm]})})
 		res.NextPartNumberMarker = n
 	}
 	return writeXML(c.w, http.StatusOK, res)

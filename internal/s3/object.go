@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +46,10 @@ func metaFromRequest(h http.Header) *meta {
 	return m
 }
 
-// receive streams the request body into a staged file while hashing it.
-func (s *Server) receive(c *call, b *bucket) (*staged, *digests, map[string]string, error) {
+// receive streams the request body into a staged file while hashing it;
+// the checksums returned are those the request names plus alsoAlg (a
+// multipart upload's algorithm), when set.
+func (s *Server) receive(c *call, b *bucket, alsoAlg string) (*staged, *digests, map[string]string, error) {
 	size := c.declaredSize()
 	switch {
 	case size == -2:
@@ -60,6 +63,7 @@ func (s *Server) receive(c *call, b *bucket) (*staged, *digests, map[string]stri
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	d.add(alsoAlg)
 	st, err := s.store.stage(b)
 	if err != nil {
 		return nil, nil, nil, errInternal(err)
@@ -92,7 +96,10 @@ func (s *Server) putObject(c *call) error {
 	}
 	m := metaFromRequest(c.r.Header)
 	m.Key = c.key
-	st, d, sums, err := s.receive(c, b)
+	if m.Tags, err = tagsFromHeader(c.r.Header.Get("x-amz-tagging")); err != nil {
+		return err
+	}
+	st, d, sums, err := s.receive(c, b, "")
 	if err != nil {
 		return err
 	}
@@ -155,6 +162,7 @@ func (s *Server) getObject(c *call) error {
 	if m.Parts > 0 {
 		h.Set("x-amz-mp-parts-count", strconv.Itoa(m.Parts))
 	}
+	setTaggingCount(h, m)
 	for _, o := range [][2]string{{"response-content-type", "Content-Type"}, {"response-content-disposition", "Content-Disposition"},
 		{"response-content-encoding", "Content-Encoding"}, {"response-content-language", "Content-Language"},
 		{"response-cache-control", "Cache-Control"}, {"response-expires", "Expires"}} {
@@ -163,12 +171,18 @@ func (s *Server) getObject(c *call) error {
 		}
 	}
 	off, n, partial, err := parseRange(c.r.Header.Get("Range"), m.Size)
+	if c.has("partNumber") {
+		off, n, partial, err = partRange(c.q("partNumber"), c.r.Header.Get("Range"), m)
+	}
 	if err != nil {
 		return err
 	}
 	if !partial && strings.EqualFold(c.r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
 		for alg, v := range m.Checksums {
 			h.Set("x-amz-checksum-"+alg, v)
+		}
+		if len(m.Checksums) > 0 {
+			h.Set("x-amz-checksum-type", m.checksumType())
 		}
 	}
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
@@ -186,6 +200,36 @@ func (s *Server) getObject(c *call) error {
 	}
 	io.Copy(c.w, io.LimitReader(f, n)) // an error here is the client going away
 	return nil
+}
+
+// partRange is the byte range of GetObject/HeadObject ?partNumber=N: part N
+// of a multipart object (206), or the whole of a single-part object for
+// N = 1. Objects completed before part sizes were recorded answer 501.
+func partRange(v, rangeHeader string, m *meta) (off, n int64, partial bool, err error) {
+	pn, err := partNumber(v)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if rangeHeader != "" {
+		return 0, 0, false, errf(400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
+	}
+	notSatisfiable := errf(416, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+	if m.Parts == 0 {
+		if pn != 1 {
+			return 0, 0, false, notSatisfiable
+		}
+		return 0, m.Size, false, nil
+	}
+	if len(m.PartSizes) != m.Parts {
+		return 0, 0, false, errf(501, "NotImplemented", "This object was completed before Portico recorded part sizes; get it by Range instead of partNumber.")
+	}
+	if pn > m.Parts {
+		return 0, 0, false, notSatisfiable
+	}
+	for _, sz := range m.PartSizes[:pn-1] {
+		off += sz
+	}
+	return off, m.PartSizes[pn-1], true, nil
 }
 
 // conditions applies If-Match, If-Unmodified-Since (412), If-None-Match
@@ -362,58 +406,114 @@ type copyResult struct {
 	ETag         string   `xml:"ETag"`
 }
 
-func (s *Server) copyObject(c *call) error {
+// copySource is the object named by x-amz-copy-source, opened, after the
+// caller was authorized to read it and the copy-source conditions held.
+type copySource struct {
+	bucket, key string
+	f           *os.File
+	m           *meta
+}
+
+// openCopySource parses x-amz-copy-source (URL-encoded bucket/key, a
+// leading slash and a ?versionId suffix allowed), authorizes s3:GetObject on
+// it, opens it and applies x-amz-copy-source-if-match, -if-none-match,
+// -if-unmodified-since and -if-modified-since (412 when one fails, with
+// S3's precedence: if-match over if-unmodified-since, if-none-match over
+// if-modified-since). The caller closes f.
+func (s *Server) openCopySource(c *call) (*copySource, error) {
 	src := c.r.Header.Get("x-amz-copy-source")
 	if i := strings.Index(src, "?"); i >= 0 {
+		q, _ := url.ParseQuery(src[i+1:])
+		if v, ok := q["versionId"]; ok && (len(v) != 1 || v[0] != "null") {
+			return nil, errf(404, "NoSuchVersion", "The specified version does not exist.")
+		}
 		src = src[:i]
 	}
 	dec, err := url.PathUnescape(strings.TrimPrefix(src, "/"))
 	if err != nil {
-		return errf(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+		return nil, errf(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
 	sb, sk, ok := strings.Cut(dec, "/")
 	if !ok || sk == "" {
-		return errf(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+		return nil, errf(400, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
 	if err := validBucketName(sb); err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.authorize("s3:GetObject", objectARN(sb, sk)); err != nil {
-		return err
-	}
-	if err := c.authorize("s3:PutObject", c.objectARN()); err != nil {
-		return err
+		return nil, err
 	}
 	srcB, ok := s.store.bucket(sb)
 	if !ok {
-		return errNoSuchBucket(sb)
+		return nil, errNoSuchBucket(sb)
+	}
+	f, sm, err := srcB.openObject(sk)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoSuchKey()
+	}
+	if err != nil {
+		return nil, errInternal(err)
+	}
+	if err := copyConditions(c.r.Header, sm); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &copySource{bucket: sb, key: sk, f: f, m: sm}, nil
+}
+
+// copyConditions applies the x-amz-copy-source-if-* headers.
+func copyConditions(h http.Header, m *meta) error {
+	failed := errf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+	mod := m.LastModified.Truncate(time.Second)
+	if im := h.Get("x-amz-copy-source-if-match"); im != "" {
+		if !etagMatches(im, m.ETag) {
+			return failed
+		}
+	} else if v := h.Get("x-amz-copy-source-if-unmodified-since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && mod.After(t) {
+			return failed
+		}
+	}
+	if inm := h.Get("x-amz-copy-source-if-none-match"); inm != "" {
+		if etagMatches(inm, m.ETag) {
+			return failed
+		}
+	} else if v := h.Get("x-amz-copy-source-if-modified-since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && !mod.After(t) {
+			return failed
+		}
+	}
+	return nil
+}
+
+func (s *Server) copyObject(c *call) error {
+	if err := c.authorize("s3:PutObject", c.objectARN()); err != nil {
+		return err
 	}
 	dst, err := c.getBucket()
 	if err != nil {
 		return err
 	}
-	f, sm, err := srcB.openObject(sk)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errNoSuchKey()
-	}
+	cs, err := s.openCopySource(c)
 	if err != nil {
-		return errInternal(err)
+		return err
 	}
-	defer f.Close()
-	if im := c.r.Header.Get("x-amz-copy-source-if-match"); im != "" && !etagMatches(im, sm.ETag) {
-		return errf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-	}
-	if inm := c.r.Header.Get("x-amz-copy-source-if-none-match"); inm != "" && etagMatches(inm, sm.ETag) {
-		return errf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
-	}
+	defer cs.f.Close()
+	sb, sk, sm, f := cs.bucket, cs.key, cs.m, cs.f
 	replace := strings.EqualFold(c.r.Header.Get("x-amz-metadata-directive"), "REPLACE")
 	if sb == c.bucket && sk == c.key && !replace {
 		return errf(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
-	m := &meta{ContentType: sm.ContentType, Headers: sm.Headers, User: sm.User, Checksums: sm.Checksums}
+	m := &meta{ContentType: sm.ContentType, Headers: sm.Headers, User: sm.User, Checksums: sm.Checksums, Tags: sm.Tags}
 	if replace {
 		m = metaFromRequest(c.r.Header)
 		m.Checksums = sm.Checksums
+		m.Tags = sm.Tags
+	}
+	if strings.EqualFold(c.r.Header.Get("x-amz-tagging-directive"), "REPLACE") {
+		if m.Tags, err = tagsFromHeader(c.r.Header.Get("x-amz-tagging")); err != nil {
+			return err
+		}
 	}
 	m.Key = c.key
 	st, err := s.store.stage(dst)
@@ -421,13 +521,20 @@ func (s *Server) copyObject(c *call) error {
 		return errInternal(err)
 	}
 	d, _ := newDigests(http.Header{}, s.cfg.MaxObjectSize)
+	if sm.ChecksumType == checksumComposite {
+		// The copy is a single-part object: its checksum is the whole
+		// object's, as S3 computes it.
+		for alg := range sm.Checksums {
+			d.add(alg)
+		}
+	}
 	if _, err := io.Copy(io.MultiWriter(d, st), io.LimitReader(f, sm.Size)); err != nil {
 		st.abort()
 		return errInternal(err)
 	}
 	m.Size, m.ETag, m.LastModified = d.n, d.etag(), s.deps.Now().UTC()
-	if sm.Parts > 0 {
-		m.Checksums = nil
+	if sm.ChecksumType == checksumComposite {
+		m.Checksums = d.sums()
 	}
 	if err := s.commit(dst, st, m); err != nil {
 		return err

@@ -188,11 +188,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
-// IsS3Request reports whether r's SigV4 credential scope (header or
-// presigned) names the s3 service. The AWS endpoint's gate (package
-// awsauth) sends such requests, and every request outside the other APIs'
-// paths, to S3.
+// IsS3Request reports whether r is addressed to S3: its SigV4 credential
+// scope names the s3 service, it is a SigV2 presigned URL (only S3 takes
+// those), or it is a CORS preflight (only S3 serves browsers). The AWS
+// endpoint's gate (package awsauth) sends such requests, and every request
+// outside the other APIs' paths, to S3.
 func IsS3Request(r *http.Request) bool {
+	if isPreflight(r) || sigv4.IsPresignedV2(r) || isSigV2Header(r) {
+		return true
+	}
 	cred := r.URL.Query().Get("X-Amz-Credential")
 	if a := r.Header.Get("Authorization"); a != "" {
 		_, rest, _ := strings.Cut(a, "Credential=")
@@ -203,6 +207,13 @@ func IsS3Request(r *http.Request) bool {
 	}
 	parts := strings.Split(cred, "/")
 	return len(parts) == 5 && parts[3] == "s3"
+}
+
+// isSigV2Header reports a SigV2 Authorization header ("AWS AKID:sig"),
+// which only S3 ever took; Portico refuses it with S3's error for regions
+// without SigV2 (the presigned query form is accepted).
+func isSigV2Header(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS ")
 }
 
 // call is one request being served.
@@ -257,7 +268,20 @@ func (s *Server) serve(c *call) error {
 			return errf(400, "InvalidArgument", "Object key is not valid UTF-8")
 		}
 	}
-	id, err := s.verifier.Verify(r, nil, "s3")
+	s.applyCORS(c)
+	if isPreflight(r) {
+		return s.preflight(c)
+	}
+	if isSigV2Header(r) {
+		return errf(400, "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
+	}
+	var id *sigv4.Identity
+	var err error
+	if sigv4.IsPresignedV2(r) {
+		id, err = s.verifier.VerifyPresignedV2(r, s.virtualHostPrefix(r, c.bucket))
+	} else {
+		id, err = s.verifier.Verify(r, nil, "s3")
+	}
 	if err != nil {
 		return authError(err)
 	}
@@ -272,6 +296,23 @@ func (s *Server) serve(c *call) error {
 	}
 	c.body = body
 	return s.dispatch(c)
+}
+
+// virtualHostPrefix is "/BUCKET" when r addresses bucket by its host name,
+// "" for path-style requests: the part of a SigV2 canonical resource that
+// is not in the path.
+func (s *Server) virtualHostPrefix(r *http.Request, bucket string) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	for _, d := range s.cfg.Domains {
+		if bucket != "" && host == bucket+"."+d {
+			return "/" + bucket
+		}
+	}
+	return ""
 }
 
 // address splits the request into bucket and key, virtual-hosted style
@@ -330,15 +371,25 @@ func (c *call) getBucket() (*bucket, error) {
 	return b, nil
 }
 
-// dispatch picks the operation from method, bucket, key and query.
+// dispatch picks the operation: a sub-resource in the query goes through
+// the sub-resource table (subresource.go), anything else by method, bucket
+// and key.
 func (s *Server) dispatch(c *call) error {
 	m := c.r.Method
-	switch {
-	case c.bucket == "":
+	if c.bucket == "" {
 		if m == http.MethodGet {
 			return s.listBuckets(c)
 		}
-	case !c.hasKey:
+		return errf(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+	}
+	if v, ok := c.r.URL.Query()["versionId"]; ok && c.hasKey && (len(v) != 1 || v[0] != "null") {
+		// Buckets are never versioned: the only version is "null".
+		return errf(400, "InvalidArgument", "Invalid version id specified")
+	}
+	if serve, _, ok := routeSubresource(c); ok {
+		return serve(s, c)
+	}
+	if !c.hasKey {
 		switch m {
 		case http.MethodPut:
 			return s.createBucket(c)
@@ -346,52 +397,23 @@ func (s *Server) dispatch(c *call) error {
 			return s.deleteBucket(c)
 		case http.MethodHead:
 			return s.headBucket(c)
-		case http.MethodPost:
-			if c.has("delete") {
-				return s.deleteObjects(c)
-			}
 		case http.MethodGet:
-			switch {
-			case c.has("location"):
-				return s.getBucketLocation(c)
-			case c.has("uploads"):
-				return s.listMultipartUploads(c)
-			case c.has("versioning"):
-				return s.getBucketVersioning(c)
-			case c.q("list-type") == "2":
+			if c.q("list-type") == "2" {
 				return s.listObjectsV2(c)
-			default:
-				return s.listObjectsV1(c)
 			}
+			return s.listObjectsV1(c)
 		}
-	default:
+	} else {
 		switch m {
 		case http.MethodPut:
-			switch {
-			case c.has("partNumber") && c.has("uploadId"):
-				return s.uploadPart(c)
-			case c.r.Header.Get("x-amz-copy-source") != "":
+			if c.r.Header.Get("x-amz-copy-source") != "" {
 				return s.copyObject(c)
-			default:
-				return s.putObject(c)
 			}
+			return s.putObject(c)
 		case http.MethodGet, http.MethodHead:
-			if c.has("uploadId") && m == http.MethodGet {
-				return s.listParts(c)
-			}
 			return s.getObject(c)
 		case http.MethodDelete:
-			if c.has("uploadId") {
-				return s.abortMultipartUpload(c)
-			}
 			return s.deleteObject(c)
-		case http.MethodPost:
-			switch {
-			case c.has("uploads"):
-				return s.createMultipartUpload(c)
-			case c.has("uploadId"):
-				return s.completeMultipartUpload(c)
-			}
 		}
 	}
 	return errf(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -26,6 +27,7 @@ import (
 //	s3/<bucket>/objects/<h2>/<h62>       one file per object: data, then metadata JSON, then trailer
 //	s3/<bucket>/uploads/<id>/upload.json multipart upload metadata
 //	s3/<bucket>/uploads/<id>/<n>         one file per part, same format as an object
+//	s3/<bucket>/config/<name>.xml        bucket configurations (cors, tagging); see bucketconfig.go
 //	s3/<bucket>/tmp/                     staging; emptied at start
 //
 // <h2><h62> is the hex SHA-256 of the object key, so any key (.., //,
@@ -47,7 +49,14 @@ type meta struct {
 	Headers      map[string]string `json:"headers,omitempty"` // Content-Encoding, Cache-Control, ...
 	User         map[string]string `json:"user,omitempty"`    // x-amz-meta-* without the prefix, lower-case names
 	Checksums    map[string]string `json:"checksums,omitempty"`
-	Parts        int               `json:"parts,omitempty"`
+	// ChecksumType is COMPOSITE for a multipart object whose checksum is a
+	// checksum of its parts' checksums ("…-N"); "" means FULL_OBJECT.
+	ChecksumType string `json:"checksumType,omitempty"`
+	Parts        int    `json:"parts,omitempty"`
+	// PartSizes are a multipart object's part sizes, in order (GET
+	// ?partNumber).
+	PartSizes []int64 `json:"partSizes,omitempty"`
+	Tags      []tag   `json:"tags,omitempty"`
 }
 
 // entry is the in-memory index record of one object.
@@ -61,6 +70,7 @@ type bucket struct {
 	name    string
 	dir     string
 	created time.Time
+	cors    atomic.Pointer[corsConfig] // nil: no CORS configuration
 
 	mu   sync.RWMutex
 	objs map[string]entry
@@ -159,6 +169,9 @@ func loadBucket(dir, name string) (*bucket, error) {
 		b.keys = append(b.keys, k)
 	}
 	sort.Strings(b.keys)
+	if err := b.loadConfigs(); err != nil {
+		return nil, fmt.Errorf("s3 store: %w", err)
+	}
 	return b, nil
 }
 
@@ -309,6 +322,17 @@ func (st *staged) abort() {
 // updates the index under the bucket lock, so concurrent writers to one key
 // end with the last rename both on disk and in the index.
 func (b *bucket) commitObject(st *staged, m *meta) error {
+	return b.commitObjectIf(st, m, nil)
+}
+
+// errChanged is returned by commitObjectIf when the object was replaced or
+// deleted since it was read.
+var errChanged = errors.New("object changed meanwhile")
+
+// commitObjectIf is commitObject, done only when the object's index entry
+// is still expect (when expect is not nil); else errChanged and nothing is
+// renamed.
+func (b *bucket) commitObjectIf(st *staged, m *meta, expect *entry) error {
 	dst := b.objectPath(m.Key)
 	dir := filepath.Dir(dst)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -320,6 +344,12 @@ func (b *bucket) commitObject(st *staged, m *meta) error {
 		}
 	}
 	b.mu.Lock()
+	if expect != nil {
+		if cur, ok := b.objs[m.Key]; !ok || cur != *expect {
+			b.mu.Unlock()
+			return errChanged
+		}
+	}
 	err := os.Rename(st.f.Name(), dst)
 	if err == nil {
 		b.put(m.Key, entry{size: m.Size, etag: m.ETag, modified: m.LastModified})

@@ -35,6 +35,9 @@
 // trailer with Identity.TrailerSignature, which chain from Identity.Signature
 // using Identity.SigningKey.
 //
+// S3's Signature Version 2 presigned URLs (AWSAccessKeyId, Expires,
+// Signature in the query) are verified by VerifyPresignedV2 (sigv2.go).
+//
 // Signatures are compared in constant time. A Verifier is safe for
 // concurrent use once its fields are set.
 package sigv4
