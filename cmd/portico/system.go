@@ -56,6 +56,7 @@ type options struct {
 	otlpEndpoint      string
 	traceSampleRatio  float64 // 0 means every trace
 	logLevel          slog.Level
+	timeouts          gateway.Timeouts // how long clients may take to send requests
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -154,7 +155,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		s.closers = append(s.closers, func() { sink.Close() })
 		sinks = append(sinks, sink)
 	}
-	gw := gateway.New(gateway.Deps{Logger: s.logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}, Sinks: sinks, Tracer: tr})
+	gw := gateway.New(gateway.Deps{Logger: s.logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}, Sinks: sinks, Tracer: tr, Timeouts: o.timeouts})
 	transport, err := httpproxy.NewTransport(httpproxy.TransportConfig{})
 	if err != nil {
 		return nil, err
@@ -183,7 +184,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
 	awsMux.Handle("/", s.runner.Handler())
-	s.serve(gateway.NewHTTPServer(gw), s.gwLn)
+	s.serve(gateway.NewHTTPServer(gw, o.timeouts), gateway.FramingListener(s.gwLn))
 	s.serve(&http.Server{Handler: awsEndpoint(store, awsMux), ReadHeaderTimeout: 30 * time.Second}, awsLn)
 
 	if o.adminListen != "" {
