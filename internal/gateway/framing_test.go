@@ -46,10 +46,16 @@ func startFramed(t *testing.T, to Timeouts) (string, *upstreamLog) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { px.Close() })
+	items, err := httpproxy.New(httpproxy.Config{URI: up.URL + "/items/{id}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { items.Close() })
 	a := NewAPI("abc1234567", "framing", "000000000000")
 	if err := a.AddStage("$default", nil, []router.Route[*Route]{
 		{Key: "ANY /{proxy+}", Method: "ANY", Path: "/{proxy+}", Value: &Route{Key: "ANY /{proxy+}", Integration: px, IntegrationType: "HTTP_PROXY"}},
 		route("POST /echo", "POST", "/echo", echo("echo")),
+		{Key: "GET /items/{id}", Method: "GET", Path: "/items/{id}", Value: &Route{Key: "GET /items/{id}", Integration: items, IntegrationType: "HTTP_PROXY"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -285,4 +291,47 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestProxyPathTraversal sends paths that would leave the upstream path the
+// route's template gives (the target is http://upstream/{proxy} for
+// ANY /{proxy+} and http://upstream/items/{id} for GET /items/{id}).
+func TestProxyPathTraversal(t *testing.T) {
+	addr, ul := startFramed(t, Timeouts{})
+	tests := []struct {
+		name     string
+		target   string
+		want     int
+		upstream string // what the upstream received, "" for nothing
+	}{
+		{name: "plain greedy path", target: "/a/b", want: 200, upstream: "GET /a/b "},
+		{name: "dots inside names are fine", target: "/a/..b/c..", want: 200, upstream: "GET /a/..b/c.. "},
+		{name: "encoded slash in a greedy path", target: "/a%2Fb", want: 200, upstream: "GET /a/b "},
+		{name: "dot-dot", target: "/a/../admin", want: 400},
+		{name: "dot", target: "/a/./b", want: 400},
+		{name: "encoded dot-dot", target: "/a/%2e%2e/admin", want: 400},
+		{name: "encoded dot-dot, upper case", target: "/a/%2E%2E/admin", want: 400},
+		{name: "half-encoded dot-dot", target: "/a/.%2e/admin", want: 400},
+		{name: "dot-dot with encoded slashes", target: "/a%2F..%2F..%2Fadmin", want: 400},
+		{name: "dot-dot with backslash", target: "/a/..%5Cadmin", want: 400},
+		{name: "trailing dot-dot", target: "/a/..", want: 400},
+		{name: "double-encoded dot-dot stays literal", target: "/a/%252e%252e/b", want: 200, upstream: "GET /a/%252e%252e/b "},
+		{name: "single parameter", target: "/items/42", want: 200, upstream: "GET /items/42 "},
+		{name: "encoded slash in a single parameter", target: "/items/a%2Fb", want: 404},
+		{name: "dot-dot in a single parameter", target: "/items/..", want: 400},
+		{name: "encoded dot-dot in a single parameter", target: "/items/%2e%2e", want: 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(ul.all())
+			got, _ := exchange(t, addr, "GET "+tt.target+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			if !equalInts(got, []int{tt.want}) {
+				t.Fatalf("statuses = %v, want [%d]", got, tt.want)
+			}
+			after := ul.all()[before:]
+			if want := tt.upstream; (want == "" && len(after) > 0) || (want != "" && (len(after) != 1 || after[0] != want)) {
+				t.Errorf("upstream received %q, want %q", after, want)
+			}
+		})
+	}
 }
