@@ -75,6 +75,14 @@ func TestRefusalsAreAttributed(t *testing.T) {
 	logged := make(lines, 64)
 	stageLog := accesslog.NewSink(f, logged, accesslog.Options{})
 	t.Cleanup(func() { stageLog.Close() })
+	// portico up --access-log: the default record, for every stage.
+	df, err := accesslog.Compile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaultLogged := make(lines, 64)
+	serverLog := accesslog.NewSink(df, defaultLogged, accesslog.Options{})
+	t.Cleanup(func() { serverLog.Close() })
 	met, lv := metrics.New(), live.New(live.Config{})
 	observed := make(chan *observe.Record, 64)
 	last := observe.SinkFunc(func(r *observe.Record) { c := *r; observed <- &c })
@@ -108,7 +116,7 @@ func TestRefusalsAreAttributed(t *testing.T) {
 	}, stageLog); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Deps{Sinks: []observe.Sink{met, lv, last}, Limiter: refusingLimiter{},
+	s := New(Deps{Sinks: []observe.Sink{met, lv, serverLog, last}, Limiter: refusingLimiter{},
 		Timeouts: Timeouts{Body: 100 * time.Millisecond, BodyMinRate: -1}})
 	s.Swap(NewDeployment([]*API{a}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -188,6 +196,22 @@ func TestRefusalsAreAttributed(t *testing.T) {
 				t.Errorf("record status %d, client saw %d", rec.Status, status)
 			}
 			wantGroups[group{tt.api, tt.stage, tt.route}]++
+			select {
+			case line := <-defaultLogged:
+				var got map[string]any
+				if err := json.Unmarshal([]byte(line), &got); err != nil {
+					t.Fatalf("default record %q: %v", line, err)
+				}
+				wantStage := any(tt.stage)
+				if tt.stage == "-" {
+					wantStage = nil // not applicable: left out of the default record
+				}
+				if got["routeKey"] != tt.route || got["stage"] != wantStage || got["apiId"] != "abc1234567" {
+					t.Errorf("default record %s: want routeKey %q, stage %v", line, tt.route, wantStage)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no default access log line")
+			}
 			wantSeries[fmt.Sprintf(`portico_http_requests_total{api=%q,route=%q,stage=%q,status_class="%dxx"}`, tt.api, tt.route, tt.stage, status/100)]++
 			if tt.want == nil {
 				return // no stage: no stage access log

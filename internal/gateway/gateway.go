@@ -175,6 +175,9 @@ func (s *Server) observe(ir *integration.Request, rw *recorder, start time.Time,
 	rec, r := ir.Record, ir.HTTP
 	rec.RequestID, rec.Time = ir.RequestID, start
 	rec.APIID, rec.AccountID, rec.Stage, rec.RouteKey = ir.APIID, ir.AccountID, ir.Stage, ir.RouteKey
+	if rec.RouteKey == "" {
+		rec.RouteKey = "-" // what API Gateway logs when no route matched
+	}
 	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, "HTTP/1.1"
 	if rec.Path == "" {
 		rec.Path = r.URL.EscapedPath()
