@@ -492,6 +492,9 @@ func newRequestID() string {
 }
 
 func hostOnly(hostport string) string {
+	if strings.IndexByte(hostport, ':') < 0 {
+		return hostport // no port (SplitHostPort would allocate an error)
+	}
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		return h
 	}
