@@ -33,7 +33,7 @@ import (
 // reading its body.
 //
 // When the tracker cannot follow the stream (an oversized head or chunk
-// line, a malformed chunk, an Upgrade), it stops, and every later request
+// line, a malformed chunk), it stops, and every later request
 // on the connection is refused the same way: framing that cannot be checked
 // is not trusted. net/http closes the connection itself on the malformed
 // inputs, so well-formed clients never meet this.
@@ -309,7 +309,7 @@ func (t *tracker) head() string {
 		t.heads++ // net/http answers "OPTIONS *" itself
 	}
 	var cl []byte
-	ncl, te, upgrade := 0, false, false
+	ncl, te := 0, false
 	for len(rest) > 0 {
 		line, rest, _ = bytes.Cut(rest, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
@@ -325,8 +325,6 @@ func (t *tracker) head() string {
 			cl, ncl = bytes.TrimSpace(value), ncl+1
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			te = true
-		case bytes.EqualFold(name, []byte("Upgrade")):
-			upgrade = true
 		}
 	}
 	switch {
@@ -337,9 +335,10 @@ func (t *tracker) head() string {
 	case te && !atLeastHTTP11(proto):
 		return "HTTP/1.0 request has Transfer-Encoding"
 	}
+	// An Upgrade changes nothing here: if the connection is handed over
+	// (a WebSocket through HTTP_PROXY), ServeHTTP is not called on it
+	// again, and its bytes only pass through.
 	switch {
-	case upgrade:
-		t.state = stLost // the connection may leave HTTP/1.1
 	case te:
 		t.state = stChunkLine // net/http refuses any coding but chunked
 	case ncl == 1:
