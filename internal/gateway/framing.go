@@ -335,9 +335,9 @@ func (t *tracker) head() string {
 	case te && !atLeastHTTP11(proto):
 		return "HTTP/1.0 request has Transfer-Encoding"
 	}
-	// An Upgrade changes nothing here: if the connection is handed over
-	// (a WebSocket through HTTP_PROXY), ServeHTTP is not called on it
-	// again, and its bytes only pass through.
+	// An Upgrade header changes nothing here: the gateway never switches
+	// protocols (HTTP_PROXY drops Upgrade and answers an upstream's 101
+	// with 502), and a connection it hijacks is not served again.
 	switch {
 	case te:
 		t.state = stChunkLine // net/http refuses any coding but chunked
