@@ -312,6 +312,7 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		return err
 	}
 
+	// Authorize.
 	rt := route.Value
 	if rt.Authorizer != nil {
 		// Only signature checks need the body; other authorizers run
@@ -338,18 +339,21 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		}
 		ir.Authorizer = id
 	}
+	// Throttle (API key, account, stage or route buckets).
 	tctx, end := s.deps.Tracer.StartThrottleWait(r.Context())
 	err := s.throttle(tctx, d, api, stage, rt, r, ir)
 	end(err)
 	if err != nil {
 		return err
 	}
+	// Read the body, within the body timeouts (timeouts.go).
 	if !rt.AuthorizerNeedsBody || rt.Authorizer == nil {
 		if err := read(); err != nil {
 			return err
 		}
 	}
 
+	// Integrate, within the integration timeout.
 	ctx := r.Context()
 	if t := rt.Timeout; t > 0 {
 		var cancel context.CancelFunc
