@@ -58,8 +58,9 @@ type options struct {
 	otlpEndpoint      string
 	traceSampleRatio  float64 // 0 means every trace
 	logLevel          slog.Level
-	admin             awsauth.Admin // given admin credentials and console token (else generated)
-	pprof             bool          // serve /debug/pprof/ on the admin listener
+	admin             awsauth.Admin    // given admin credentials and console token (else generated)
+	pprof             bool             // serve /debug/pprof/ on the admin listener
+	timeouts          gateway.Timeouts // how long clients may take to send requests
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -163,7 +164,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		s.closers = append(s.closers, func() { sink.Close() })
 		sinks = append(sinks, sink)
 	}
-	gw := gateway.New(gateway.Deps{Logger: s.logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}, Sinks: sinks, Tracer: tr})
+	gw := gateway.New(gateway.Deps{Logger: s.logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}, Sinks: sinks, Tracer: tr, Timeouts: o.timeouts})
 	transport, err := httpproxy.NewTransport(httpproxy.TransportConfig{})
 	if err != nil {
 		return nil, err
@@ -193,7 +194,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
 	awsMux.Handle("/", s.runner.Handler())
-	s.serve(gateway.NewHTTPServer(gw), s.gwLn)
+	s.serve(gateway.NewHTTPServer(gw, o.timeouts), gateway.FramingListener(s.gwLn))
 	gate, err := awsauth.New(awsauth.Config{Region: region, AccountID: accountID},
 		awsauth.Deps{Principals: keyring, S3: store, Next: awsMux, Logger: s.logger})
 	if err != nil {

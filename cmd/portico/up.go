@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
@@ -35,6 +36,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi Go program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
 	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go program: how long it may run (not counting its build) before it is stopped")
+	fs.DurationVar(&o.timeouts.Header, "header-timeout", gateway.DefaultHeaderTimeout, "gateway: longest time a client may take to send a request's head (then the connection is closed)")
+	fs.DurationVar(&o.timeouts.Body, "body-timeout", gateway.DefaultBodyTimeout, "gateway: time allowed for a request body before -body-min-rate extends it (then 408)")
+	fs.IntVar(&o.timeouts.BodyMinRate, "body-min-rate", gateway.DefaultBodyMinRate, "gateway: every this many body bytes received extend the body timeout by 1s (-1: no extension)")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)

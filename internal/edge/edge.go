@@ -31,6 +31,7 @@ const (
 	BadRequest                     // 400 {"message":"Bad Request"}
 	BadGateway                     // 502 {"message":"Bad Gateway"}
 	GatewayTimeout                 // 504 {"message":"Gateway Timeout"}
+	RequestTimeout                 // 408 {"message":"Request Timeout"}: a body too slow (Portico)
 )
 
 var kinds = [...]struct {
@@ -48,6 +49,7 @@ var kinds = [...]struct {
 	BadRequest:         {400, `{"message":"Bad Request"}`},
 	BadGateway:         {502, `{"message":"Bad Gateway"}`},
 	GatewayTimeout:     {504, `{"message":"Gateway Timeout"}`},
+	RequestTimeout:     {408, `{"message":"Request Timeout"}`},
 }
 
 // ResponseType is the kind's name in access logs ($context.error.responseType),
@@ -66,6 +68,7 @@ var responseTypes = [...]string{
 	BadRequest:         "BAD_REQUEST_BODY",
 	BadGateway:         "INTEGRATION_FAILURE",
 	GatewayTimeout:     "INTEGRATION_TIMEOUT",
+	RequestTimeout:     "DEFAULT_4XX",
 }
 
 // Status is the HTTP status code of the kind.

@@ -1,8 +1,14 @@
 // Package gateway is the HTTP server of Portico's HTTP APIs. This file fixes
 // the order of the request pipeline, outermost first:
 //
-//	access log -> request ID -> recover -> API and stage -> limits -> route
-//	-> integrate (with the integration timeout) -> render errors
+//	access log -> request ID -> recover -> framing -> API and stage
+//	-> limits -> route (CORS preflights) -> authorize -> throttle
+//	-> read body (body timeouts) -> integrate (integration timeout)
+//	-> render errors
+//
+// The request is attributed to its API and stage as soon as they are known
+// (before routing), so every refusal is in that stage's access log, metrics
+// and console, with the $context values known where it ended.
 //
 // Every step returns an *edge.Error instead of writing; ServeHTTP renders
 // the first one, so clients see API Gateway's exact status codes and bodies.
@@ -14,7 +20,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -57,6 +62,9 @@ type Deps struct {
 	// Tracer makes a span per request and its steps and carries the trace
 	// to integrations; nil turns tracing off.
 	Tracer *trace.Tracer
+	// Timeouts bound the request body (Body, BodyMinRate); the zero value
+	// means the defaults. Give the same to NewHTTPServer.
+	Timeouts Timeouts
 }
 
 // Limiter takes tokens from named buckets. On a store failure it returns
@@ -90,6 +98,7 @@ func New(deps Deps) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	deps.Timeouts = deps.Timeouts.withDefaults()
 	s := &Server{deps: deps}
 	s.current.Store(NewDeployment(nil))
 	return s
@@ -166,6 +175,9 @@ func (s *Server) observe(ir *integration.Request, rw *recorder, start time.Time,
 	rec, r := ir.Record, ir.HTTP
 	rec.RequestID, rec.Time = ir.RequestID, start
 	rec.APIID, rec.AccountID, rec.Stage, rec.RouteKey = ir.APIID, ir.AccountID, ir.Stage, ir.RouteKey
+	if rec.RouteKey == "" {
+		rec.RouteKey = "-" // what API Gateway logs when no route matched
+	}
 	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, "HTTP/1.1"
 	if rec.Path == "" {
 		rec.Path = r.URL.EscapedPath()
@@ -219,11 +231,22 @@ func (s *Server) serveRecovering(w *recorder, r *http.Request, d *Deployment, ir
 }
 
 func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integration.Request) error {
+	// Framing: a head with ambiguous framing is refused (400, connection
+	// closed) whatever it asks for, once it is attributed as far as it can
+	// be. Called once per request, in order (see framing.go).
+	framing := framingError(r.Context())
 
+	// API and stage: the request is attributed to them as soon as they are
+	// known, so every refusal below is in the stage's access log and
+	// metrics (routeKey "-" until a route matches).
 	host := r.Host
 	api := d.api(host)
 	if api == nil {
-		return edge.New(edge.NotFound, fmt.Errorf("no API for host %q", host))
+		return orFraming(framing, edge.New(edge.NotFound, fmt.Errorf("no API for host %q", host)))
+	}
+	ir.APIID, ir.AccountID = api.ID, api.AccountID
+	if ir.Record != nil {
+		ir.Record.APIName = api.Name
 	}
 	rawPath := r.RequestURI
 	if len(rawPath) == 0 || rawPath[0] != '/' {
@@ -232,20 +255,27 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	if i := strings.IndexByte(rawPath, '?'); i >= 0 {
 		rawPath = rawPath[:i]
 	}
+	ir.RawPath = rawPath
 	stage, path := api.stage(rawPath)
 	if stage == nil {
-		return edge.New(edge.NotFound, fmt.Errorf("no stage for path %q", rawPath))
+		return orFraming(framing, edge.New(edge.NotFound, fmt.Errorf("no stage for path %q", rawPath)))
 	}
 	w.stage = stage
-	if ir.Record != nil {
-		ir.Record.APIName = api.Name
+	ir.Stage, ir.StageVariables, ir.Path = stage.Name, stage.Variables, path
+	ir.DomainName, ir.SourceIP = hostOnly(host), hostOnly(r.RemoteAddr)
+	if framing != nil {
+		return framing
 	}
+
+	// Limits.
 	if headerBytes(r) > MaxRequestLineAndHeaders {
 		return edge.New(edge.HeadersTooLarge, errors.New("request line and headers exceed 10240 bytes"))
 	}
 	if r.ContentLength > MaxBodyBytes {
 		return edge.New(edge.PayloadTooLarge, fmt.Errorf("content-length %d exceeds %d", r.ContentLength, MaxBodyBytes))
 	}
+
+	// Route (CORS preflights that no route takes are answered here).
 	if api.cors != nil {
 		w.cors, w.origin = api.cors, r.Header.Get("Origin")
 	}
@@ -266,17 +296,8 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		}
 		return edge.New(edge.NotFound, fmt.Errorf("no route for %s %s", r.Method, path))
 	}
-
-	ir.RawPath = rawPath
-	ir.Path = path
 	ir.RouteKey = route.Value.Key
 	ir.PathParameters = params.Map()
-	ir.Stage = stage.Name
-	ir.StageVariables = stage.Variables
-	ir.APIID = api.ID
-	ir.AccountID = api.AccountID
-	ir.DomainName = hostOnly(host)
-	ir.SourceIP = hostOnly(r.RemoteAddr)
 
 	bp := bodyPool.Get().(*[]byte)
 	defer func() {
@@ -285,12 +306,13 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		}
 	}()
 	read := func() error {
-		body, err := readBody(r, (*bp)[:0])
+		body, err := readBody(w, r, (*bp)[:0], s.deps.Timeouts)
 		*bp = body
 		ir.Body = body
 		return err
 	}
 
+	// Authorize.
 	rt := route.Value
 	if rt.Authorizer != nil {
 		// Only signature checks need the body; other authorizers run
@@ -317,18 +339,21 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		}
 		ir.Authorizer = id
 	}
+	// Throttle (API key, account, stage or route buckets).
 	tctx, end := s.deps.Tracer.StartThrottleWait(r.Context())
 	err := s.throttle(tctx, d, api, stage, rt, r, ir)
 	end(err)
 	if err != nil {
 		return err
 	}
+	// Read the body, within the body timeouts (timeouts.go).
 	if !rt.AuthorizerNeedsBody || rt.Authorizer == nil {
 		if err := read(); err != nil {
 			return err
 		}
 	}
 
+	// Integrate, within the integration timeout.
 	ctx := r.Context()
 	if t := rt.Timeout; t > 0 {
 		var cancel context.CancelFunc
@@ -346,6 +371,16 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	w.integStart = s.deps.Now()
 	err = rt.Integration.Serve(ctx, w, ir)
 	end(err)
+	return err
+}
+
+// orFraming returns the framing refusal when there is one, else err: a
+// connection with ambiguous framing gets 400 and is closed, never a 404
+// that keeps it open.
+func orFraming(framing, err error) error {
+	if framing != nil {
+		return framing
+	}
 	return err
 }
 
@@ -377,33 +412,6 @@ func (s *Server) throttle(ctx context.Context, d *Deployment, api *API, stage *S
 		}
 	}
 	return nil
-}
-
-// readBody reads the request body into buf, enforcing MaxBodyBytes on
-// bodies whose length was not declared up front.
-func readBody(r *http.Request, buf []byte) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return buf, nil
-	}
-	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
-		buf = make([]byte, 0, r.ContentLength)
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if len(buf) > MaxBodyBytes {
-			return buf, edge.New(edge.PayloadTooLarge, fmt.Errorf("body exceeds %d bytes", MaxBodyBytes))
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, edge.New(edge.BadRequest, fmt.Errorf("read body: %w", err))
-		}
-	}
 }
 
 // headerBytes is what API Gateway counts against its 10 240-byte limit: the
@@ -488,22 +496,13 @@ func newRequestID() string {
 }
 
 func hostOnly(hostport string) string {
+	if strings.IndexByte(hostport, ':') < 0 {
+		return hostport // no port (SplitHostPort would allocate an error)
+	}
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		return h
 	}
 	return hostport
-}
-
-// NewHTTPServer returns the http.Server that fronts h with the gateway's
-// connection limits. Header bytes up to MaxHeaderBytes reach the pipeline,
-// which applies API Gateway's own 10 240-byte rule with a JSON error.
-func NewHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
 }
 
 // refusal applies throttle.Refusal to a Take, without a Retry-After header

@@ -472,7 +472,7 @@ func TestRecords(t *testing.T) {
 	if denied.Status != 401 || denied.ErrorType != "UNAUTHORIZED" || denied.ErrorMessage != "Unauthorized" || denied.AuthorizerError == "" || denied.IntegrationLatency != 0 {
 		t.Errorf("refused record: %+v", denied)
 	}
-	if missing.Status != 404 || missing.ErrorType != "RESOURCE_NOT_FOUND" || missing.RouteKey != "" {
+	if missing.Status != 404 || missing.ErrorType != "RESOURCE_NOT_FOUND" || missing.RouteKey != "-" || missing.Stage != "v1" || missing.APIID != "abc1234567" {
 		t.Errorf("not found record: %+v", missing)
 	}
 }

@@ -281,6 +281,9 @@ func (p *Proxy) hostFor(tg *target, stageVars map[string]string) (*hostPool, str
 // on to the next upstream while ctx allows; the last one's response or
 // error is the result.
 func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+	if err := checkTraversal(r); err != nil {
+		return err
+	}
 	method := p.method
 	if method == "" {
 		method = r.HTTP.Method

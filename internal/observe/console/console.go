@@ -269,10 +269,8 @@ func (c *Console) serveLive(w http.ResponseWriter, r *http.Request) {
 		if api == "" {
 			api = s.APIID
 		}
-		rj := routeJSON{API: api, Stage: s.Stage, Route: s.RouteKey}
-		if rj.Route == "" {
-			rj.Route = "(no route)"
-		}
+		// Unknown parts are "-", as in access logs and metrics.
+		rj := routeJSON{API: orDash(api), Stage: orDash(s.Stage), Route: orDash(s.RouteKey)}
 		for _, p := range s.Points {
 			rj.Requests = append(rj.Requests, p.Requests)
 			rj.Errors = append(rj.Errors, p.Errors4xx+p.Errors5xx)
@@ -289,8 +287,8 @@ func (c *Console) serveLive(w http.ResponseWriter, r *http.Request) {
 		if api == "" {
 			api = q.APIID
 		}
-		rq := requestJSON{Time: q.Time.UTC().Format("15:04:05.000"), ID: q.RequestID, API: api, Stage: q.Stage,
-			Route: q.RouteKey, Method: q.Method, Path: q.Path, Status: q.Status, LatencyMS: ms(q.Latency),
+		rq := requestJSON{Time: q.Time.UTC().Format("15:04:05.000"), ID: q.RequestID, API: orDash(api), Stage: orDash(q.Stage),
+			Route: orDash(q.RouteKey), Method: q.Method, Path: q.Path, Status: q.Status, LatencyMS: ms(q.Latency),
 			Function: q.Function, Cold: q.ColdStart, Error: q.ErrorType}
 		if id := invocationID(q); q.Function != "" && id != "" && c.cfg.Logs != nil {
 			rq.LogsURL = "logs?function=" + url.QueryEscape(q.Function) + "&request=" + url.QueryEscape(id)
@@ -300,6 +298,14 @@ func (c *Console) serveLive(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(out)
+}
+
+// orDash is s, or "-" when s is empty (not known where the request ended).
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // ms is d in milliseconds, rounded to microseconds.

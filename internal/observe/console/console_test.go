@@ -154,7 +154,7 @@ func TestLiveJSON(t *testing.T) {
 	if got.Requests[0].LogsURL != "" {
 		t.Errorf("a request without a function has a logs link: %q", got.Requests[0].LogsURL)
 	}
-	if len(got.Routes) != 2 || got.Routes[0].Route != "(no route)" || got.Routes[1].Route != "GET /items" {
+	if len(got.Routes) != 2 || got.Routes[0].Route != "-" || got.Routes[0].Stage != "$default" || got.Routes[1].Route != "GET /items" {
 		t.Fatalf("routes = %+v", got.Routes)
 	}
 	total := func(a []int) (n int) {

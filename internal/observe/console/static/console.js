@@ -67,7 +67,7 @@
       tr.appendChild(el("td", { "class": "mono" }, q.time));
       tr.appendChild(el("td", { "class": "mono" }, q.id));
       tr.appendChild(el("td", {}, q.api + " / " + q.stage));
-      tr.appendChild(el("td", { "class": "mono" }, q.route || "(no route)"));
+      tr.appendChild(el("td", { "class": "mono" }, q.route));
       tr.appendChild(el("td", { "class": "mono" }, q.method + " " + q.path));
       tr.appendChild(el("td", { "class": "s" + Math.floor(q.status / 100) }, q.status + (q.error ? " " + q.error : "")));
       tr.appendChild(el("td", {}, fmt(q.latencyMs) + " ms"));
