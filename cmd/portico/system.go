@@ -165,7 +165,8 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	if err != nil {
 		return nil, err
 	}
-	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID},
+	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID,
+		GatewayAddr: s.gwLn.Addr().String(), DataDir: dir},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
 			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds}})
 	s.ctl = ctl
@@ -182,7 +183,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle("/v2/", ctl.Handler())
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
-	awsMux.Handle("/", s.runner.Handler())
+	awsMux.Handle("/", ctl.LambdaHandler(s.runner.Handler())) // management, else the Invoke API, else a JSON error
 	s.serve(gateway.NewHTTPServer(gw), s.gwLn)
 	s.serve(&http.Server{Handler: awsEndpoint(store, awsMux), ReadHeaderTimeout: 30 * time.Second}, awsLn)
 
