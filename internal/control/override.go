@@ -270,17 +270,30 @@ const (
 func (c *Controller) updateFunctionCode(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ZipFile    []byte // base64 in JSON, as the SDKs send blobs
+		S3Bucket   string
+		S3Key      string
 		Publish    bool
 		DryRun     bool
 		RevisionID string `json:"RevisionId"`
 	}
 	// Base64 makes the 50 MB package about 67 MB of JSON.
-	if err := decodeBody(w, r, maxZipBytes*4/3+(1<<20), &in, "ZipFile", "Publish", "DryRun", "RevisionId", "Architectures"); err != nil {
+	if err := decodeBody(w, r, maxZipBytes*4/3+(1<<20), &in, "ZipFile", "S3Bucket", "S3Key", "Publish", "DryRun", "RevisionId", "Architectures"); err != nil {
 		lambda.WriteError(w, err)
 		return
 	}
-	if len(in.ZipFile) == 0 {
-		lambda.WriteError(w, badParameter("Portico takes the code as ZipFile (aws lambda update-function-code --zip-file fileb://package.zip); S3Bucket, S3Key and ImageUri are not supported"))
+	switch {
+	case len(in.ZipFile) > 0 && in.S3Bucket != "":
+		lambda.WriteError(w, badParameter("Please do not provide other FunctionCode parameters when providing a ZipFile."))
+		return
+	case in.S3Bucket != "" || in.S3Key != "":
+		data, err := c.readPackage(in.S3Bucket, in.S3Key)
+		if err != nil {
+			lambda.WriteError(w, err)
+			return
+		}
+		in.ZipFile = data
+	case len(in.ZipFile) == 0:
+		lambda.WriteError(w, badParameter("Portico takes the code as ZipFile (--zip-file fileb://package.zip) or as S3Bucket and S3Key of its own store; ImageUri is not supported"))
 		return
 	}
 	if in.Publish {
@@ -310,6 +323,22 @@ func (c *Controller) updateFunctionCode(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// readPackage reads a code package from Portico's own store.
+func (c *Controller) readPackage(bucket, key string) ([]byte, error) {
+	if bucket == "" || key == "" {
+		return nil, badParameter("S3Bucket and S3Key are both required")
+	}
+	st := c.deps.Storage
+	if sp := c.Spec(); st == nil || (sp != nil && sp.Storage != nil) {
+		return nil, badParameter("S3Bucket and S3Key name objects of Portico's own store, which this system does not run")
+	}
+	data, err := st.Server.ReadObject(bucket, key, maxZipBytes)
+	if err != nil {
+		return nil, badParameter("Error occurred while GetObject. S3 Error Code: %v", err)
+	}
+	return data, nil
 }
 
 // extractCode unpacks a .zip package for function name into
