@@ -166,6 +166,7 @@ func TestManagementAPIExamples(t *testing.T) {
 				sameCounts(t, "aws cli", cliCounts(t, in.aws), want)
 			})
 			t.Run("boto3", func(t *testing.T) { sameCounts(t, "boto3", boto3Counts(t, in.aws), want) })
+			t.Run("portico routes", func(t *testing.T) { sameRoutes(t, file, in.aws) })
 			t.Run("aws-sdk-go-v2", func(t *testing.T) { sameCounts(t, "aws-sdk-go-v2", sdkCounts(t, in.aws), want) })
 		})
 	}
@@ -609,5 +610,46 @@ func TestUpdateFunction(t *testing.T) {
 	got, err := lam.GetFunctionConfiguration(ctx, &lambdasdk.GetFunctionConfigurationInput{FunctionName: aws.String("aiServiceFunction")})
 	if err != nil || aws.ToInt32(got.Timeout) != 3 || got.Environment.Variables["GREETING"] != "" {
 		t.Errorf("after the spec changed: %+v %v, want the spec's configuration", got, err)
+	}
+}
+
+// sameRoutes checks that `portico routes --output json` shows each stage's
+// routes as the running system's GetRoutes does, IDs included.
+func sameRoutes(t *testing.T, file, endpoint string) {
+	t.Helper()
+	out, err := exec.Command(binary, "routes", "-f", file, "--output", "json").Output()
+	if err != nil {
+		t.Fatalf("portico routes: %v", err)
+	}
+	var stages []struct {
+		ApiId string
+		Items []json.RawMessage
+	}
+	if err := json.Unmarshal(out, &stages); err != nil {
+		t.Fatal(err)
+	}
+	api, _ := sdkClients(endpoint)
+	for _, st := range stages {
+		got, err := api.GetRoutes(context.Background(), &apigatewayv2.GetRoutesInput{ApiId: aws.String(st.ApiId)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Items) != len(st.Items) {
+			t.Fatalf("api %s: %d routes from GetRoutes, %d from portico routes", st.ApiId, len(got.Items), len(st.Items))
+		}
+		for i, raw := range st.Items {
+			var item struct {
+				RouteId, RouteKey, Target, AuthorizationType string
+				AuthorizerId                                 *string
+			}
+			if err := json.Unmarshal(raw, &item); err != nil {
+				t.Fatal(err)
+			}
+			r := got.Items[i]
+			if item.RouteId != aws.ToString(r.RouteId) || item.RouteKey != aws.ToString(r.RouteKey) || item.Target != aws.ToString(r.Target) ||
+				item.AuthorizationType != string(r.AuthorizationType) || aws.ToString(item.AuthorizerId) != aws.ToString(r.AuthorizerId) {
+				t.Errorf("api %s: portico routes %s, GetRoutes %+v", st.ApiId, raw, r)
+			}
+		}
 	}
 }
