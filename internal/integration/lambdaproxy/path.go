@@ -8,7 +8,7 @@ import (
 
 // EventPath is the path a function sees in rawPath and
 // requestContext.http.path (2.0) or path and requestContext.path (1.0) for
-// the path raw the client sent, as HTTP APIs deliver it: percent-decoded,
+// the path raw the client sent (without its query), as HTTP APIs deliver it: percent-decoded,
 // cut at a '?' the first decoding produced, then decoded a second time.
 // Live captures show exactly this (docs/lambda-proxy.md, "Paths"):
 // /a%20b → "/a b", /a%2Fb → "/a/b", /a%3Fb → "/a", /a%23b → "/a#b",
