@@ -598,9 +598,24 @@ func TestUpdateFunction(t *testing.T) {
 		t.Errorf("after refused updates: %q, want the last good update", body)
 	}
 
-	// Editing the spec file ends the overrides: the spec's function again.
-	now := time.Now()
-	if err := os.Chtimes(specFile, now, now); err != nil {
+	// A spec edit that does not load changes nothing, overrides included.
+	good, err := os.ReadFile(specFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(specFile, append(append([]byte(nil), good...), "\nnot: [valid\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(in.stderr.String(), "spec not applied") })
+	if _, body := get(t, ep); body != "v3 hello" {
+		t.Errorf("after a bad spec edit: %q, want the overrides still running", body)
+	}
+	if got, err := lam.GetFunctionConfiguration(ctx, &lambdasdk.GetFunctionConfigurationInput{FunctionName: aws.String("aiServiceFunction")}); err != nil || aws.ToInt32(got.Timeout) != 10 {
+		t.Errorf("after a bad spec edit: %+v %v, want the overrides still reported", got, err)
+	}
+
+	// A good edit of the spec file ends the overrides: the spec's function again.
+	if err := os.WriteFile(specFile, good, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, func() bool {

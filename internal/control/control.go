@@ -411,7 +411,8 @@ func (c *Controller) Watch(ctx context.Context, interval time.Duration) {
 }
 
 // Watch also ends the Lambda API's overrides when the spec file changes:
-// the edited spec holds again (see ClearOverrides).
+// the edited spec holds again (see takeOverrides); a spec that fails to
+// apply leaves them as they run.
 func (c *Controller) watch(ctx context.Context, interval time.Duration, last string) {
 	lastSpec := c.specFingerprint()
 	t := time.NewTicker(interval)
@@ -427,11 +428,13 @@ func (c *Controller) watch(ctx context.Context, interval time.Duration, last str
 			continue
 		}
 		last = fp
+		var kept map[string]*override // the Lambda API's overrides, back if the new spec fails
 		if sf := c.specFingerprint(); sf != lastSpec {
 			lastSpec = sf
-			c.ClearOverrides()
+			kept = c.takeOverrides()
 		}
 		if err := c.Reload(ctx); err != nil {
+			c.restoreOverrides(kept)
 			c.deps.Logger.Error("spec not applied; the running configuration keeps serving", "err", err)
 			continue
 		}

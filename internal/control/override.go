@@ -113,13 +113,28 @@ func (m *mgmtState) applied(fns []lambda.Function, now time.Time) {
 	m.running, m.changed = running, changed
 }
 
-// ClearOverrides drops every change made through the Lambda API; the next
-// apply runs the spec's functions as written. The watcher calls it when the
-// spec file changes.
-func (c *Controller) ClearOverrides() {
+// takeOverrides drops every change made through the Lambda API and returns
+// them: the next apply runs the spec's functions as written. The watcher
+// calls it when the spec file changes.
+func (c *Controller) takeOverrides() map[string]*override {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	o := c.mgmt.overrides
 	c.mgmt.overrides = nil
+	return o
+}
+
+// restoreOverrides puts back overrides taken for a spec that then failed to
+// apply: they still run, so they are still reported.
+func (c *Controller) restoreOverrides(o map[string]*override) {
+	if o == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mgmt.overrides == nil {
+		c.mgmt.overrides = o
+	}
 }
 
 func badParameter(format string, args ...any) *lambda.ServiceError {
