@@ -30,15 +30,9 @@ import (
 // NotImplemented in Lambda's error shape, never a plain-text 404.
 func (c *Controller) LambdaHandler(next http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2015-03-31/functions", c.listFunctions)
-	mux.HandleFunc("GET /2015-03-31/functions/{$}", c.listFunctions)
-	mux.HandleFunc("GET /2015-03-31/functions/{name}", c.getFunction)
-	mux.HandleFunc("GET /2015-03-31/functions/{name}/configuration", c.getFunctionConfiguration)
-	mux.HandleFunc("PUT /2015-03-31/functions/{name}/configuration", c.updateFunctionConfiguration)
-	mux.HandleFunc("PUT /2015-03-31/functions/{name}/code", c.updateFunctionCode)
-	mux.HandleFunc("GET /2015-03-31/functions/{name}/policy", c.getPolicy)
-	mux.HandleFunc("GET /2015-03-31/event-source-mappings", c.listEventSourceMappings)
-	mux.HandleFunc("GET /2015-03-31/event-source-mappings/{$}", c.listEventSourceMappings)
+	for _, op := range c.lambdaOperations() {
+		mux.HandleFunc(op.pattern, op.serve)
+	}
 	nextMux, _ := next.(*http.ServeMux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if nextMux != nil {
@@ -54,6 +48,42 @@ func (c *Controller) LambdaHandler(next http.Handler) http.Handler {
 			Message: unsupported("Lambda", r).Error()})
 	})
 	return mux
+}
+
+type operation struct {
+	pattern string
+	serve   http.HandlerFunc
+}
+
+// lambdaOperations are the Lambda management operations LambdaHandler
+// serves.
+func (c *Controller) lambdaOperations() []operation {
+	return []operation{
+		{"GET /2015-03-31/functions", c.listFunctions},
+		{"GET /2015-03-31/functions/{$}", c.listFunctions},
+		{"GET /2015-03-31/functions/{name}", c.getFunction},
+		{"GET /2015-03-31/functions/{name}/configuration", c.getFunctionConfiguration},
+		{"PUT /2015-03-31/functions/{name}/configuration", c.updateFunctionConfiguration},
+		{"PUT /2015-03-31/functions/{name}/code", c.updateFunctionCode},
+		{"GET /2015-03-31/functions/{name}/policy", c.getPolicy},
+		{"GET /2015-03-31/event-source-mappings", c.listEventSourceMappings},
+		{"GET /2015-03-31/event-source-mappings/{$}", c.listEventSourceMappings},
+	}
+}
+
+// IsLambdaManagement reports whether r is one of the Lambda management
+// operations LambdaHandler serves (as opposed to Invoke and the other
+// operations of the function runner), for an authorisation gate that
+// admits only the admin to management.
+func (c *Controller) IsLambdaManagement(r *http.Request) bool {
+	c.mgmt.opsOnce.Do(func() {
+		c.mgmt.ops = http.NewServeMux()
+		for _, op := range c.lambdaOperations() {
+			c.mgmt.ops.HandleFunc(op.pattern, op.serve)
+		}
+	})
+	_, pattern := c.mgmt.ops.Handler(r)
+	return pattern != ""
 }
 
 type environmentOut struct {

@@ -197,6 +197,9 @@ func TestUnsupported(t *testing.T) {
 			if rec.Code != tt.wantStatus || rec.Header().Get("x-amzn-ErrorType") != tt.wantType || !strings.Contains(rec.Body.String(), tt.wantBody) {
 				t.Errorf("%d %s %q, want %d %s %q", rec.Code, rec.Header().Get("x-amzn-ErrorType"), rec.Body.String(), tt.wantStatus, tt.wantType, tt.wantBody)
 			}
+			if lambdaPath := strings.HasPrefix(tt.path, "/2015-03-31/"); c.IsLambdaManagement(httptest.NewRequest(tt.method, tt.path, nil)) != (lambdaPath && tt.wantStatus == 404) {
+				t.Errorf("IsLambdaManagement = %v", !(lambdaPath && tt.wantStatus == 404))
+			}
 			if tt.wantType != "" && rec.Header().Get("Content-Type") != "application/json" {
 				t.Errorf("Content-Type %q", rec.Header().Get("Content-Type"))
 			}

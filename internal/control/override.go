@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/lambda"
@@ -39,6 +40,9 @@ type mgmtState struct {
 	changed   map[string]time.Time // per function: when its running form last changed
 	running   map[string]lambda.Function
 	overrides map[string]*override
+
+	opsOnce sync.Once      // builds ops, not guarded by the mutex
+	ops     *http.ServeMux // the Lambda management patterns, for IsLambdaManagement
 }
 
 // override is what the Lambda API changed of one function; nil fields keep
