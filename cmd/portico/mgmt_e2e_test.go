@@ -546,6 +546,9 @@ func TestUpdateFunction(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &cfg); err != nil || cfg.LastUpdateStatus != "Successful" || cfg.State != "Active" || cfg.CodeSize == 0 {
 		t.Errorf("update-function-code answered %s (%v)", out, err)
 	}
+	if _, stderr, err := cli("lambda", "wait", "function-updated", "--function-name", "aiServiceFunction"); err != nil {
+		t.Errorf("aws lambda wait function-updated: %v\n%s", err, stderr)
+	}
 	if _, body := get(t, ep); body != "v2 none" {
 		t.Errorf("after update-function-code: %q, want the new code's answer", body)
 	}
@@ -576,6 +579,21 @@ func TestUpdateFunction(t *testing.T) {
 	}
 	if _, body := get(t, ep); body != "v3 hello" {
 		t.Errorf("after update-function-code from the store: %q", body)
+	}
+
+	// CreateDeployment as the CLI sends it; the stage then runs it.
+	apiID, _, err := cli("apigatewayv2", "get-apis", "--query", "Items[0].ApiId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiID = strings.Trim(strings.TrimSpace(apiID), `"`)
+	out, stderr, err = cli("apigatewayv2", "create-deployment", "--api-id", apiID, "--stage-name", "v1")
+	var dep struct{ DeploymentId, DeploymentStatus string }
+	if err != nil || json.Unmarshal([]byte(out), &dep) != nil || dep.DeploymentStatus != "DEPLOYED" {
+		t.Fatalf("create-deployment: %v %s%s", err, out, stderr)
+	}
+	if out, _, err := cli("apigatewayv2", "get-stage", "--api-id", apiID, "--stage-name", "v1"); err != nil || !strings.Contains(out, `"DeploymentId": "`+dep.DeploymentId+`"`) {
+		t.Errorf("get-stage after create-deployment %s: %v %s", dep.DeploymentId, err, out)
 	}
 
 	// Bad input, each beside its good form above.
