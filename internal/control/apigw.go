@@ -31,13 +31,20 @@ func resourceID(apiID, kind, name string) string {
 	return string(b[:])
 }
 
-// RouteID, IntegrationID and AuthorizerID are the IDs the management API
-// gives a spec's routes (by route key), integrations and authorizers (by
-// name) in the API with ID apiID.
-func RouteID(apiID, routeKey string) string   { return resourceID(apiID, "route", routeKey) }
+// RouteID is the ID the management API gives the route with key routeKey
+// of the API with ID apiID.
+func RouteID(apiID, routeKey string) string { return resourceID(apiID, "route", routeKey) }
+
+// IntegrationID is the ID the management API gives a spec's integration.
 func IntegrationID(apiID, name string) string { return resourceID(apiID, "integration", name) }
-func AuthorizerID(apiID, name string) string  { return resourceID(apiID, "authorizer", name) }
-func isoTime(t time.Time) string              { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// AuthorizerID is the ID the management API gives a spec's authorizer.
+func AuthorizerID(apiID, name string) string { return resourceID(apiID, "authorizer", name) }
+
+// isoTime is apigatewayv2's timestamp format.
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// apigwNotFound is apigatewayv2's answer for an unknown resource.
 func apigwNotFound(kind, id string) errNotFound {
 	return errNotFound{"Invalid " + kind + " identifier specified " + id}
 }

@@ -1,8 +1,9 @@
 // Package control turns a spec into a running system and keeps it current:
 // it deploys the functions to the runner, compiles each API stage into the
 // gateway's route tables, redeploys auto-deploy stages when the spec or a
-// function's code changes, and serves the management API (CreateDeployment
-// and friends, in apigatewayv2's wire shape) for the others.
+// function's code changes, and serves the management APIs: apigatewayv2's
+// read side and CreateDeployment, Lambda's function management (see
+// docs/management-api.md).
 //
 // A redeploy builds the complete new deployment first; only when that
 // succeeds is it swapped in, and the old one drains. A spec that fails to
