@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Response is the HTTP response a function's result maps to. Header holds
@@ -37,6 +38,8 @@ func (v *headerValue) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(b) == 0:
 		return errors.New("empty header value")
+	case b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b):
+		*v = headerValue(b[1 : len(b)-1]) // no escapes: the text is the value
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
