@@ -622,6 +622,11 @@ func TestUpdateFunction(t *testing.T) {
 	if _, err := lam.UpdateFunctionCode(ctx, &lambdasdk.UpdateFunctionCodeInput{FunctionName: aws.String("aiServiceFunction"), ZipFile: []byte("not a zip")}); !errors.As(err, &ip) {
 		t.Errorf("UpdateFunctionCode with a bad package: %v, want InvalidParameterValueException", err)
 	}
+	upd, err := lam.UpdateFunctionConfiguration(ctx, &lambdasdk.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String("aiServiceFunction"), Description: aws.String("set with aws-sdk-go-v2")})
+	if err != nil || aws.ToString(upd.Description) != "set with aws-sdk-go-v2" || aws.ToInt32(upd.Timeout) != 10 {
+		t.Errorf("UpdateFunctionConfiguration: %+v %v, want the description added to the earlier changes", upd, err)
+	}
 	escape := zipOf(t, map[string]string{"../escape.py": "x"})
 	if _, err := lam.UpdateFunctionCode(ctx, &lambdasdk.UpdateFunctionCodeInput{FunctionName: aws.String("aiServiceFunction"), ZipFile: escape}); !errors.As(err, &ip) {
 		t.Errorf("UpdateFunctionCode with ../: %v, want InvalidParameterValueException", err)
