@@ -12,12 +12,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/spec"
 )
 
 // cmdRoutes prints the route table of every API and stage of a spec, from
-// the spec alone: what `aws apigatewayv2 get-routes` and get-stage would
-// show once it is deployed.
+// the spec alone: what `aws apigatewayv2 get-routes` and get-stage show
+// once it runs (the JSON items are get-routes' items, with the same IDs).
 func cmdRoutes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("routes", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -61,14 +62,17 @@ type stageRoutes struct {
 }
 
 type routeItem struct {
+	APIGatewayManaged   bool     `json:"ApiGatewayManaged"`
 	APIKeyRequired      bool     `json:"ApiKeyRequired"`
 	AuthorizationScopes []string `json:"AuthorizationScopes,omitempty"`
 	AuthorizationType   string   `json:"AuthorizationType"`
 	AuthorizerID        string   `json:"AuthorizerId,omitempty"`
+	RouteID             string   `json:"RouteId"`
 	RouteKey            string   `json:"RouteKey"`
 	Target              string   `json:"Target"`
 
-	settings *routeSettings // the effective throttle
+	integration, authorizer string         // their names in the spec
+	settings                *routeSettings // the effective throttle
 }
 
 type routeSettings struct {
@@ -103,9 +107,14 @@ func routeTables(sp *spec.Spec) []stageRoutes {
 			}
 			for _, key := range sortedKeys(api.Routes) {
 				r := api.Routes[key]
+				// The IDs are those of the management API (get-routes).
 				it := routeItem{APIKeyRequired: r.APIKeyRequired, AuthorizationScopes: r.AuthorizationScopes,
-					AuthorizationType: r.AuthorizationType, AuthorizerID: r.Authorizer, RouteKey: key,
-					Target: "integrations/" + r.Integration, settings: sr.DefaultRouteSettings}
+					AuthorizationType: r.AuthorizationType, RouteID: control.RouteID(api.ID, key), RouteKey: key,
+					Target: "integrations/" + control.IntegrationID(api.ID, r.Integration), settings: sr.DefaultRouteSettings,
+					integration: r.Integration, authorizer: r.Authorizer}
+				if r.Authorizer != "" {
+					it.AuthorizerID = control.AuthorizerID(api.ID, r.Authorizer)
+				}
 				if it.AuthorizationType == "" {
 					it.AuthorizationType = "NONE"
 				}
@@ -139,7 +148,7 @@ func printRouteTables(w io.Writer, stages []stageRoutes) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ROUTE KEY\tINTEGRATION\tAUTHORIZATION\tAPI KEY\tTHROTTLE")
 		for _, it := range st.Items {
-			name := strings.TrimPrefix(it.Target, "integrations/")
+			name := it.integration
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.RouteKey, describeIntegration(name, st.integrations[name]),
 				describeAuth(it), yesNo(it.APIKeyRequired), describeThrottle(it.settings))
 		}
@@ -173,8 +182,8 @@ func describeIntegration(name string, in *spec.Integration) string {
 
 func describeAuth(it routeItem) string {
 	s := it.AuthorizationType
-	if it.AuthorizerID != "" {
-		s += " " + it.AuthorizerID
+	if it.authorizer != "" {
+		s += " " + it.authorizer
 	}
 	if len(it.AuthorizationScopes) > 0 {
 		s += " [" + strings.Join(it.AuthorizationScopes, " ") + "]"

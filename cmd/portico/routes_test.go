@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/internal/control"
 )
 
 func TestRoutesCommand(t *testing.T) {
@@ -81,7 +83,9 @@ func TestRoutesJSON(t *testing.T) {
 		t.Fatalf("items = %v", items)
 	}
 	getItems, _ := json.Marshal(items[1])
-	want := `{"ApiKeyRequired":false,"AuthorizationScopes":["read","admin"],"AuthorizationType":"JWT","AuthorizerId":"jwt","RouteKey":"GET /items","Target":"integrations/itemsFn"}`
+	want := `{"ApiGatewayManaged":false,"ApiKeyRequired":false,"AuthorizationScopes":["read","admin"],"AuthorizationType":"JWT","AuthorizerId":"` +
+		control.AuthorizerID("shop123456", "jwt") + `","RouteId":"` + control.RouteID("shop123456", "GET /items") +
+		`","RouteKey":"GET /items","Target":"integrations/` + control.IntegrationID("shop123456", "itemsFn") + `"}`
 	if string(getItems) != want {
 		t.Errorf("GET /items = %s\nwant          %s", getItems, want)
 	}

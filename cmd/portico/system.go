@@ -175,7 +175,8 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	if err != nil {
 		return nil, err
 	}
-	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID},
+	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID,
+		GatewayAddr: s.gwLn.Addr().String(), DataDir: dir},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
 			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
 				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}}})
@@ -193,7 +194,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle("/v2/", ctl.Handler())
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
-	awsMux.Handle("/", s.runner.Handler())
+	awsMux.Handle("/", ctl.LambdaHandler(s.runner.Handler())) // management, else the Invoke API, else a JSON error
 	s.serve(gateway.NewHTTPServer(gw, o.timeouts), gateway.FramingListener(s.gwLn))
 	gate, err := awsauth.New(awsauth.Config{Region: region, AccountID: accountID},
 		awsauth.Deps{Principals: keyring, S3: store, Next: awsMux, Logger: s.logger})

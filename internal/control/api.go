@@ -9,8 +9,11 @@ import (
 )
 
 // The management API speaks apigatewayv2's REST-JSON wire shape (camelCase
-// members, {"message"} errors with x-amzn-errortype), for the operations a
-// local system needs: GetApis, GetStages and CreateDeployment.
+// members, {"message"} errors with x-amzn-errortype) and Lambda's (PascalCase
+// members, {"Type","message"} errors). apigw.go serves apigatewayv2's read
+// side and CreateDeployment, lambdaapi.go Lambda's function management.
+// Operations Portico does not serve answer 501 NotImplemented in the
+// service's error shape (see unsupported).
 
 type errNotFound struct{ msg string }
 
@@ -20,63 +23,29 @@ type errBadRequest struct{ msg string }
 
 func (e errBadRequest) Error() string { return e.msg }
 
-// Handler serves the management API under /v2/.
+// Handler serves the management API of apigatewayv2 under /v2/. Every
+// other /v2/ request gets apigatewayv2's JSON error: NotImplemented for an
+// operation Portico does not serve.
 func (c *Controller) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2/apis", c.getAPIs)
+	mux.HandleFunc("GET /v2/apis/{apiId}", c.getAPI)
+	mux.HandleFunc("GET /v2/apis/{apiId}/routes", c.getRoutes)
+	mux.HandleFunc("GET /v2/apis/{apiId}/routes/{routeId}", c.getRoute)
+	mux.HandleFunc("GET /v2/apis/{apiId}/integrations", c.getIntegrations)
+	mux.HandleFunc("GET /v2/apis/{apiId}/integrations/{integrationId}", c.getIntegration)
 	mux.HandleFunc("GET /v2/apis/{apiId}/stages", c.getStages)
+	mux.HandleFunc("GET /v2/apis/{apiId}/stages/{stageName}", c.getStage)
+	mux.HandleFunc("GET /v2/apis/{apiId}/authorizers", c.getAuthorizers)
+	mux.HandleFunc("GET /v2/apis/{apiId}/authorizers/{authorizerId}", c.getAuthorizer)
+	mux.HandleFunc("GET /v2/apis/{apiId}/deployments", c.getDeployments)
+	mux.HandleFunc("GET /v2/apis/{apiId}/deployments/{deploymentId}", c.getDeployment)
 	mux.HandleFunc("POST /v2/apis/{apiId}/deployments", c.createDeployment)
+	mux.HandleFunc("GET /v2/domainnames", c.getDomainNames)
+	mux.HandleFunc("GET /v2/domainnames/{domainName}", c.getDomainName)
+	mux.HandleFunc("GET /v2/domainnames/{domainName}/apimappings", c.getDomainName)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, unsupported("apigatewayv2", r)) })
 	return mux
-}
-
-type apiOut struct {
-	APIID                    string `json:"apiId"`
-	Name                     string `json:"name"`
-	ProtocolType             string `json:"protocolType"`
-	RouteSelectionExpression string `json:"routeSelectionExpression"`
-}
-
-func (c *Controller) getAPIs(w http.ResponseWriter, r *http.Request) {
-	sp := c.Spec()
-	items := []apiOut{}
-	if sp != nil {
-		for _, name := range sortedKeys(sp.APIs) {
-			a := sp.APIs[name]
-			items = append(items, apiOut{APIID: a.ID, Name: a.Name, ProtocolType: a.ProtocolType,
-				RouteSelectionExpression: "$request.method $request.path"})
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
-type stageOut struct {
-	StageName       string            `json:"stageName"`
-	AutoDeploy      bool              `json:"autoDeploy"`
-	DeploymentID    string            `json:"deploymentId"`
-	StageVariables  map[string]string `json:"stageVariables,omitempty"`
-	LastUpdatedDate string            `json:"lastUpdatedDate"`
-}
-
-func (c *Controller) getStages(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.spec == nil {
-		writeError(w, errNotFound{"Invalid API identifier specified " + r.PathValue("apiId")})
-		return
-	}
-	a := findAPI(c.spec, r.PathValue("apiId"))
-	if a == nil {
-		writeError(w, errNotFound{"Invalid API identifier specified " + r.PathValue("apiId")})
-		return
-	}
-	items := []stageOut{}
-	for _, name := range sortedKeys(a.Stages) {
-		st := a.Stages[name]
-		d := c.deployed[a.Name][name]
-		items = append(items, stageOut{StageName: name, AutoDeploy: st.AutoDeploy, DeploymentID: d.id,
-			StageVariables: st.StageVariables, LastUpdatedDate: d.at.Format(time.RFC3339)})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 func (c *Controller) createDeployment(w http.ResponseWriter, r *http.Request) {
@@ -112,13 +81,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// errUnsupported is an operation Portico does not serve.
+type errUnsupported struct{ msg string }
+
+func (e errUnsupported) Error() string { return e.msg }
+
+// unsupported is the error of a request for an operation Portico does not
+// serve: 501 with x-amzn-ErrorType NotImplemented, which the SDKs parse as
+// an API error with that code and do not retry.
+func unsupported(service string, r *http.Request) errUnsupported {
+	return errUnsupported{"Portico does not serve this " + service + " operation: " + r.Method + " " + r.URL.Path}
+}
+
+// writeError renders err in apigatewayv2's error shape.
 func writeError(w http.ResponseWriter, err error) {
 	status, typ := http.StatusBadRequest, "BadRequestException"
 	var nf errNotFound
 	var br errBadRequest
+	var un errUnsupported
 	switch {
 	case errors.As(err, &nf):
 		status, typ = http.StatusNotFound, "NotFoundException"
+	case errors.As(err, &un):
+		status, typ = http.StatusNotImplemented, "NotImplemented"
 	case errors.As(err, &br):
 	default:
 		// A spec that does not load or apply: the request was fine, the

@@ -1,8 +1,9 @@
 // Package control turns a spec into a running system and keeps it current:
 // it deploys the functions to the runner, compiles each API stage into the
 // gateway's route tables, redeploys auto-deploy stages when the spec or a
-// function's code changes, and serves the management API (CreateDeployment
-// and friends, in apigatewayv2's wire shape) for the others.
+// function's code changes, and serves the management APIs: apigatewayv2's
+// read side and CreateDeployment, Lambda's function management (see
+// docs/management-api.md).
 //
 // A redeploy builds the complete new deployment first; only when that
 // succeeds is it swapped in, and the old one drains. A spec that fails to
@@ -59,6 +60,13 @@ type Config struct {
 	Load      func() (*spec.Spec, error)
 	Region    string
 	AccountID string
+	// GatewayAddr is the gateway listener's address (host:port), for the
+	// apiEndpoint the management API reports; "" reports none.
+	GatewayAddr string
+	// DataDir holds the code packages uploaded through the Lambda API
+	// (DataDir/functions/NAME/); default: a directory under the system's
+	// temporary directory.
+	DataDir string
 }
 
 // Deps are the controller's collaborators.
@@ -93,6 +101,7 @@ type Controller struct {
 	mu       sync.Mutex
 	spec     *spec.Spec                      // the last spec that was applied
 	deployed map[string]map[string]*deployed // API name -> stage -> what that stage runs
+	mgmt     mgmtState                       // Lambda API overrides and change times (override.go)
 }
 
 // deployed is the API definition attached to one stage: for auto-deploy
@@ -141,7 +150,7 @@ func (c *Controller) Apply(ctx context.Context, sp *spec.Spec) error {
 func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]bool) error {
 	fns := make([]lambda.Function, 0, len(sp.Functions))
 	for _, name := range sortedKeys(sp.Functions) {
-		fn, err := lambdaFunction(sp.Functions[name])
+		fn, err := lambdaFunction(c.mgmt.overlay(sp.Functions[name]))
 		if err != nil {
 			return err
 		}
@@ -193,6 +202,7 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 	}
 	c.deps.Gateway.Swap(dep.Deployment)
 	c.spec, c.deployed = sp, next
+	c.mgmt.applied(fns, now)
 	if m := c.deps.Metrics; m != nil {
 		var routes []metrics.RouteID
 		for _, apiName := range sortedKeys(sp.APIs) {
@@ -401,7 +411,11 @@ func (c *Controller) Watch(ctx context.Context, interval time.Duration) {
 	go c.watch(ctx, interval, last)
 }
 
+// Watch also ends the Lambda API's overrides when the spec file changes:
+// the edited spec holds again (see takeOverrides); a spec that fails to
+// apply leaves them as they run.
 func (c *Controller) watch(ctx context.Context, interval time.Duration, last string) {
+	lastSpec := c.specFingerprint()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -415,7 +429,13 @@ func (c *Controller) watch(ctx context.Context, interval time.Duration, last str
 			continue
 		}
 		last = fp
+		var kept map[string]*override // the Lambda API's overrides, back if the new spec fails
+		if sf := c.specFingerprint(); sf != lastSpec {
+			lastSpec = sf
+			kept = c.takeOverrides()
+		}
 		if err := c.Reload(ctx); err != nil {
+			c.restoreOverrides(kept)
 			c.deps.Logger.Error("spec not applied; the running configuration keeps serving", "err", err)
 			continue
 		}
@@ -427,18 +447,26 @@ func (c *Controller) watch(ctx context.Context, interval time.Duration, last str
 // functions; any edit changes it.
 func (c *Controller) fingerprint() string {
 	var sb strings.Builder
+	sb.WriteString(c.specFingerprint())
+	if sp := c.Spec(); sp != nil {
+		for _, name := range sortedKeys(sp.Functions) {
+			rev, _ := codeRevision(sp.Functions[name].Code)
+			sb.WriteString(rev)
+		}
+	}
+	return sb.String()
+}
+
+// specFingerprint summarises the spec file (and a Pulumi program's
+// sources): the definition itself, without the functions' code.
+func (c *Controller) specFingerprint() string {
+	var sb strings.Builder
 	if fi, err := os.Stat(c.cfg.SpecPath); err == nil {
 		fmt.Fprintf(&sb, "%d/%d;", fi.ModTime().UnixNano(), fi.Size())
 	}
 	for _, dir := range c.cfg.WatchDirs {
 		rev, _ := codeRevision(dir)
 		sb.WriteString(rev)
-	}
-	if sp := c.Spec(); sp != nil {
-		for _, name := range sortedKeys(sp.Functions) {
-			rev, _ := codeRevision(sp.Functions[name].Code)
-			sb.WriteString(rev)
-		}
 	}
 	return sb.String()
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -111,6 +112,34 @@ func FuzzDecodeResponseV1(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		resp, err := DecodeResponseV1(payload)
 		checkFuzzResponse(t, resp, err)
+	})
+}
+
+// FuzzEventPath checks EventPath against its definition, built from the
+// standard library: decode once, cut at '?', decode again.
+func FuzzEventPath(f *testing.F) {
+	for _, s := range []string{"/a%20b", "/a%3Fb", "/a%252Fb", "/a%25zz", "/a+b", "/%", "/plain"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if strings.IndexByte(raw, '?') >= 0 {
+			return // the gateway cuts the query off first
+		}
+		got, err := EventPath(raw)
+		once, err1 := url.PathUnescape(raw)
+		if err1 != nil {
+			if err == nil {
+				t.Fatalf("EventPath(%q) = %q, want an error", raw, got)
+			}
+			return
+		}
+		if i := strings.IndexByte(once, '?'); i >= 0 {
+			once = once[:i]
+		}
+		want, err2 := url.PathUnescape(once)
+		if (err2 != nil) != (err != nil) || (err == nil && got != want) {
+			t.Fatalf("EventPath(%q) = %q, %v; want %q, %v", raw, got, err, want, err2)
+		}
 	})
 }
 

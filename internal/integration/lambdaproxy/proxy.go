@@ -115,8 +115,13 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 	if p.cfg.PayloadFormatVersion != "1.0" && p.cfg.PayloadFormatVersion != "2.0" {
 		return edge.New(edge.InternalError, fmt.Errorf("lambda %s: payloadFormatVersion %q: must be \"1.0\" or \"2.0\"", p.cfg.Function, p.cfg.PayloadFormatVersion))
 	}
-	if (r.AccountID == "" && p.cfg.AccountID != "") || (r.DomainName == "" && p.cfg.Region != "" && r.APIID != "") {
+	path, err := EventPath(r.RawPath)
+	if err != nil {
+		return edge.New(edge.BadRequest, fmt.Errorf("lambda %s: %w", p.cfg.Function, err))
+	}
+	if (r.AccountID == "" && p.cfg.AccountID != "") || (r.DomainName == "" && p.cfg.Region != "" && r.APIID != "") || path != r.RawPath {
 		rr := *r
+		rr.RawPath = path
 		if rr.AccountID == "" {
 			rr.AccountID = p.cfg.AccountID
 		}
@@ -177,7 +182,7 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 		// second status line: there is no way to make it the final one.
 		return edge.New(edge.InternalError, fmt.Errorf("lambda %s: response statusCode %d: informational status as final response", p.cfg.Function, resp.StatusCode))
 	}
-	if err := writeResponse(w, resp); err != nil {
+	if err := writeResponse(w, resp, r.HTTP != nil && r.HTTP.Method == http.MethodHead); err != nil {
 		return fmt.Errorf("lambda %s: write response: %w", p.cfg.Function, err)
 	}
 	return nil
@@ -198,21 +203,26 @@ func (p *Proxy) invokeError(ctx context.Context, err error) error {
 }
 
 // writeResponse writes resp with an exact Content-Length. Function headers
-// replace any the gateway set under the same name. The error is the body
-// write's, with the response already committed.
-func writeResponse(w http.ResponseWriter, resp *Response) error {
+// replace any the gateway set under the same name. The answer to a HEAD
+// request (head) has no body and keeps the Content-Length the function
+// declared, when it declared one, as the GET it stands for would have. The
+// error is the body write's, with the response already committed.
+func writeResponse(w http.ResponseWriter, resp *Response, head bool) error {
 	h := w.Header()
 	for k, vs := range resp.Header {
 		h[k] = vs
 	}
 	bodyAllowed := resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
-	if bodyAllowed {
-		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
-	} else {
+	switch {
+	case !bodyAllowed:
 		delete(h, "Content-Length")
+	case head && resp.DeclaredLength >= 0:
+		h["Content-Length"] = []string{strconv.FormatInt(resp.DeclaredLength, 10)}
+	default:
+		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
 	}
 	w.WriteHeader(resp.StatusCode)
-	if bodyAllowed && len(resp.Body) > 0 {
+	if bodyAllowed && !head && len(resp.Body) > 0 {
 		_, err := w.Write(resp.Body)
 		return err
 	}

@@ -65,7 +65,9 @@ func TestServe(t *testing.T) {
 		{name: "1.0 success", cfg: v1, inv: returning(`{"statusCode":200,"multiValueHeaders":{"X-B":["1","2"]},"body":"aGk=","isBase64Encoded":true}`),
 			wantStatus: 200, wantBody: "hi", wantHeader: http.Header{"X-B": {"1", "2"}, "Content-Length": {"2"}, "Content-Type": {DefaultContentType}}},
 		{name: "204 without body framing", cfg: v2, inv: returning(`{"statusCode":204,"body":"ignored"}`),
-			wantStatus: 204, wantBody: "", wantHeader: http.Header{"Content-Type": {DefaultContentType}}},
+			wantStatus: 204, wantBody: "", wantHeader: http.Header{"Content-Type": nil, "Content-Length": nil}},
+		{name: "numeric content-length is replaced by the real one", cfg: v2, inv: returning(`{"statusCode":404,"headers":{"content-length":146,"x-powered-by":"Express"},"body":"not found"}`),
+			wantStatus: 404, wantBody: "not found", wantHeader: http.Header{"Content-Length": {"9"}, "X-Powered-By": {"Express"}}},
 		{name: "function error", cfg: v2, inv: func(context.Context, *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
 			return &lambda.InvokeResult{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom","errorType":"Error"}`)}, nil
 		}, wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, wantKind: kind(edge.InternalError)},
@@ -203,4 +205,109 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeHead checks that the answer to HEAD keeps the length the
+// function declared (the GET's) and sends no body.
+func TestServeHead(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload string
+		want    string
+	}{
+		{name: "declared number", payload: `{"statusCode":200,"headers":{"content-type":"text/html","content-length":146}}`, want: "146"},
+		{name: "declared string", payload: `{"statusCode":200,"headers":{"Content-Length":"12"},"body":""}`, want: "12"},
+		{name: "not declared: the body's length", payload: `{"statusCode":200,"body":"abc"}`, want: "3"},
+		{name: "invalid declaration ignored", payload: `{"statusCode":200,"headers":{"content-length":"-4"},"body":"abc"}`, want: "3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			r := newRequest("HEAD", "/v1/page", "v1", "HEAD /page", nil)
+			if err := New(Config{Function: "f", PayloadFormatVersion: "2.0"}, returning(tt.payload)).Serve(context.Background(), rec, r); err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.Header().Get("Content-Length"); got != tt.want {
+				t.Errorf("Content-Length = %q, want %q", got, tt.want)
+			}
+			if rec.Body.Len() != 0 {
+				t.Errorf("body = %q, want none", rec.Body.String())
+			}
+		})
+	}
+}
+
+// TestEventPath checks the decoding of paths against the live HTTP API
+// captures listed in docs/lambda-proxy.md, and the event members it fills.
+func TestEventPath(t *testing.T) {
+	tests := []struct {
+		raw, want string
+		wantErr   bool
+	}{
+		{raw: "/capture/plain", want: "/capture/plain"},
+		{raw: "/capture/space%20value", want: "/capture/space value"},
+		{raw: "/capture/question%3Fvalue", want: "/capture/question"},
+		{raw: "/capture/percent%25done", wantErr: true},
+		{raw: "/capture/hash%23value", want: "/capture/hash#value"},
+		{raw: "/capture/slash%2Fvalue", want: "/capture/slash/value"},
+		{raw: "/capture/unicode-%CE%BB-%E4%B8%96%E7%95%8C", want: "/capture/unicode-λ-世界"},
+		{raw: "/capture/literal%252Fvalue", want: "/capture/literal/value"},
+		{raw: "/capture/literal%253Fvalue", want: "/capture/literal?value"},
+		{raw: "/capture/literal%2525value", want: "/capture/literal%value"},
+		{raw: "/a+b", want: "/a+b"},
+		{raw: "/a%zz", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			got, err := EventPath(tt.raw)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("EventPath(%q) = %q, %v; want %q (error %v)", tt.raw, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+
+	for _, v := range []string{"1.0", "2.0"} {
+		t.Run("event "+v, func(t *testing.T) {
+			var payload []byte
+			inv := invokerFunc(func(_ context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+				payload = append([]byte(nil), req.Payload...)
+				return &lambda.InvokeResult{Payload: []byte(`{"statusCode":200}`)}, nil
+			})
+			r := newRequest("GET", "/v1/files/a%20b", "v1", "GET /files/{name}", nil)
+			if err := New(Config{Function: "f", PayloadFormatVersion: v}, inv).Serve(context.Background(), httptest.NewRecorder(), r); err != nil {
+				t.Fatal(err)
+			}
+			var ev struct {
+				RawPath        string `json:"rawPath"`
+				Path           string `json:"path"`
+				RequestContext struct {
+					Path string `json:"path"`
+					HTTP struct {
+						Path string `json:"path"`
+					} `json:"http"`
+				} `json:"requestContext"`
+			}
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				t.Fatal(err)
+			}
+			got := []string{ev.RawPath, ev.RequestContext.HTTP.Path}
+			if v == "1.0" {
+				got = []string{ev.Path, ev.RequestContext.Path}
+			}
+			for _, p := range got {
+				if p != "/v1/files/a b" {
+					t.Errorf("path member = %q, want %q", p, "/v1/files/a b")
+				}
+			}
+		})
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		r := newRequest("GET", "/v1/files/a%25zz", "v1", "GET /files/{name}", nil)
+		err := New(Config{Function: "f", PayloadFormatVersion: "2.0"}, returning(`{"statusCode":200}`)).Serve(context.Background(), httptest.NewRecorder(), r)
+		var e *edge.Error
+		if !errors.As(err, &e) || e.Kind != edge.BadRequest {
+			t.Fatalf("error = %v, want a 400", err)
+		}
+	})
 }

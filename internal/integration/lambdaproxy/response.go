@@ -9,7 +9,9 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Response is the HTTP response a function's result maps to. Header holds
@@ -20,6 +22,36 @@ type Response struct {
 	StatusCode int
 	Header     http.Header
 	Body       []byte
+	// DeclaredLength is the function's own Content-Length (a non-negative
+	// integer) or -1. It is not sent, except in the answer to a HEAD
+	// request, which has no body to measure.
+	DeclaredLength int64
+}
+
+// headerValue is one response header value as functions send it: a JSON
+// string, or a number or boolean, which API Gateway accepts and sends as
+// its JSON text (Node's frameworks pass `"content-length": 146` through).
+// Objects and arrays are errors.
+type headerValue string
+
+func (v *headerValue) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) == 0:
+		return errors.New("empty header value")
+	case b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b):
+		*v = headerValue(b[1 : len(b)-1]) // no escapes: the text is the value
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = headerValue(s)
+	case b[0] == 't' || b[0] == 'f' || b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		*v = headerValue(b)
+	default:
+		return errors.New("header value is not a string, number or boolean")
+	}
+	return nil
 }
 
 // DefaultContentType is the Content-Type of structured responses (either
@@ -71,9 +103,10 @@ func DecodeResponseV2(payload []byte) (*Response, error) {
 
 func inferred(body []byte) *Response {
 	return &Response{
-		StatusCode: http.StatusOK,
-		Header:     http.Header{"Content-Type": {inferredContentType}},
-		Body:       body,
+		StatusCode:     http.StatusOK,
+		Header:         http.Header{"Content-Type": {inferredContentType}},
+		Body:           body,
+		DeclaredLength: -1,
 	}
 }
 
@@ -108,14 +141,14 @@ func decodeStructured(obj map[string]json.RawMessage, v2 bool) (*Response, error
 	if err != nil {
 		return nil, err
 	}
-	resp := &Response{StatusCode: status, Header: make(http.Header)}
+	resp := &Response{StatusCode: status, Header: make(http.Header), DeclaredLength: -1}
 	noContentType := false // set when the function set Content-Type to null
 
-	var headers map[string]*string
+	var headers map[string]*headerValue
 	if err := decodeMember(obj, "headers", &headers); err != nil {
 		return nil, err
 	}
-	var multi map[string][]*string
+	var multi map[string][]*headerValue
 	if !v2 {
 		if err := decodeMember(obj, "multiValueHeaders", &multi); err != nil {
 			return nil, err
@@ -131,7 +164,8 @@ func decodeStructured(obj map[string]json.RawMessage, v2 bool) (*Response, error
 		}
 		for _, v := range vs {
 			if v != nil {
-				addHeader(resp.Header, name, *v)
+				resp.declare(name, string(*v))
+				addHeader(resp.Header, name, string(*v))
 			}
 		}
 	}
@@ -146,10 +180,11 @@ func decodeStructured(obj map[string]json.RawMessage, v2 bool) (*Response, error
 			}
 			continue
 		}
-		if multiHas(multi, name, *v) {
+		if multiHas(multi, name, string(*v)) {
 			continue
 		}
-		addHeader(resp.Header, name, *v)
+		resp.declare(name, string(*v))
+		addHeader(resp.Header, name, string(*v))
 	}
 
 	if v2 {
@@ -182,7 +217,9 @@ func decodeStructured(obj map[string]json.RawMessage, v2 bool) (*Response, error
 			resp.Body = []byte(*body)
 		}
 	}
-	if len(resp.Header["Content-Type"]) == 0 && !noContentType {
+	// A 204 has no body to describe: none is invented (HTTP APIs send a
+	// function's 204 without Content-Type).
+	if len(resp.Header["Content-Type"]) == 0 && !noContentType && status != http.StatusNoContent {
 		resp.Header["Content-Type"] = []string{DefaultContentType}
 	}
 	return resp, nil
@@ -227,13 +264,23 @@ func decodeBase64(s string) ([]byte, error) {
 	return nil, fmt.Errorf("response body: isBase64Encoded but %w", err)
 }
 
-func multiHas(multi map[string][]*string, name, v string) bool {
+// declare keeps the function's Content-Length for the answer to HEAD.
+func (r *Response) declare(name, value string) {
+	if r.DeclaredLength >= 0 || !strings.EqualFold(name, "Content-Length") {
+		return
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64); err == nil && n >= 0 {
+		r.DeclaredLength = n
+	}
+}
+
+func multiHas(multi map[string][]*headerValue, name, v string) bool {
 	for k, vs := range multi {
 		if !strings.EqualFold(k, name) {
 			continue
 		}
 		for _, mv := range vs {
-			if mv != nil && *mv == v {
+			if mv != nil && string(*mv) == v {
 				return true
 			}
 		}

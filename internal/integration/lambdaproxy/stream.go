@@ -173,9 +173,9 @@ func (s *streamResponse) finish() error {
 
 // prelude is the JSON head of an HTTP-integration stream.
 type prelude struct {
-	StatusCode *int              `json:"statusCode"`
-	Headers    map[string]string `json:"headers"`
-	Cookies    []string          `json:"cookies"`
+	StatusCode *int                    `json:"statusCode"`
+	Headers    map[string]*headerValue `json:"headers"` // scalars as in buffered responses
+	Cookies    []string                `json:"cookies"`
 }
 
 func (s *streamResponse) headFromPrelude(raw []byte) error {
@@ -195,7 +195,9 @@ func (s *streamResponse) headFromPrelude(raw []byte) error {
 	}
 	h := http.Header{}
 	for k, v := range pl.Headers {
-		addHeader(h, k, v)
+		if v != nil {
+			addHeader(h, k, string(*v))
+		}
 	}
 	for _, c := range pl.Cookies {
 		addHeader(h, "Set-Cookie", c)

@@ -346,6 +346,9 @@ func TestStreamPrelude(t *testing.T) {
 	}{
 		{name: "prelude split over chunks", inv: fakeStream{HTTPIntegrationContentType, []string{`{"statusCode":404,"hea`, `ders":{"x-k":"v"}}` + nul[:3], nul[3:] + "body", "more"}},
 			wantStatus: 404, wantBody: "bodymore", wantHeader: map[string]string{"X-K": "v", "Content-Type": "application/octet-stream"}},
+		{name: "scalar header values", inv: fakeStream{HTTPIntegrationContentType, []string{`{"headers":{"x-n":12,"x-b":true,"x-nil":null}}` + nul + "x"}},
+			wantStatus: 200, wantBody: "x", wantHeader: map[string]string{"X-N": "12", "X-B": "true", "X-Nil": ""}},
+		{name: "object header value", inv: fakeStream{HTTPIntegrationContentType, []string{`{"headers":{"x":{}}}` + nul + "x"}}, wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`},
 		{name: "no statusCode means 200", inv: fakeStream{HTTPIntegrationContentType, []string{`{}` + nul + "x"}}, wantStatus: 200, wantBody: "x"},
 		{name: "plain stream", inv: fakeStream{"text/plain", []string{"a", "b"}}, wantStatus: 200, wantBody: "ab", wantHeader: map[string]string{"Content-Type": "text/plain"}},
 		{name: "empty stream", inv: fakeStream{"", nil}, wantStatus: 200, wantBody: ""},
