@@ -19,6 +19,8 @@ import (
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/bootstrap"
+	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/observe/console"
@@ -56,6 +58,7 @@ type options struct {
 	otlpEndpoint      string
 	traceSampleRatio  float64 // 0 means every trace
 	logLevel          slog.Level
+	functionOutput    bool // echo functions' logs to stderr, prefixed with their names
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -124,14 +127,22 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		return nil, err
 	}
 	var ctl *control.Controller // the runner asks it for each sandbox's credentials
+	cacheDir := lambda.DefaultCacheDir()
+	resolver := bootstrap.NewResolver(cacheDir) // one for the runner and the builder: same interpreters
+	var output io.Writer
+	if o.functionOutput {
+		output = stderr
+	}
 	s.runner, err = lambda.New(lambda.Config{
+		CacheDir:       cacheDir,
+		Output:         output,
 		Credentials:    func(fn lambda.Function) (string, string, string) { return ctl.FunctionCredentials(fn) },
 		Region:         region,
 		AccountID:      accountID,
 		MaxConcurrency: o.maxConcurrency,
 		LogDir:         o.logDir,
 		AWSEndpoint:    s.awsURL,
-	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr})
+	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, Resolver: lambda.BootstrapResolver{R: resolver}})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +178,8 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
-			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds}})
+			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds},
+			Builder: build.New(build.Config{Dir: filepath.Join(cacheDir, "build")}, build.Deps{Logger: s.logger, Interpreters: build.BootstrapInterpreters{R: resolver}})})
 	s.ctl = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",
 		func() float64 { return float64(ctl.AccessLogDropped()) }); err != nil {

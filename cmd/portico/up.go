@@ -34,6 +34,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi Go program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
 	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go program: how long it may run (not counting its build) before it is stopped")
+	quiet := fs.Bool("quiet", false, "do not print functions' output (START/END/REPORT and what they print) in this terminal")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)
@@ -48,6 +49,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.program = pos[0]
 	}
 	o.logLevel = slog.LevelInfo
+	o.functionOutput = !*quiet
 
 	s, err := start(ctx, o, stderr)
 	if err != nil {
@@ -57,6 +59,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError{1}
 		}
 		return err
+	}
+	for _, w := range s.spec.Warnings {
+		s.logger.Warn(w.Error())
 	}
 	if *watch {
 		s.ctl.Watch(ctx, 500*time.Millisecond)

@@ -30,6 +30,7 @@ import (
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/metrics"
 	"github.com/portico-dev/portico/internal/openai"
@@ -79,6 +80,15 @@ type Deps struct {
 	// Metrics forgets the series of routes and functions a redeploy
 	// removed; nil when metrics are off.
 	Metrics *metrics.Metrics
+	// Builder installs functions' dependencies and merges their layers
+	// before they are deployed; nil deploys code directories as they are
+	// (and refuses layers).
+	Builder Builder
+}
+
+// Builder prepares a function's files (build.Builder).
+type Builder interface {
+	Build(ctx context.Context, fn build.Function) (build.Result, error)
 }
 
 // Controller owns the running configuration. Its methods are safe for
@@ -143,6 +153,9 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 	for _, name := range sortedKeys(sp.Functions) {
 		fn, err := lambdaFunction(sp.Functions[name])
 		if err != nil {
+			return err
+		}
+		if fn, err = c.buildFunction(ctx, sp.Functions[name], fn); err != nil {
 			return err
 		}
 		if st := sp.Storage; st != nil {
@@ -438,6 +451,10 @@ func (c *Controller) fingerprint() string {
 		for _, name := range sortedKeys(sp.Functions) {
 			rev, _ := codeRevision(sp.Functions[name].Code)
 			sb.WriteString(rev)
+			for _, l := range sp.Functions[name].Layers {
+				rev, _ := codeRevision(l)
+				sb.WriteString(rev)
+			}
 		}
 	}
 	return sb.String()
