@@ -29,7 +29,7 @@ type logBuffer struct {
 	size  int
 	file  *os.File
 	subs  map[*logSubscriber]struct{}
-	open  []string // invocations between START and REPORT; replaced, never modified
+	open  []string          // invocations between START and REPORT; replaced, never modified
 	echo  func(line []byte) // receives every line (with its newline) in order; nil: none
 }
 

@@ -308,8 +308,8 @@ type installer struct {
 	prepare             func(tmp string) error
 	cmd                 func(tmp string) *exec.Cmd
 	progress            func(line string) (pkg string, ok bool) // a package being fetched
-	count               func(dir string) int                   // packages installed
-	failed              func(line string) bool                 // a line of the tool's error message
+	count               func(dir string) int                    // packages installed
+	failed              func(line string) bool                  // a line of the tool's error message
 }
 
 // install runs in into a temporary directory next to dest and renames it
