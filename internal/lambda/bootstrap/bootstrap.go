@@ -186,8 +186,8 @@ func (r *Resolver) python(ctx context.Context, fn Function, info runtimeInfo, di
 		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s is deprecated on AWS (since %s); running it on the machine's Python %s",
 			fn.Runtime, info.deprecated, py.version.text))
 	case machine != want:
-		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s runs on the machine's Python %s (%s), the closest installed; install python%s or name one with interpreter:",
-			fn.Runtime, py.version.text, py.path, want))
+		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s runs on the machine's Python %s (%s), %s",
+			fn.Runtime, py.version.text, py.path, mismatchHint(fn, "python"+want)))
 	}
 	return cmd, nil
 }
@@ -226,8 +226,8 @@ func (r *Resolver) node(ctx context.Context, fn Function, info runtimeInfo, dir 
 		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s is deprecated on AWS (since %s); running it on the machine's Node.js %s",
 			fn.Runtime, info.deprecated, node.version.text))
 	case node.version.major != info.major:
-		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s runs on the machine's Node.js %s (%s), the closest installed; install Node.js %d or name it with interpreter:",
-			fn.Runtime, node.version.text, node.path, info.major))
+		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s runs on the machine's Node.js %s (%s), %s",
+			fn.Runtime, node.version.text, node.path, mismatchHint(fn, fmt.Sprintf("Node.js %d", info.major))))
 	}
 	return cmd, nil
 }
@@ -358,4 +358,13 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return nil
+}
+
+// mismatchHint ends the warning about an interpreter whose version is not
+// the runtime's.
+func mismatchHint(fn Function, wanted string) string {
+	if fn.Interpreter != "" {
+		return "the interpreter the function names"
+	}
+	return "the closest installed (install " + wanted + ", or name an interpreter with the function's interpreter field)"
 }
