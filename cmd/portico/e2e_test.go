@@ -504,7 +504,7 @@ func writeFile(t *testing.T, name, content string) {
 // on a loaded CI machine the cold starts it triggers can take seconds.
 const redeployWait = 30 * time.Second
 
-func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

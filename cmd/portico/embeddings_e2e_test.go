@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -134,7 +136,7 @@ func BenchmarkEmbeddingsExample(b *testing.B) {
 		"more GPUs for my project", "rotate a leaked key", "are you open on sunday"}
 	for i := 0; i < b.N; i++ {
 		spec := copyExample(b, "embeddings")
-		in := upWithin(b, installWait, spec, "--quiet")
+		in := upWithin(b, installWait, spec)
 		search := func(i int) time.Duration {
 			start := time.Now()
 			resp, err := http.Get(in.gateway + "/search?k=3&q=" + url.QueryEscape(queries[i%len(queries)]))
@@ -151,7 +153,31 @@ func BenchmarkEmbeddingsExample(b *testing.B) {
 		}
 		cold := search(0)
 
-		c1 := measure(requests, 1, search)
+		// Concurrency 1, interleaved with the model alone, query by query,
+		// so that the machine's load hits both alike.
+		m := startModel(b, filepath.Dir(spec))
+		before := len(reportDurations(in.stderr.String()))
+		var route, alone []time.Duration
+		start := time.Now()
+		for j := 0; j < requests; j++ {
+			route = append(route, search(j))
+			alone = append(alone, m.run(b, queries[j%len(queries)]))
+		}
+		elapsed := time.Since(start)
+		m.close()
+		var routeTotal time.Duration
+		for _, d := range route {
+			routeTotal += d
+		}
+		c1, direct := summarise(route, routeTotal), summarise(alone, elapsed-routeTotal)
+		// What Portico adds to each request: its latency less the
+		// function's own duration (its REPORT line).
+		waitFor(b, redeployWait, func() bool { return len(reportDurations(in.stderr.String())) >= before+requests })
+		var added []time.Duration
+		for j, d := range reportDurations(in.stderr.String())[before : before+requests] {
+			added = append(added, route[j]-d)
+		}
+		overhead := summarise(added, time.Second)
 		// A second sandbox, warmed before it is measured.
 		var wg sync.WaitGroup
 		for j := 0; j < 2; j++ {
@@ -160,7 +186,6 @@ func BenchmarkEmbeddingsExample(b *testing.B) {
 		}
 		wg.Wait()
 		c2 := measure(requests, 2, search)
-		direct := directModel(b, filepath.Dir(spec), queries, requests)
 
 		b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
 		b.ReportMetric(ms(c1.p50), "c1-p50-ms")
@@ -171,9 +196,29 @@ func BenchmarkEmbeddingsExample(b *testing.B) {
 		b.ReportMetric(c2.rps, "c2-req/s")
 		b.ReportMetric(ms(direct.p50), "model-p50-ms")
 		b.ReportMetric(ms(direct.p99), "model-p99-ms")
-		b.ReportMetric(100*(ms(c1.p50)-ms(direct.p50))/ms(direct.p50), "portico-share-%")
+		b.ReportMetric(ms(overhead.p50), "added-p50-ms")
+		b.ReportMetric(100*ms(overhead.p50)/ms(c1.p50), "added-%")
+		b.ReportMetric(100*(ms(c1.p50)-ms(direct.p50))/ms(direct.p50), "route-vs-model-%")
 		in.stop(b)
 	}
+}
+
+// reportDurations are the Duration figures of the REPORT lines in a
+// terminal's output, in order.
+func reportDurations(out string) []time.Duration {
+	var ds []time.Duration
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, "] REPORT RequestId: ") {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, "\tDuration: ")
+		v, _, _ := strings.Cut(rest, " ms")
+		f, err := strconv.ParseFloat(v, 64)
+		if err == nil {
+			ds = append(ds, time.Duration(f*float64(time.Millisecond)))
+		}
+	}
+	return ds
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -208,10 +253,17 @@ func measure(n, c int, do func(i int) time.Duration) latencies {
 	return summarise(ds, time.Since(start))
 }
 
-// directModel times the route's model work without Portico: the same
-// interpreter, packages (Portico's build of the example) and layer; the
-// documents embedded once, then each query embedded and scored.
-func directModel(b *testing.B, dir string, queries []string, n int) latencies {
+// model runs the route's model work without Portico, in one Python
+// process: the same interpreter, packages (Portico's build of the example)
+// and layer; the documents embedded once, then each query it is sent
+// embedded and scored, and the time that took sent back.
+type model struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startModel(b *testing.B, dir string) *model {
 	b.Helper()
 	cache := lambda.DefaultCacheDir()
 	resolver := bootstrap.NewResolver(cache)
@@ -226,34 +278,50 @@ func directModel(b *testing.B, dir string, queries []string, n int) latencies {
 	if err != nil {
 		b.Fatal(err)
 	}
-	script := `import glob, json, sys, time
+	script := `import glob, sys, time
 import embedder
 docs = [embedder.embed(open(p).read())[0] for p in sorted(glob.glob(sys.argv[1] + "/*.txt"))]
-queries = json.loads(sys.argv[2])
-out = []
-for i in range(int(sys.argv[3])):
+print("ready", flush=True)
+for line in sys.stdin:
     t = time.perf_counter()
-    q = embedder.embed(queries[i % len(queries)])[0]
+    q = embedder.embed(line.strip())[0]
     sorted((float(d @ q) for d in docs), reverse=True)[:3]
-    out.append(time.perf_counter() - t)
-print(json.dumps(out))
+    print(time.perf_counter() - t, flush=True)
 `
-	qs, _ := json.Marshal(queries)
-	cmd := exec.Command(py, "-c", script, filepath.Join(dir, "documents"), string(qs), strconv.Itoa(n))
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+res.CodeDir+":"+filepath.Join(res.OptDir, "python"))
-	out, err := cmd.Output()
+	m := &model{cmd: exec.Command(py, "-c", script, filepath.Join(dir, "documents"))}
+	m.cmd.Env = append(os.Environ(), "PYTHONPATH="+res.CodeDir+":"+filepath.Join(res.OptDir, "python"))
+	m.cmd.Stderr = os.Stderr
+	if m.in, err = m.cmd.StdinPipe(); err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := m.cmd.StdoutPipe()
 	if err != nil {
-		b.Fatalf("direct model run: %v", err)
+		b.Fatal(err)
 	}
-	var secs []float64
-	if err := json.Unmarshal(out, &secs); err != nil {
-		b.Fatalf("direct model run: %v: %s", err, out)
+	m.out = bufio.NewScanner(stdout)
+	if err := m.cmd.Start(); err != nil {
+		b.Fatal(err)
 	}
-	ds := make([]time.Duration, len(secs))
-	total := 0.0
-	for i, s := range secs {
-		ds[i] = time.Duration(s * float64(time.Second))
-		total += s
+	if !m.out.Scan() || m.out.Text() != "ready" {
+		b.Fatalf("direct model: %q", m.out.Text())
 	}
-	return summarise(ds, time.Duration(total*float64(time.Second)))
+	return m
+}
+
+// run times one query.
+func (m *model) run(b *testing.B, query string) time.Duration {
+	fmt.Fprintln(m.in, query)
+	if !m.out.Scan() {
+		b.Fatal("direct model exited")
+	}
+	secs, err := strconv.ParseFloat(m.out.Text(), 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+func (m *model) close() {
+	m.in.Close()
+	_ = m.cmd.Wait()
 }
