@@ -257,3 +257,36 @@ func TestValidateReportsMissingHandlerModule(t *testing.T) {
 		t.Errorf("validate output:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// TestImportErrorPrintedWhole: an import error reaches the terminal whole,
+// traceback included, at the first request that meets it.
+func TestImportErrorPrintedWhole(t *testing.T) {
+	needTools(t, "python3")
+	dir := t.TempDir()
+	layout(t, dir, map[string]string{
+		"portico.yaml": `functions:
+  py: {runtime: python3.12, handler: app.handler, code: ./py}
+apis:
+  a:
+    integrations: {py: {type: AWS_PROXY, function: py}}
+    routes: {"GET /": {integration: py}}
+    stages: {$default: {autoDeploy: true}}
+`,
+		"py/app.py":    "import helper\n\ndef handler(event, context):\n    return 'ok'\n",
+		"py/helper.py": "import portico_module_that_is_installed_nowhere_at_all_not_even_here\n",
+	})
+	in := up(t, filepath.Join(dir, "portico.yaml"))
+	if resp, body := get(t, in.gateway+"/"); resp.StatusCode != 500 {
+		t.Fatalf("GET /: %d %s, want 500 (API Gateway's answer to a function error)", resp.StatusCode, body)
+	}
+	want := []string{
+		"[py] [ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'portico_module_that_is_installed_nowhere_at_all_not_even_here'\n",
+		"[py] Traceback (most recent call last):\n",
+	}
+	waitFor(t, redeployWait, func() bool { return strings.Contains(in.stderr.String(), want[1]) })
+	for _, w := range want {
+		if !strings.Contains(in.stderr.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, in.stderr.String())
+		}
+	}
+}

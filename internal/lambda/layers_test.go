@@ -56,8 +56,12 @@ func TestOutputPrefixesLines(t *testing.T) {
 	a, b := o.echo("alpha"), o.echo("beta")
 	a([]byte("START RequestId: 1 Version: $LATEST\n"))
 	b([]byte("hello\n"))
+	b([]byte("[ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'numpy'\rTraceback (most recent call last):\r\u00a0\u00a0File \"app.py\", line 1\n"))
 	a([]byte("END RequestId: 1\n"))
-	want := "[alpha] START RequestId: 1 Version: $LATEST\n[beta] hello\n[alpha] END RequestId: 1\n"
+	want := "[alpha] START RequestId: 1 Version: $LATEST\n[beta] hello\n" +
+		"[beta] [ERROR] Runtime.ImportModuleError: Unable to import module 'app': No module named 'numpy'\n" +
+		"[beta] Traceback (most recent call last):\n[beta] \u00a0\u00a0File \"app.py\", line 1\n" +
+		"[alpha] END RequestId: 1\n"
 	if buf.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", buf.String(), want)
 	}
