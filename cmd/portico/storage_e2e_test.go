@@ -201,7 +201,7 @@ func TestStorageExample(t *testing.T) {
 	// Data survives a restart: a new instance on the same spec (and so the
 	// same data directory) serves the object through the function.
 	in.stop(t)
-	in2 := up(t, spec)
+	in2 := upWithin(t, installWait, spec) // Go builds on a loaded machine
 	ep2 := strings.TrimSuffix(in2.endpoints["documentsApi $default"], "/")
 	if code, body := send(t, "GET", ep2+"/go/notes/from-go.txt", ""); code != 200 || body != "written by aws-sdk-go-v2" {
 		t.Errorf("GET after restart: %d %q", code, body)
