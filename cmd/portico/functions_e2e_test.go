@@ -210,20 +210,24 @@ func TestInstallFailureFailsUp(t *testing.T) {
 	}
 }
 
-// TestQuietHidesFunctionOutput: --quiet keeps functions' output out of the
-// terminal (portico logs still has it).
-func TestQuietHidesFunctionOutput(t *testing.T) {
-	needTools(t, "python3")
-	dir := t.TempDir()
-	layout(t, dir, map[string]string{
-		"portico.yaml": `functions:
+// onePythonFunction is a spec: function py (code ./py, handler
+// app.handler) behind GET /.
+const onePythonFunction = `functions:
   py: {runtime: python3.12, handler: app.handler, code: ./py}
 apis:
   a:
     integrations: {py: {type: AWS_PROXY, function: py}}
     routes: {"GET /": {integration: py}}
     stages: {$default: {autoDeploy: true}}
-`,
+`
+
+// TestQuietHidesFunctionOutput: --quiet keeps functions' output out of the
+// terminal (portico logs still has it).
+func TestQuietHidesFunctionOutput(t *testing.T) {
+	needTools(t, "python3")
+	dir := t.TempDir()
+	layout(t, dir, map[string]string{
+		"portico.yaml": onePythonFunction,
 		"py/app.py": "def handler(event, context):\n    print('quiet please')\n    return 'ok'\n",
 	})
 	in := up(t, filepath.Join(dir, "portico.yaml"), "--quiet")
@@ -264,14 +268,7 @@ func TestImportErrorPrintedWhole(t *testing.T) {
 	needTools(t, "python3")
 	dir := t.TempDir()
 	layout(t, dir, map[string]string{
-		"portico.yaml": `functions:
-  py: {runtime: python3.12, handler: app.handler, code: ./py}
-apis:
-  a:
-    integrations: {py: {type: AWS_PROXY, function: py}}
-    routes: {"GET /": {integration: py}}
-    stages: {$default: {autoDeploy: true}}
-`,
+		"portico.yaml": onePythonFunction,
 		"py/app.py":    "import helper\n\ndef handler(event, context):\n    return 'ok'\n",
 		"py/helper.py": "import portico_module_that_is_installed_nowhere_at_all_not_even_here\n",
 	})

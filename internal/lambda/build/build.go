@@ -315,32 +315,31 @@ type installer struct {
 // install runs in into a temporary directory next to dest and renames it
 // to dest, unless dest exists already.
 func (b *Builder) install(ctx context.Context, fn Function, dest string, in installer) error {
-	defer b.lock(dest)()
-	if st, err := os.Stat(dest); err == nil && st.IsDir() {
-		b.log.Debug("dependencies up to date", "function", fn.Name, "dir", dest)
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return fmt.Errorf("function %s: %w", fn.Name, err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".tmp-"+filepath.Base(dest)+"-")
+	built, err := b.once(dest, func(tmp string) error { return b.run(ctx, fn, tmp, in) })
 	if err != nil {
 		return fmt.Errorf("function %s: %w", fn.Name, err)
 	}
-	defer os.RemoveAll(tmp) // after a successful rename there is nothing left
+	if !built {
+		b.log.Debug("dependencies up to date", "function", fn.Name, "dir", dest)
+	}
+	return nil
+}
+
+// run runs one installer into tmp, reporting progress.
+func (b *Builder) run(ctx context.Context, fn Function, tmp string, in installer) error {
 	if err := in.prepare(tmp); err != nil {
-		return fmt.Errorf("function %s: %w", fn.Name, err)
+		return err
 	}
 	start := time.Now()
 	b.log.Info("installing dependencies", "function", fn.Name, "from", in.what, "packages", in.wanted, "with", in.tool, "for", in.version)
 	c := in.cmd(tmp)
 	out, err := c.StdoutPipe()
 	if err != nil {
-		return fmt.Errorf("function %s: %w", fn.Name, err)
+		return err
 	}
 	c.Stderr = c.Stdout // one stream, in order
 	if err := c.Start(); err != nil {
-		return fmt.Errorf("function %s: %s: %w", fn.Name, in.tool, err)
+		return fmt.Errorf("%s: %w", in.tool, err)
 	}
 	var (
 		errLines []string
@@ -370,18 +369,43 @@ func (b *Builder) install(ctx context.Context, fn Function, dest string, in inst
 			msg = tail
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("function %s: %s install stopped: %w", fn.Name, in.tool, ctx.Err())
+			return fmt.Errorf("%s install stopped: %w", in.tool, ctx.Err())
 		}
-		return fmt.Errorf("function %s: installing %s with %s failed (%v):\n%s", fn.Name, in.what, in.tool, err, strings.Join(msg, "\n"))
+		return fmt.Errorf("installing %s with %s failed (%v):\n%s", in.what, in.tool, err, strings.Join(msg, "\n"))
 	}
-	n := in.count(tmp)
-	if err := os.Rename(tmp, dest); err != nil {
-		if st, serr := os.Stat(dest); serr != nil || !st.IsDir() { // not another process's build
-			return fmt.Errorf("function %s: %w", fn.Name, err)
-		}
-	}
-	b.log.Info("dependencies installed", "function", fn.Name, "packages", n, "elapsed", time.Since(start).Round(100*time.Millisecond))
+	b.log.Info("dependencies installed", "function", fn.Name, "packages", in.count(tmp), "elapsed", time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// once builds dir with fill unless it exists: fill works in a temporary
+// directory next to dir, renamed to dir when fill succeeds, so dir
+// appears complete or not at all (another process's build of the same
+// key, renamed first, wins). It reports whether it built.
+func (b *Builder) once(dir string, fill func(tmp string) error) (bool, error) {
+	defer b.lock(dir)()
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return false, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-"+filepath.Base(dir)+"-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(tmp) // after a successful rename there is nothing left
+	if err := fill(tmp); err != nil {
+		return false, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // countNodeModules counts the packages of dir/node_modules (scoped ones
@@ -419,28 +443,17 @@ func (b *Builder) codeCopy(fn Function, kind, deps string) (string, error) {
 	}
 	prefix := safeName(fn.Name) + "-"
 	dest := filepath.Join(b.dir, "code", prefix+key(kind, deps, rev))
-	defer b.lock(dest)()
-	if st, err := os.Stat(dest); err == nil && st.IsDir() {
-		return dest, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".tmp-"+filepath.Base(dest)+"-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	if err := linkTree(deps, tmp); err != nil {
-		return "", fmt.Errorf("link dependencies: %w", err)
-	}
-	if err := copyTree(fn.CodeDir, tmp, skipCodeDir); err != nil {
-		return "", fmt.Errorf("copy code: %w", err)
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		if st, serr := os.Stat(dest); serr != nil || !st.IsDir() {
-			return "", err
+	built, err := b.once(dest, func(tmp string) error {
+		if err := linkTree(deps, tmp); err != nil {
+			return fmt.Errorf("link dependencies: %w", err)
 		}
+		if err := copyTree(fn.CodeDir, tmp, skipCodeDir); err != nil {
+			return fmt.Errorf("copy code: %w", err)
+		}
+		return nil
+	})
+	if err != nil || !built {
+		return dest, err
 	}
 	prune(filepath.Dir(dest), prefix, dest)
 	return dest, nil

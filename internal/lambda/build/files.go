@@ -25,39 +25,25 @@ func (b *Builder) layers(fn Function) (string, error) {
 		}
 	}
 	dest := filepath.Join(b.dir, "layers", hex.EncodeToString(h.Sum(nil))[:16])
-	defer b.lock(dest)()
-	if st, err := os.Stat(dest); err == nil && st.IsDir() {
-		return dest, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".tmp-"+filepath.Base(dest)+"-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	for _, l := range fn.Layers {
-		st, err := os.Stat(l)
-		if err != nil {
-			return "", err
+	built, err := b.once(dest, func(tmp string) error {
+		for _, l := range fn.Layers {
+			st, err := os.Stat(l)
+			if err != nil {
+				return err
+			}
+			if st.IsDir() {
+				err = copyTree(l, tmp, func(string) bool { return false })
+			} else {
+				err = extractZip(l, tmp)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", l, err)
+			}
 		}
-		if st.IsDir() {
-			err = copyTree(l, tmp, func(string) bool { return false })
-		} else {
-			err = extractZip(l, tmp)
-		}
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", l, err)
-		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		if st, serr := os.Stat(dest); serr != nil || !st.IsDir() {
-			return "", err
-		}
+		return nil
+	})
+	if err != nil || !built {
+		return dest, err
 	}
 	b.log.Info("layers merged", "function", fn.Name, "layers", len(fn.Layers), "dir", dest)
 	return dest, nil
