@@ -228,7 +228,7 @@ func TestQuietHidesFunctionOutput(t *testing.T) {
 	dir := t.TempDir()
 	layout(t, dir, map[string]string{
 		"portico.yaml": onePythonFunction,
-		"py/app.py": "def handler(event, context):\n    print('quiet please')\n    return 'ok'\n",
+		"py/app.py":    "def handler(event, context):\n    print('quiet please')\n    return 'ok'\n",
 	})
 	in := up(t, filepath.Join(dir, "portico.yaml"), "--quiet")
 	if resp, body := get(t, in.gateway+"/"); resp.StatusCode != 200 {
