@@ -131,7 +131,7 @@ func dot(a, b []float64) float64 {
 //
 //	go test ./cmd/portico -run '^$' -bench EmbeddingsExample -benchtime 1x
 func BenchmarkEmbeddingsExample(b *testing.B) {
-	const requests = 100 // per measurement
+	const requests, rounds = 100, 5 // requests per concurrency, in rounds
 	queries := []string{"how do I get my money back", "I lost my password", "when will my parcel arrive",
 		"more GPUs for my project", "rotate a leaked key", "are you open on sunday"}
 	for i := 0; i < b.N; i++ {
@@ -152,32 +152,6 @@ func BenchmarkEmbeddingsExample(b *testing.B) {
 			return time.Since(start)
 		}
 		cold := search(0)
-
-		// Concurrency 1, interleaved with the model alone, query by query,
-		// so that the machine's load hits both alike.
-		m := startModel(b, filepath.Dir(spec))
-		before := len(reportDurations(in.stderr.String()))
-		var route, alone []time.Duration
-		start := time.Now()
-		for j := 0; j < requests; j++ {
-			route = append(route, search(j))
-			alone = append(alone, m.run(b, queries[j%len(queries)]))
-		}
-		elapsed := time.Since(start)
-		m.close()
-		var routeTotal time.Duration
-		for _, d := range route {
-			routeTotal += d
-		}
-		c1, direct := summarise(route, routeTotal), summarise(alone, elapsed-routeTotal)
-		// What Portico adds to each request: its latency less the
-		// function's own duration (its REPORT line).
-		waitFor(b, redeployWait, func() bool { return len(reportDurations(in.stderr.String())) >= before+requests })
-		var added []time.Duration
-		for j, d := range reportDurations(in.stderr.String())[before : before+requests] {
-			added = append(added, route[j]-d)
-		}
-		overhead := summarise(added, time.Second)
 		// A second sandbox, warmed before it is measured.
 		var wg sync.WaitGroup
 		for j := 0; j < 2; j++ {
@@ -185,7 +159,40 @@ func BenchmarkEmbeddingsExample(b *testing.B) {
 			go func() { defer wg.Done(); search(j) }()
 		}
 		wg.Wait()
-		c2 := measure(requests, 2, search)
+
+		// Rounds alternate concurrency 1 (each request followed by the
+		// model alone on the same query, so that the machine's load hits
+		// both alike) and concurrency 2, so drift hits every figure.
+		m := startModel(b, filepath.Dir(spec))
+		var route, alone, added, conc []time.Duration
+		var routeTotal, concTotal time.Duration
+		for r := 0; r < rounds; r++ {
+			before := len(reportDurations(in.stderr.String()))
+			var block []time.Duration
+			for j := 0; j < requests/rounds; j++ {
+				d := search(j)
+				block = append(block, d)
+				routeTotal += d
+				alone = append(alone, m.run(b, queries[j%len(queries)]))
+			}
+			route = append(route, block...)
+			// What Portico adds to each request: its latency less the
+			// function's own duration (its REPORT line).
+			waitFor(b, redeployWait, func() bool { return len(reportDurations(in.stderr.String())) >= before+len(block) })
+			for j, d := range reportDurations(in.stderr.String())[before : before+len(block)] {
+				added = append(added, block[j]-d)
+			}
+			start := time.Now()
+			c := measure(requests/rounds, 2, search)
+			concTotal += time.Since(start)
+			conc = append(conc, c.all...)
+		}
+		m.close()
+		var aloneTotal time.Duration
+		for _, d := range alone {
+			aloneTotal += d
+		}
+		c1, direct, overhead, c2 := summarise(route, routeTotal), summarise(alone, aloneTotal), summarise(added, time.Second), summarise(conc, concTotal)
 
 		b.ReportMetric(float64(cold.Milliseconds()), "cold-ms")
 		b.ReportMetric(ms(c1.p50), "c1-p50-ms")
@@ -227,12 +234,13 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 type latencies struct {
 	p50, p99 time.Duration
 	rps      float64
+	all      []time.Duration // sorted
 }
 
 func summarise(ds []time.Duration, elapsed time.Duration) latencies {
 	slices.Sort(ds)
 	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
-	return latencies{p50: at(0.50), p99: at(0.99), rps: float64(len(ds)) / elapsed.Seconds()}
+	return latencies{p50: at(0.50), p99: at(0.99), rps: float64(len(ds)) / elapsed.Seconds(), all: ds}
 }
 
 // measure runs n calls of do over c workers and summarises them.
