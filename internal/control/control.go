@@ -433,6 +433,9 @@ func (c *Controller) watch(ctx context.Context, interval time.Duration, last str
 			continue
 		}
 		c.deps.Logger.Info("redeployed", "spec", c.cfg.SpecPath)
+		for _, w := range c.Spec().Warnings {
+			c.deps.Logger.Warn(w.Error())
+		}
 	}
 }
 
