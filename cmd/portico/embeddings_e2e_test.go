@@ -68,33 +68,18 @@ func TestEmbeddingsExample(t *testing.T) {
 	if near, far := dot(vecs[0], vecs[1]), dot(vecs[0], vecs[2]); near < 0.5 || far > 0.3 {
 		t.Errorf("similarities: paraphrase %.3f, unrelated %.3f", near, far)
 	}
-	resp, body = post(t, in.gateway+"/v1/embeddings", `{"input": []}`)
-	if resp.StatusCode != 400 || !strings.Contains(body, "input must be a non-empty string") {
-		t.Errorf("POST /v1/embeddings with no input: %d %s", resp.StatusCode, body)
+	if code, body := send(t, "POST", in.gateway+"/v1/embeddings", `{"input": []}`); code != 400 || !strings.Contains(body, "input must be a non-empty string") {
+		t.Errorf("POST /v1/embeddings with no input: %d %s", code, body)
 	}
 	if !strings.Contains(in.stderr.String(), "[embeddings] indexed 6 documents of bucket knowledge") {
 		t.Errorf("the function's output is not in the terminal:\n%s", in.stderr.String())
 	}
 }
 
-func post(t testing.TB, u, body string) (*http.Response, string) {
-	t.Helper()
-	resp, err := http.Post(u, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
-}
-
-func embed(t testing.TB, gateway string, texts ...string) [][]float64 {
+func embed(t *testing.T, gateway string, texts ...string) [][]float64 {
 	t.Helper()
 	req, _ := json.Marshal(map[string]any{"input": texts, "model": "all-MiniLM-L6-v2"})
-	resp, body := post(t, gateway+"/v1/embeddings", string(req))
+	code, body := send(t, "POST", gateway+"/v1/embeddings", string(req))
 	var out struct {
 		Data []struct {
 			Embedding []float64
@@ -103,8 +88,8 @@ func embed(t testing.TB, gateway string, texts ...string) [][]float64 {
 			TotalTokens int `json:"total_tokens"`
 		}
 	}
-	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &out) != nil || out.Usage.TotalTokens == 0 {
-		t.Fatalf("POST /v1/embeddings: %d %.300s", resp.StatusCode, body)
+	if code != 200 || json.Unmarshal([]byte(body), &out) != nil || out.Usage.TotalTokens == 0 {
+		t.Fatalf("POST /v1/embeddings: %d %.300s", code, body)
 	}
 	var vecs [][]float64
 	for _, d := range out.Data {
