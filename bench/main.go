@@ -143,7 +143,7 @@ func run() int {
 		logf("plot: %v", err)
 	}
 	report := filepath.Join(*out, "benchmarks.md")
-	if err := os.WriteFile(report, []byte(render(r, evaluateGoals(r))), 0o644); err != nil {
+	if err := os.WriteFile(report, []byte(render(r, evaluateGoals(r))+keptSections(report)), 0o644); err != nil {
 		logf("%v", err)
 		return 1
 	}
@@ -258,4 +258,20 @@ func setup(ctx context.Context, h *harness) error {
 		h.porticoBin = bin
 	}
 	return nil
+}
+
+// keptMarker starts the part of benchmarks.md that other benchmarks write
+// (figures of go test -bench runs); a run of the harness keeps it.
+const keptMarker = "<!-- kept: sections below come from other benchmarks; go run ./bench keeps them -->"
+
+// keptSections returns the kept part of the existing report, or "".
+func keptSections(report string) string {
+	old, err := os.ReadFile(report)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(old), keptMarker); i >= 0 {
+		return "\n" + string(old[i:])
+	}
+	return ""
 }

@@ -74,7 +74,7 @@ func (is *issuer) token(t *testing.T, aud, scope string, exp time.Duration) stri
 
 // copyExample copies an example directory into a temp dir, replacing text
 // in its spec, and returns the spec's path.
-func copyExample(t *testing.T, name string, replace ...string) string {
+func copyExample(t testing.TB, name string, replace ...string) string {
 	t.Helper()
 	dst := t.TempDir()
 	copyExampleTo(t, name, dst, replace...)
@@ -82,7 +82,7 @@ func copyExample(t *testing.T, name string, replace ...string) string {
 }
 
 // copyExampleTo copies examples/NAME to dst, replacing text in its spec.
-func copyExampleTo(t *testing.T, name, dst string, replace ...string) {
+func copyExampleTo(t testing.TB, name, dst string, replace ...string) {
 	t.Helper()
 	src := filepath.Join("..", "..", "examples", name)
 	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {

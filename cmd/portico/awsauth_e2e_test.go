@@ -391,3 +391,9 @@ func TestAdminListener(t *testing.T) {
 		}
 	}
 }
+
+// boto3Available reports whether python3 can import boto3.
+func boto3Available() bool {
+	py, err := exec.LookPath("python3")
+	return err == nil && exec.Command(py, "-c", "import boto3").Run() == nil
+}

@@ -73,6 +73,13 @@ func (s *syncBuffer) String() string {
 // is ready. It is stopped (and checked to exit cleanly) when the test ends.
 func up(t *testing.T, specFile string, flags ...string) *instance {
 	t.Helper()
+	return upWithin(t, 60*time.Second, specFile, flags...)
+}
+
+// upWithin is up, waiting at most wait for it to be ready (a first start
+// that installs a function's dependencies takes longer).
+func upWithin(t testing.TB, wait time.Duration, specFile string, flags ...string) *instance {
+	t.Helper()
 	args := append([]string{"up", "-f", specFile, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, flags...)
 	cmd := exec.Command(binary, args...)
 	stdout, err := cmd.StdoutPipe()
@@ -119,14 +126,14 @@ func up(t *testing.T, specFile string, flags ...string) *instance {
 			_ = cmd.Wait()
 			t.Fatalf("%v\nstderr:\n%s", err, inst.stderr.String())
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("portico not ready after 60s\nstderr:\n%s", inst.stderr.String())
+	case <-time.After(wait):
+		t.Fatalf("portico not ready after %s\nstderr:\n%s", wait, inst.stderr.String())
 	}
 	return inst
 }
 
 // stop sends SIGINT, as Ctrl-C does, and waits for a clean exit.
-func (in *instance) stop(t *testing.T) {
+func (in *instance) stop(t testing.TB) {
 	if in.cmd.ProcessState != nil {
 		return
 	}
@@ -503,7 +510,7 @@ func writeFile(t *testing.T, name, content string) {
 // on a loaded CI machine the cold starts it triggers can take seconds.
 const redeployWait = 30 * time.Second
 
-func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

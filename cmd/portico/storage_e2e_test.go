@@ -52,11 +52,6 @@ type s3Error struct {
 	Function string `json:"function"`
 }
 
-func boto3Available() bool {
-	py, err := exec.LookPath("python3")
-	return err == nil && exec.Command(py, "-c", "import boto3").Run() == nil
-}
-
 // TestStorageExample runs examples/storage: the Go (aws-sdk-go-v2) and
 // Python (boto3) functions write and read objects through their role, the
 // read-only one is refused, `portico s3` and the AWS CLI see the objects,
@@ -64,7 +59,7 @@ func boto3Available() bool {
 func TestStorageExample(t *testing.T) {
 	dir := copyExampleDir(t, "storage")
 	spec := filepath.Join(dir, "portico.yaml")
-	in := up(t, spec)
+	in := upWithin(t, installWait, spec) // a first start installs boto3
 	ep := strings.TrimSuffix(in.endpoints["documentsApi $default"], "/")
 	if ep == "" {
 		t.Fatalf("no endpoint for documentsApi $default in %v", in.endpoints)
@@ -179,7 +174,7 @@ func TestStorageExample(t *testing.T) {
 	// Data survives a restart: a new instance on the same spec (and so the
 	// same data directory) serves the object through the function.
 	in.stop(t)
-	in2 := up(t, spec)
+	in2 := upWithin(t, installWait, spec) // Go builds on a loaded machine
 	ep2 := strings.TrimSuffix(in2.endpoints["documentsApi $default"], "/")
 	if code, body := send(t, "GET", ep2+"/go/notes/from-go.txt", ""); code != 200 || body != "written by aws-sdk-go-v2" {
 		t.Errorf("GET after restart: %d %q", code, body)

@@ -20,6 +20,8 @@ import (
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/bootstrap"
+	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/observe/console"
@@ -61,6 +63,7 @@ type options struct {
 	admin             awsauth.Admin    // given admin credentials and console token (else generated)
 	pprof             bool             // serve /debug/pprof/ on the admin listener
 	timeouts          gateway.Timeouts // how long clients may take to send requests
+	functionOutput    bool             // echo functions' logs to stderr, prefixed with their names
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -134,14 +137,22 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		return nil, err
 	}
 	var ctl *control.Controller // the runner asks it for each sandbox's credentials
+	cacheDir := lambda.DefaultCacheDir()
+	resolver := bootstrap.NewResolver(cacheDir) // one for the runner and the builder: same interpreters
+	var output io.Writer
+	if o.functionOutput {
+		output = stderr
+	}
 	s.runner, err = lambda.New(lambda.Config{
+		CacheDir:       cacheDir,
+		Output:         output,
 		Credentials:    func(fn lambda.Function) (string, string, string) { return ctl.FunctionCredentials(fn) },
 		Region:         region,
 		AccountID:      accountID,
 		MaxConcurrency: o.maxConcurrency,
 		LogDir:         o.logDir,
 		AWSEndpoint:    s.awsURL,
-	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr})
+	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, Resolver: lambda.BootstrapResolver{R: resolver}})
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +190,8 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		GatewayAddr: s.gwLn.Addr().String(), DataDir: dir},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
 			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
-				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}}})
+				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}},
+			Builder: build.New(build.Config{Dir: filepath.Join(cacheDir, "build")}, build.Deps{Logger: s.logger, Interpreters: build.BootstrapInterpreters{R: resolver}})})
 	s.ctl = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",
 		func() float64 { return float64(ctl.AccessLogDropped()) }); err != nil {

@@ -39,6 +39,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.timeouts.Header, "header-timeout", gateway.DefaultHeaderTimeout, "gateway: longest time a client may take to send a request's head (then the connection is closed)")
 	fs.DurationVar(&o.timeouts.Body, "body-timeout", gateway.DefaultBodyTimeout, "gateway: time allowed for a request body before -body-min-rate extends it (then 408)")
 	fs.IntVar(&o.timeouts.BodyMinRate, "body-min-rate", gateway.DefaultBodyMinRate, "gateway: every this many body bytes received extend the body timeout by 1s (-1: no extension)")
+	quiet := fs.Bool("quiet", false, "do not print functions' output (START/END/REPORT and what they print) in this terminal")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)
@@ -54,6 +55,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	o.logLevel = slog.LevelInfo
 	o.admin = givenAdmin()
+	o.functionOutput = !*quiet
 
 	s, err := start(ctx, o, stderr)
 	if err != nil {
@@ -63,6 +65,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError{1}
 		}
 		return err
+	}
+	for _, w := range s.spec.Warnings {
+		s.logger.Warn(w.Error())
 	}
 	if *watch {
 		s.ctl.Watch(ctx, 500*time.Millisecond)

@@ -21,6 +21,9 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, err)
 		return exitError{1}
 	}
+	for _, w := range sp.Warnings {
+		fmt.Fprintf(stderr, "warning: %v\n", w)
+	}
 	routes := 0
 	for _, a := range sp.APIs {
 		routes += len(a.Routes)

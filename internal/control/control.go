@@ -31,6 +31,7 @@ import (
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/metrics"
 	"github.com/portico-dev/portico/internal/openai"
@@ -87,6 +88,15 @@ type Deps struct {
 	// Metrics forgets the series of routes and functions a redeploy
 	// removed; nil when metrics are off.
 	Metrics *metrics.Metrics
+	// Builder installs functions' dependencies and merges their layers
+	// before they are deployed; nil deploys code directories as they are
+	// (and refuses layers).
+	Builder Builder
+}
+
+// Builder prepares a function's files (build.Builder).
+type Builder interface {
+	Build(ctx context.Context, fn build.Function) (build.Result, error)
 }
 
 // Controller owns the running configuration. Its methods are safe for
@@ -150,8 +160,12 @@ func (c *Controller) Apply(ctx context.Context, sp *spec.Spec) error {
 func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]bool) error {
 	fns := make([]lambda.Function, 0, len(sp.Functions))
 	for _, name := range sortedKeys(sp.Functions) {
-		fn, err := lambdaFunction(c.mgmt.overlay(sp.Functions[name]))
+		f := c.mgmt.overlay(sp.Functions[name]) // the spec's function, as the Lambda API changed it
+		fn, err := lambdaFunction(f)
 		if err != nil {
+			return err
+		}
+		if fn, err = c.buildFunction(ctx, f, fn); err != nil {
 			return err
 		}
 		if st := sp.Storage; st != nil {
@@ -440,6 +454,9 @@ func (c *Controller) watch(ctx context.Context, interval time.Duration, last str
 			continue
 		}
 		c.deps.Logger.Info("redeployed", "spec", c.cfg.SpecPath)
+		for _, w := range c.Spec().Warnings {
+			c.deps.Logger.Warn(w.Error())
+		}
 	}
 }
 
@@ -452,6 +469,10 @@ func (c *Controller) fingerprint() string {
 		for _, name := range sortedKeys(sp.Functions) {
 			rev, _ := codeRevision(sp.Functions[name].Code)
 			sb.WriteString(rev)
+			for _, l := range sp.Functions[name].Layers {
+				rev, _ := codeRevision(l)
+				sb.WriteString(rev)
+			}
 		}
 	}
 	return sb.String()

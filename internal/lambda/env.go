@@ -84,6 +84,14 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []str
 		}
 		env[k] = v
 	}
+	if fn.OptDir != "" {
+		for k, v := range layerEnv(fn.Runtime, optRoot(fn)) {
+			if k == "PATH" {
+				v = strings.Replace(env["PATH"], "/opt/bin", v, 1)
+			}
+			env[k] = v
+		}
+	}
 	for k, v := range fn.Environment {
 		env[k] = v
 	}
@@ -132,4 +140,26 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []str
 	}
 	slices.Sort(out)
 	return out
+}
+
+// optRoot is where a function's runtime sees its layers: OptDir itself,
+// as functions run on the host's file system.
+func optRoot(fn *Function) string { return fn.OptDir }
+
+// layerEnv is what makes layers under optRoot visible to a runtime, as
+// Lambda's runtimes see /opt: for Python, optRoot/python/lib/pythonX.Y/
+// site-packages and optRoot/python on sys.path (through PYTHONPATH, after
+// the code directory); for Node.js, optRoot/nodejs/nodeN/node_modules and
+// optRoot/nodejs/node_modules on NODE_PATH; for every runtime, optRoot/bin
+// in PATH where Lambda's PATH has /opt/bin.
+func layerEnv(runtime, optRoot string) map[string]string {
+	env := map[string]string{"PATH": optRoot + "/bin"}
+	switch {
+	case strings.HasPrefix(runtime, "python"):
+		env["PYTHONPATH"] = optRoot + "/python/lib/" + runtime + "/site-packages:" + optRoot + "/python"
+	case strings.HasPrefix(runtime, "nodejs"):
+		major := strings.TrimSuffix(strings.TrimPrefix(runtime, "nodejs"), ".x")
+		env["NODE_PATH"] = optRoot + "/nodejs/node" + major + "/node_modules:" + optRoot + "/nodejs/node_modules"
+	}
+	return env
 }

@@ -9,10 +9,15 @@ import (
 
 // Function is the configuration of one function, as the runner needs it.
 type Function struct {
-	Name        string
-	Runtime     string // python3.x, nodejs18.x..nodejs22.x, provided.al2023, provided.al2
-	Handler     string
-	CodeDir     string // absolute path of the code directory
+	Name    string
+	Runtime string // python3.x, nodejs18.x..nodejs24.x, provided.al2023, provided.al2
+	Handler string
+	CodeDir string // absolute path of the code directory
+	OptDir  string // directory served read-only at /opt (the function's layers, merged in order); "" for none
+	// Interpreter is the python or node executable to run a Python or
+	// Node.js function with; "" picks the installed one closest to the
+	// runtime's version.
+	Interpreter string
 	Timeout     time.Duration
 	MemoryMB    int
 	Environment map[string]string

@@ -29,7 +29,8 @@ type logBuffer struct {
 	size  int
 	file  *os.File
 	subs  map[*logSubscriber]struct{}
-	open  []string // invocations between START and REPORT; replaced, never modified
+	open  []string          // invocations between START and REPORT; replaced, never modified
+	echo  func(line []byte) // receives every line (with its newline) in order; nil: none
 }
 
 // logEntry is one line of a function's log.
@@ -126,6 +127,9 @@ func (b *logBuffer) write(line []byte) {
 	}
 	if b.file != nil {
 		b.file.Write(l) // best effort: the ring keeps the line anyway
+	}
+	if b.echo != nil {
+		b.echo(l)
 	}
 	for s := range b.subs {
 		select {
@@ -310,6 +314,9 @@ func (r *Runner) logBufferFor(name string) (*logBuffer, error) {
 	b, err := newLogBuffer(r.cfg.LogBufferBytes, r.cfg.LogDir, name, r.now)
 	if err != nil {
 		return nil, fmt.Errorf("lambda %s: %w", name, err)
+	}
+	if r.output != nil {
+		b.echo = r.output.echo(name)
 	}
 	r.logs[name] = b
 	return b, nil

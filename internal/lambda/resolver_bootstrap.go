@@ -18,12 +18,18 @@ var _ Resolver = BootstrapResolver{}
 func (b BootstrapResolver) Command(ctx context.Context, fn Function) (*Command, error) {
 	c, err := b.R.Command(ctx, bootstrap.Function{
 		Name: fn.Name, Runtime: fn.Runtime, Handler: fn.Handler, CodeDir: fn.CodeDir, MemoryMB: fn.MemoryMB,
+		Interpreter: fn.Interpreter,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Command{Path: c.Path, Args: c.Args, Dir: c.Dir, Env: c.Env, Warnings: c.Warnings}, nil
 }
+
+// DefaultCacheDir is where runtime artefacts and builds go unless told
+// otherwise: the user's cache directory + /portico, else the temp
+// directory.
+func DefaultCacheDir() string { return defaultCacheDir() }
 
 // defaultCacheDir is where runtime artefacts go when Config.CacheDir is
 // empty: the user's cache directory, else the temp directory.

@@ -62,6 +62,11 @@ type Config struct {
 	// MaxQueuedEvents caps Event invocations queued or running; beyond it
 	// Event invokes get 429. Default 10000.
 	MaxQueuedEvents int
+	// Output, when set, receives every line of every function's log
+	// (START, END, REPORT and what the function prints), each prefixed
+	// with the function's name in brackets, as `sam local start-api` shows
+	// them; writes are whole lines, serialised.
+	Output io.Writer
 	// MemoryLimit forces a memory enforcement mode (MemoryCgroup2,
 	// MemoryCgroup1, MemoryRlimit, MemoryNone); "" picks the best the
 	// machine allows.
@@ -93,6 +98,7 @@ type Runner struct {
 	mem      *memLimiter
 	obs      Observer     // nil: no observation
 	tracer   InvokeTracer // nil: no tracing
+	output   *output      // nil: logs are not echoed
 
 	deployMu sync.Mutex
 	pools    atomic.Pointer[map[string]*pool]
@@ -191,6 +197,9 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		mem:      newMemLimiter(cfg.MemoryLimit),
 		logs:     map[string]*logBuffer{},
 		stop:     make(chan struct{}),
+	}
+	if cfg.Output != nil {
+		r.output = &output{w: cfg.Output}
 	}
 	r.pools.Store(&map[string]*pool{})
 	r.events.init(r)

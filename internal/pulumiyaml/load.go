@@ -39,6 +39,7 @@ const (
 	tObjectV2    = "aws:s3:BucketObjectv2"
 	tObject      = "aws:s3:BucketObject"
 	tLogGroup    = "aws:cloudwatch:LogGroup"
+	tLayer       = "aws:lambda:LayerVersion"
 )
 
 // known lists the properties each supported type translates; others are
@@ -47,7 +48,8 @@ var known = map[string][]string{
 	tRole:        {"name", "assumeRolePolicy", "managedPolicyArns"},
 	tRolePolicy:  {"role", "policy"},
 	tRoleAttach:  {"role", "policyArn"},
-	tFunction:    {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions"},
+	tFunction:    {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions", "layers"},
+	tLayer:       {"layerName", "code", "compatibleRuntimes", "description", "licenseInfo"},
 	tPermission:  nil,
 	tAPI:         {"name", "protocolType", "corsConfiguration"},
 	tAuthorizer:  {"apiId", "name", "authorizerType", "identitySources", "jwtConfiguration", "authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses", "authorizerResultTtlInSeconds"},
@@ -130,6 +132,13 @@ func awsOutputs(project, typ, name string, prop func(string) (string, bool), opt
 		}
 		out["bucket"] = id
 		out["arn"] = "arn:aws:s3:::" + id
+	case tLayer:
+		if n, ok := prop("layerName"); ok {
+			id = n
+		}
+		out["layerArn"] = "arn:aws:lambda:" + Region + ":" + Account + ":layer:" + id
+		out["arn"] = out["layerArn"].(string) + ":1"
+		out["version"] = "1"
 	case tLogGroup:
 		if n, ok := prop("name"); ok {
 			id = n

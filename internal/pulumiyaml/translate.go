@@ -619,6 +619,7 @@ func (t *translation) function(r *resource) {
 			set(m, k, i, pos(n))
 		}
 	}
+	t.functionLayers(r, m)
 	// -1 is Pulumi's "no reserved concurrency".
 	if i, n, ok := l.integer(r, "reservedConcurrentExecutions"); ok && i != -1 {
 		set(m, "reservedConcurrency", i, pos(n))

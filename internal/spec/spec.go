@@ -23,6 +23,10 @@ type Spec struct {
 	// File is the path the spec was read from; Dir its directory, against
 	// which relative code paths are resolved.
 	File, Dir string
+	// Warnings are problems that do not stop the spec from loading, at
+	// their positions: a handler whose module is in neither the function's
+	// code nor its layers (it fails at its first invocation).
+	Warnings ErrorList `yaml:"-" json:"-"`
 
 	Functions map[string]*Function `yaml:"functions"`
 	Roles     map[string]*Role     `yaml:"roles"`
@@ -128,7 +132,7 @@ type Function struct {
 	Pos  Pos    `yaml:"-"`
 
 	// Runtime is a Lambda runtime identifier: python3.6 to python3.14,
-	// nodejs18.x to nodejs22.x, provided.al2023, provided.al2 or provided
+	// nodejs18.x to nodejs24.x, provided.al2023, provided.al2 or provided
 	// (see KnownRuntime).
 	Runtime string `yaml:"runtime"`
 	// Handler is module.function for Python, file.export for Node.js; unused
@@ -149,6 +153,15 @@ type Function struct {
 	ReservedConcurrency *int `yaml:"reservedConcurrency"`
 	// Role names a role under roles.
 	Role string `yaml:"role"`
+	// Layers are up to 5 Lambda layers, each a directory or a .zip file
+	// (relative to the spec file; absolute after Load), merged in order
+	// into what the function sees at /opt: a later layer's file replaces
+	// an earlier one's.
+	Layers []string `yaml:"layers" json:",omitempty"`
+	// Interpreter names the python or node executable that runs a Python
+	// or Node.js function (a program on PATH, e.g. python3.12, or a
+	// path); default: the installed version closest to the runtime's.
+	Interpreter string `yaml:"interpreter" json:",omitempty"`
 }
 
 // TimeoutDuration is Timeout as a time.Duration.

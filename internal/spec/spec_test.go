@@ -274,8 +274,8 @@ func TestParseErrors(t *testing.T) {
 		// Functions.
 		{"bad function name", "functions:\n  my fn: {runtime: python3.12, handler: a.b, code: app}\n", []string{`2:3: function name "my fn": must be 1 to 64 letters, digits, "-" or "_"`}},
 		{"runtime missing", "functions:\n  f: {handler: a.b, code: app}\n", []string{`2:3: function "f": runtime is required`}},
-		{"runtime unsupported", "functions:\n  f: {runtime: java21, handler: a.b, code: app}\n", []string{`2:16: runtime: unsupported runtime "java21"; supported: python3.6 to python3.14, nodejs18.x, nodejs20.x, nodejs22.x, provided.al2023, provided.al2, provided`}},
-		{"runtime typo", "functions:\n  f: {runtime: nodejs20, handler: a.b, code: app}\n", []string{`2:16: runtime: unsupported runtime "nodejs20" (did you mean "nodejs20.x"?); supported: python3.6 to python3.14, nodejs18.x, nodejs20.x, nodejs22.x, provided.al2023, provided.al2, provided`}},
+		{"runtime unsupported", "functions:\n  f: {runtime: java21, handler: a.b, code: app}\n", []string{`2:16: runtime: unsupported runtime "java21"; supported: python3.6 to python3.14, nodejs18.x to nodejs24.x, provided.al2023, provided.al2, provided`}},
+		{"runtime typo", "functions:\n  f: {runtime: nodejs20, handler: a.b, code: app}\n", []string{`2:16: runtime: unsupported runtime "nodejs20" (did you mean "nodejs20.x"?); supported: python3.6 to python3.14, nodejs18.x to nodejs24.x, provided.al2023, provided.al2, provided`}},
 		{"handler missing", "functions:\n  f: {runtime: python3.12, code: app}\n", []string{`2:3: function "f": handler is required for runtime python3.12`}},
 		{"python handler no dot", "functions:\n  f: {runtime: python3.12, handler: main, code: app}\n", []string{`2:37: handler: "main" is not module.function`}},
 		{"python handler bad function", "functions:\n  f: {runtime: python3.12, handler: app.my-fn, code: app}\n", []string{`2:37: handler: "app.my-fn": function name "my-fn" is not a Python identifier`}},

@@ -13,10 +13,10 @@ import (
 
 // KnownRuntime reports whether Portico can run functions with the Lambda
 // runtime identifier id: python3.6 to python3.14, nodejs18.x, nodejs20.x,
-// nodejs22.x, provided.al2023, provided.al2 and provided.
+// nodejs22.x, nodejs24.x, provided.al2023, provided.al2 and provided.
 func KnownRuntime(id string) bool {
 	switch id {
-	case "nodejs18.x", "nodejs20.x", "nodejs22.x", "provided", "provided.al2", "provided.al2023":
+	case "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "provided", "provided.al2", "provided.al2023":
 		return true
 	}
 	if minor, ok := strings.CutPrefix(id, "python3."); ok {
@@ -47,7 +47,7 @@ var knownRuntimeList = func() []string {
 	for i := 6; i <= 14; i++ {
 		l = append(l, "python3."+strconv.Itoa(i))
 	}
-	return append(l, "nodejs18.x", "nodejs20.x", "nodejs22.x", "provided.al2023", "provided.al2", "provided")
+	return append(l, "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x", "provided.al2023", "provided.al2", "provided")
 }()
 
 // ReservedEnv reports whether Lambda reserves the environment variable
@@ -166,7 +166,7 @@ func (v *validator) function(f *Function) {
 	case f.Runtime == "":
 		v.add(f.Pos, "function %q: runtime is required", f.Name)
 	case !KnownRuntime(f.Runtime):
-		v.add(v.pos.or(&f.Runtime, f.Pos), "runtime: unsupported runtime %q%s; supported: python3.6 to python3.14, nodejs18.x, nodejs20.x, nodejs22.x, provided.al2023, provided.al2, provided",
+		v.add(v.pos.or(&f.Runtime, f.Pos), "runtime: unsupported runtime %q%s; supported: python3.6 to python3.14, nodejs18.x to nodejs24.x, provided.al2023, provided.al2, provided",
 			f.Runtime, didYouMean(f.Runtime, knownRuntimeList))
 	default:
 		family = RuntimeFamily(f.Runtime)
@@ -183,6 +183,7 @@ func (v *validator) function(f *Function) {
 		v.add(hp, "handler: must not contain control characters")
 	}
 	v.code(f)
+	v.functionFiles(f, family)
 	if f.Timeout < 1 || f.Timeout > 900 {
 		v.add(v.pos.or(&f.Timeout, f.Pos), "timeout: must be 1 to 900 seconds, got %d", f.Timeout)
 	}

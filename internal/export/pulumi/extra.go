@@ -29,6 +29,11 @@ func (g *gen) notesForExtensions() {
 	if sp.Storage != nil {
 		g.note("storage: buckets are created in S3 itself")
 	}
+	for _, k := range sortedKeys(sp.Functions) {
+		if sp.Functions[k].Interpreter != "" {
+			g.note("functions.%s.interpreter: AWS runs the runtime's own interpreter", k)
+		}
+	}
 	if a := sp.Account; a != nil && ((a.ThrottlingRateLimit != nil && *a.ThrottlingRateLimit != spec.DefaultAccountRateLimit) ||
 		(a.ThrottlingBurstLimit != nil && *a.ThrottlingBurstLimit != spec.DefaultAccountBurstLimit)) {
 		g.note("account throttle: AWS sets the account's limits (ask AWS Support to change them)")

@@ -180,6 +180,7 @@ func (g *gen) program() ([]byte, error) {
 	}
 
 	// Functions.
+	layerVar := g.layerDecls()
 	for _, name := range sortedKeys(sp.Functions) {
 		fn := sp.Functions[name]
 		role := defaultRole
@@ -203,6 +204,7 @@ func (g *gen) program() ([]byte, error) {
 		if fn.ReservedConcurrency != nil {
 			fmt.Fprintf(&args, "ReservedConcurrentExecutions: pulumi.Int(%d),\n", *fn.ReservedConcurrency)
 		}
+		args.WriteString(layersArg(fn, layerVar))
 		if isGoSource(fn) {
 			g.p("// Function %s: Go sources; build %s/bootstrap first (see README.md).\n", name, dir)
 		} else {

@@ -26,6 +26,7 @@ const (
 	tBucket     = "aws:s3/bucketV2:BucketV2"
 	tObject     = "aws:s3/bucketObjectv2:BucketObjectv2"
 	tFunction   = "aws:lambda/function:Function"
+	tLayer      = "aws:lambda/layerVersion:LayerVersion"
 	tPermission = "aws:lambda/permission:Permission"
 	tAPI        = "aws:apigatewayv2/api:Api"
 	tAuthorizer = "aws:apigatewayv2/authorizer:Authorizer"
@@ -215,6 +216,11 @@ func wantGraph(t *testing.T, sp *spec.Spec, g graph) []want {
 			add(tObject, name+"/"+k, map[string]any{"bucket": g.out(tBucket, name, "bucket"), "key": k, "source.path": "./" + path.Join("buckets", name, k)})
 		}
 	}
+	layerName := map[string]string{}
+	for _, l := range layersOf(sp) {
+		layerName[l.src] = l.name
+		add(tLayer, l.name, map[string]any{"layerName": l.name, "code.path": l.rel, "compatibleRuntimes": l.runtimes})
+	}
 	for _, name := range sortedKeys(sp.Functions) {
 		fn := sp.Functions[name]
 		role := defaultRole
@@ -231,6 +237,13 @@ func wantGraph(t *testing.T, sp *spec.Spec, g graph) []want {
 		}
 		for k, v := range fn.Environment {
 			in["environment.variables."+k] = v
+		}
+		if len(fn.Layers) > 0 {
+			var arns []string
+			for _, l := range fn.Layers {
+				arns = append(arns, g.out(tLayer, layerName[l], "arn"))
+			}
+			in["layers"] = arns
 		}
 		add(tFunction, name, in)
 	}

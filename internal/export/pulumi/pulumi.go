@@ -137,6 +137,9 @@ func WriteReport(sp *spec.Spec, dir string) (*Written, error) {
 		}
 		w.Functions = append(w.Functions, rel)
 	}
+	if err := writeLayers(sp, absDir); err != nil {
+		return nil, err
+	}
 	for _, name := range sortedKeys(sp.Buckets) {
 		b := sp.Buckets[name]
 		if b.Contents == "" {

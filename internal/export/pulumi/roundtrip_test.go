@@ -51,6 +51,7 @@ func TestRoundTrip(t *testing.T) {
 			got := p.Spec
 			sameFiles(t, "function", want.Functions, got.Functions, func(f *spec.Function) *string { return &f.Code })
 			sameFiles(t, "bucket", want.Buckets, got.Buckets, func(b *spec.Bucket) *string { return &b.Contents })
+			sameLayers(t, want.Functions, got.Functions)
 			dropExtensions(want)
 			dropAdditions(got)
 			if w, g := modelText(t, want), modelText(t, got); w != g {
@@ -64,6 +65,9 @@ func TestRoundTrip(t *testing.T) {
 // as AWS has it, as its README lists.
 func dropExtensions(sp *spec.Spec) {
 	sp.AccessKeys, sp.UsagePlans, sp.APIKeys, sp.Storage, sp.Account = nil, nil, nil, nil, nil
+	for _, f := range sp.Functions {
+		f.Interpreter = ""
+	}
 	for _, r := range sp.Roles {
 		if r.AssumeRolePolicy == nil {
 			_ = json.Unmarshal([]byte(lambdaTrust), &r.AssumeRolePolicy)
@@ -174,6 +178,27 @@ func sameFiles[T any](t *testing.T, kind string, want, got map[string]*T, dir fu
 			t.Errorf("%s %s: %v", kind, name, err)
 		}
 		*wd, *gd = "", ""
+	}
+}
+
+// sameLayers checks each function's layers (directories or zip files), in
+// order, as sameFiles checks code, then clears them.
+func sameLayers(t *testing.T, want, got map[string]*spec.Function) {
+	t.Helper()
+	for name, w := range want {
+		g := got[name]
+		if g == nil {
+			continue
+		}
+		if len(w.Layers) != len(g.Layers) {
+			t.Errorf("function %s: %d layers in the exported program, want %d", name, len(g.Layers), len(w.Layers))
+			continue
+		}
+		for i := range w.Layers {
+			sameFiles(t, "layer of function", map[string]*string{name: &w.Layers[i]}, map[string]*string{name: &g.Layers[i]},
+				func(p *string) *string { return p })
+		}
+		w.Layers, g.Layers = nil, nil
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package bootstrap resolves the command that runs a Lambda function's
 // runtime locally, so that unmodified handlers run as they do on AWS.
 //
-// Managed runtimes (python3.x, nodejs18.x to nodejs22.x) run on the
-// machine's python3 or node with a bootstrap script of this package
+// Managed runtimes (python3.x, nodejs18.x to nodejs24.x) run on the
+// machine's Python or Node.js closest to the runtime's version (or the
+// interpreter the function names) with a bootstrap script of this package
 // (embedded, standard library only) that speaks the Lambda Runtime API
 // to the server named by AWS_LAMBDA_RUNTIME_API. OS-only runtimes
 // (provided, provided.al2, provided.al2023) run the executable named
@@ -45,6 +46,10 @@ type Function struct {
 	Handler  string
 	CodeDir  string // the code directory; relative paths are taken from the working directory
 	MemoryMB int
+	// Interpreter, when set, is the python or node executable to run the
+	// function with (a program on PATH or a path); otherwise the installed
+	// version closest to the runtime's is chosen.
+	Interpreter string
 }
 
 // Command is how to start one sandbox process of a function.
@@ -146,14 +151,14 @@ func codeDir(fn Function) (string, error) {
 }
 
 func (r *Resolver) python(ctx context.Context, fn Function, info runtimeInfo, dir string) (*Command, error) {
-	py, err := r.interpreter(ctx, fn, "python3", []string{"-c", "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"})
+	py, err := r.pick(ctx, fn, info)
 	if err != nil {
 		return nil, err
 	}
 	// The bootstrap uses PYTHONPYCACHEPREFIX (3.8) and keeps to the 3.8
 	// standard library.
 	if py.version.major != 3 || py.version.minor < 8 {
-		return nil, fmt.Errorf("function %s: runtime %s needs Python 3.8 or newer, but python3 (%s) is %s",
+		return nil, fmt.Errorf("function %s: runtime %s needs Python 3.8 or newer, but the closest installed (%s) is %s",
 			fn.Name, fn.Runtime, py.path, py.version.text)
 	}
 	script, err := r.script("bootstrap.py", pythonScript)
@@ -181,18 +186,19 @@ func (r *Resolver) python(ctx context.Context, fn Function, info runtimeInfo, di
 		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s is deprecated on AWS (since %s); running it on the machine's Python %s",
 			fn.Runtime, info.deprecated, py.version.text))
 	case machine != want:
-		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s runs on the machine's Python %s", fn.Runtime, py.version.text))
+		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s runs on the machine's Python %s (%s), %s",
+			fn.Runtime, py.version.text, py.path, mismatchHint(fn, "python"+want)))
 	}
 	return cmd, nil
 }
 
 func (r *Resolver) node(ctx context.Context, fn Function, info runtimeInfo, dir string) (*Command, error) {
-	node, err := r.interpreter(ctx, fn, "node", []string{"-e", "console.log(process.execPath); console.log(process.version)"})
+	node, err := r.pick(ctx, fn, info)
 	if err != nil {
 		return nil, err
 	}
 	if node.version.major < 18 {
-		return nil, fmt.Errorf("function %s: runtime %s needs Node.js 18 or newer, but node (%s) is %s",
+		return nil, fmt.Errorf("function %s: runtime %s needs Node.js 18 or newer, but the closest installed (%s) is %s",
 			fn.Name, fn.Runtime, node.path, node.version.text)
 	}
 	script, err := r.script("bootstrap.cjs", nodeScript)
@@ -220,7 +226,8 @@ func (r *Resolver) node(ctx context.Context, fn Function, info runtimeInfo, dir 
 		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s is deprecated on AWS (since %s); running it on the machine's Node.js %s",
 			fn.Runtime, info.deprecated, node.version.text))
 	case node.version.major != info.major:
-		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s runs on the machine's Node.js %s", fn.Runtime, node.version.text))
+		cmd.Warnings = append(cmd.Warnings, fmt.Sprintf("runtime %s runs on the machine's Node.js %s (%s), %s",
+			fn.Runtime, node.version.text, node.path, mismatchHint(fn, fmt.Sprintf("Node.js %d", info.major))))
 	}
 	return cmd, nil
 }
@@ -351,4 +358,13 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return nil
+}
+
+// mismatchHint ends the warning about an interpreter whose version is not
+// the runtime's.
+func mismatchHint(fn Function, wanted string) string {
+	if fn.Interpreter != "" {
+		return "the interpreter the function names"
+	}
+	return "the closest installed (install " + wanted + ", or name an interpreter with the function's interpreter field)"
 }

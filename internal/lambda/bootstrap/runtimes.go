@@ -25,7 +25,7 @@ type runtimeInfo struct {
 	// deprecated is the date AWS ended support for the runtime ("" while
 	// it is supported). Source: the "Deprecated runtimes" table of
 	// https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
-	// as of February 2026.
+	// as of February 2026 (nodejs24.x, released 2025-11-25, added since).
 	deprecated string
 }
 
@@ -44,6 +44,7 @@ var runtimes = map[string]runtimeInfo{
 	"nodejs18.x": {familyNode, 18, 0, "2025-09-01"},
 	"nodejs20.x": {familyNode, 20, 0, ""},
 	"nodejs22.x": {familyNode, 22, 0, ""},
+	"nodejs24.x": {familyNode, 24, 0, ""},
 
 	"provided":        {familyProvided, 0, 0, "2024-01-08"},
 	"provided.al2":    {familyProvided, 0, 0, ""},
@@ -51,7 +52,7 @@ var runtimes = map[string]runtimeInfo{
 }
 
 // Supported reports whether runtime is a runtime name this package can run:
-// python3.6 to python3.14, nodejs18.x, nodejs20.x, nodejs22.x, provided,
+// python3.6 to python3.14, nodejs18.x to nodejs24.x, provided,
 // provided.al2 and provided.al2023. It is meant for spec validation.
 func Supported(runtime string) bool {
 	_, ok := runtimes[runtime]

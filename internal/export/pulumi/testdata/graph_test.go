@@ -97,6 +97,10 @@ func outputs(typ, name string, in resource.PropertyMap) (string, resource.Proper
 		set("name", n)
 		set("arn", arn)
 		set("invokeArn", fmt.Sprintf("arn:aws:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", region, arn))
+	case "aws:lambda/layerVersion:LayerVersion":
+		n := str("layerName", name)
+		set("layerArn", fmt.Sprintf("arn:aws:lambda:%s:%s:layer:%s", region, account, n))
+		set("arn", fmt.Sprintf("arn:aws:lambda:%s:%s:layer:%s:1", region, account, n))
 	case "aws:s3/bucketV2:BucketV2":
 		id = str("bucket", name)
 		set("bucket", id)
