@@ -149,6 +149,12 @@ type Function struct {
 	ReservedConcurrency *int `yaml:"reservedConcurrency"`
 	// Role names a role under roles.
 	Role string `yaml:"role"`
+	// EventInvokeConfig configures asynchronous invocation: retries,
+	// maximum event age, destinations (see async.go).
+	EventInvokeConfig *EventInvokeConfig `yaml:"eventInvokeConfig" json:",omitempty"`
+	// Permissions are the function's resource-based policy: who else may
+	// invoke it (S3 notifications need s3.amazonaws.com).
+	Permissions []*Permission `yaml:"permissions" json:",omitempty"`
 }
 
 // TimeoutDuration is Timeout as a time.Duration.
@@ -180,6 +186,8 @@ type Bucket struct {
 	// unless an object of that key already exists. After Load it is
 	// absolute, or "" when not given.
 	Contents string `yaml:"contents"`
+	// Notifications send the bucket's object events to functions.
+	Notifications []*BucketNotification `yaml:"notifications" json:",omitempty"`
 }
 
 // Storage points the buckets at an external S3-compatible service (AWS S3,
