@@ -63,6 +63,9 @@ type Deps struct {
 	Now func() time.Time
 	// Logger receives server-side failures (500s); default: discard.
 	Logger *slog.Logger
+	// Notifier receives event notifications for functions (see
+	// notify.go); nil refuses every notification configuration.
+	Notifier Notifier
 }
 
 // Principal is who signed a request.
@@ -137,6 +140,7 @@ type Server struct {
 	deps     Deps
 	store    *store
 	verifier sigv4.Verifier
+	notes    notifications
 }
 
 // New opens (creating if needed) the store under cfg.DataDir, loading the
@@ -171,6 +175,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, deps: deps, store: st}
+	if err := s.loadNotifications(); err != nil {
+		return nil, err
+	}
 	s.verifier = sigv4.Verifier{
 		Lookup: func(id string) (sigv4.Credentials, bool) {
 			p, ok := deps.Principals.Principal(id)
@@ -337,6 +344,9 @@ func (s *Server) dispatch(c *call) error {
 	case !c.hasKey:
 		switch m {
 		case http.MethodPut:
+			if c.has("notification") {
+				return s.putBucketNotification(c)
+			}
 			return s.createBucket(c)
 		case http.MethodDelete:
 			return s.deleteBucket(c)
@@ -354,6 +364,8 @@ func (s *Server) dispatch(c *call) error {
 				return s.listMultipartUploads(c)
 			case c.has("versioning"):
 				return s.getBucketVersioning(c)
+			case c.has("notification"):
+				return s.getBucketNotification(c)
 			case c.q("list-type") == "2":
 				return s.listObjectsV2(c)
 			default:
