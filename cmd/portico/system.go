@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/asyncq"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/observe/console"
@@ -123,6 +124,11 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	if err != nil {
 		return nil, err
 	}
+	events, err := asyncq.Open(filepath.Join(dir, "lambda", "events.db")) // asynchronous invocations, until delivered
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { events.Close() })
 	var ctl *control.Controller // the runner asks it for each sandbox's credentials
 	s.runner, err = lambda.New(lambda.Config{
 		Credentials:    func(fn lambda.Function) (string, string, string) { return ctl.FunctionCredentials(fn) },
@@ -131,7 +137,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		MaxConcurrency: o.maxConcurrency,
 		LogDir:         o.logDir,
 		AWSEndpoint:    s.awsURL,
-	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr})
+	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, EventStore: events})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +167,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	s.closers = append(s.closers, transport.Close)
 	keyring := &s3.Keyring{}
-	store, err := s3.New(s3.Config{DataDir: dir, Region: region}, s3.Deps{Principals: keyring, Logger: s.logger})
+	store, err := s3.New(s3.Config{DataDir: dir, Region: region}, s3.Deps{Principals: keyring, Logger: s.logger, Notifier: control.S3Events{Runner: s.runner}})
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +177,9 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	s.ctl = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",
 		func() float64 { return float64(ctl.AccessLogDropped()) }); err != nil {
+		return nil, err
+	}
+	if err := met.Queues(s.runner.Queues); err != nil {
 		return nil, err
 	}
 	if err := ctl.Apply(ctx, s.spec); err != nil {

@@ -44,6 +44,8 @@ import (
 type Runner interface {
 	lambdaproxy.Invoker
 	Deploy(ctx context.Context, fns []lambda.Function) error
+	SetPermissions(map[string][]lambda.Permission)
+	SetEventInvokeConfigs(map[string]lambda.EventInvokeConfig)
 }
 
 // Config is the controller's configuration.
@@ -93,6 +95,7 @@ type Controller struct {
 	mu       sync.Mutex
 	spec     *spec.Spec                      // the last spec that was applied
 	deployed map[string]map[string]*deployed // API name -> stage -> what that stage runs
+	notes    map[string][]s3.Notification    // bucket notifications last set from the spec
 }
 
 // deployed is the API definition attached to one stage: for auto-deploy
@@ -189,6 +192,10 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 		if c.deps.APIKeys != nil && c.spec != nil {
 			_ = c.deps.APIKeys.Update(usagePlans(c.spec)) // back to the running spec's
 		}
+		return err
+	}
+	if err := c.applyAsync(sp); err != nil {
+		dep.close()
 		return err
 	}
 	c.deps.Gateway.Swap(dep.Deployment)

@@ -101,7 +101,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time       { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // TestAsyncEventAge: an event that cannot run (reserved concurrency 0:
@@ -208,6 +208,33 @@ func TestCheckEventInvokeConfig(t *testing.T) {
 			err := CheckEventInvokeConfig(tt.cfg)
 			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 				t.Errorf("CheckEventInvokeConfig = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAllows(t *testing.T) {
+	work, _ := recordFn(t, "work")
+	r := newRunner(t, Config{}, work)
+	r.SetPermissions(map[string][]Permission{"work": {
+		{Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceARN: "arn:aws:s3:::docs"},
+		{Action: "lambda:*", Principal: "events.amazonaws.com", SourceARN: "arn:aws:events:*:000000000000:rule/*"},
+	}})
+	tests := []struct {
+		name, fn, principal, source string
+		want                        bool
+	}{
+		{"s3 from its bucket", "work", "s3.amazonaws.com", "arn:aws:s3:::docs", true},
+		{"by ARN", FunctionARN("us-east-1", "000000000000", "work"), "s3.amazonaws.com", "arn:aws:s3:::docs", true},
+		{"s3 from another bucket", "work", "s3.amazonaws.com", "arn:aws:s3:::other", false},
+		{"another principal", "work", "sns.amazonaws.com", "arn:aws:s3:::docs", false},
+		{"wildcard source", "work", "events.amazonaws.com", "arn:aws:events:us-east-1:000000000000:rule/nightly", true},
+		{"unknown function", "nope", "s3.amazonaws.com", "arn:aws:s3:::docs", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := r.Allows(tt.fn, tt.principal, tt.source, ""); got != tt.want {
+				t.Errorf("Allows = %v, want %v", got, tt.want)
 			}
 		})
 	}

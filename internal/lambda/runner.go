@@ -114,7 +114,8 @@ type Runner struct {
 	closing      atomic.Bool // set once queued events are done
 	stop         chan struct{}
 
-	events eventQueue
+	events   eventQueue
+	policies policies
 }
 
 // New returns a Runner with no functions; call Deploy.
