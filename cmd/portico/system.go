@@ -57,6 +57,7 @@ type options struct {
 	otlpEndpoint      string
 	traceSampleRatio  float64 // 0 means every trace
 	logLevel          slog.Level
+	asyncRetryDelay   time.Duration // first retry of a failed Event invoke; 0 means Lambda's 1m
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -137,6 +138,8 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		MaxConcurrency: o.maxConcurrency,
 		LogDir:         o.logDir,
 		AWSEndpoint:    s.awsURL,
+
+		AsyncRetryDelays: retryDelays(o.asyncRetryDelay),
 	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, EventStore: events})
 	if err != nil {
 		return nil, err
@@ -257,6 +260,15 @@ func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout t
 	}
 	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, RedisTimeout: timeout, Logger: logger})
 	return store, keys, err
+}
+
+// retryDelays are the waits before the two retries of a failed
+// asynchronous invocation: first, then twice that (nil: Lambda's).
+func retryDelays(first time.Duration) []time.Duration {
+	if first <= 0 {
+		return nil
+	}
+	return []time.Duration{first, 2 * first}
 }
 
 // awsEndpoint sends S3 requests (signed for the s3 service) to the store

@@ -1,0 +1,264 @@
+package main
+
+// End-to-end tests of S3 event notifications and asynchronous invocation
+// (issue 17) with the real binary and real Python functions: an upload
+// through aws-sdk-go-v2 invokes a function with S3's exact record, filters
+// select keys, a failing function is retried and its record goes to
+// OnFailure, a succeeding one's to OnSuccess, bad configurations are
+// refused, and an accepted event survives SIGKILL and a restart.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/portico-dev/portico/internal/lambda"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// adminCredentials are the credentials these tests sign with: the one
+// place they come from.
+func adminCredentials() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(lambda.LocalAccessKeyID, lambda.LocalSecretAccessKey, "")
+}
+
+func s3Client(endpoint string) *s3.Client {
+	return s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: adminCredentials(), RetryMaxAttempts: 1})
+}
+
+func lambdaClient(endpoint string) *awslambda.Client {
+	return awslambda.New(awslambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: adminCredentials(), RetryMaxAttempts: 1})
+}
+
+// recorderPy appends each event to $OUT/$NAME.jsonl, then fails when the
+// event mentions "fail", sleeps when it mentions "sleep".
+const recorderPy = `import json, os, time
+
+def main(event, context):
+    text = json.dumps(event, separators=(",", ":"))
+    with open(os.path.join(os.environ["OUT"], os.environ["NAME"] + ".jsonl"), "a") as f:
+        f.write(text + "\n")
+    if "sleep" in text:
+        time.sleep(30)
+    if "fail" in text:
+        raise RuntimeError("cannot process " + os.environ["NAME"])
+    return {"processed": True}
+`
+
+// pipelineSpec: ingest is notified of PDFs under in/ of bucket docs; its
+// records go to done (success) or failed.
+const pipelineSpec = `functions:
+  ingest:
+    runtime: python3.11
+    handler: handler.main
+    code: ./fn
+    environment: {OUT: "@OUT@", NAME: ingest}
+    reservedConcurrency: @RC@
+    eventInvokeConfig:
+      maximumRetryAttempts: 1
+      destinationConfig:
+        onSuccess: {destination: done}
+        onFailure: {destination: failed}
+    permissions:
+      - principal: s3.amazonaws.com
+        sourceArn: arn:aws:s3:::docs
+  done: {runtime: python3.11, handler: handler.main, code: ./fn, environment: {OUT: "@OUT@", NAME: done}}
+  failed: {runtime: python3.11, handler: handler.main, code: ./fn, environment: {OUT: "@OUT@", NAME: failed}}
+buckets:
+  docs:
+    notifications:
+      - id: pdfs
+        function: ingest
+        events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+        filterPrefix: in/
+        filterSuffix: .pdf
+`
+
+// pipeline writes the spec and the function into a temp dir; rc is
+// ingest's reserved concurrency.
+func pipeline(t *testing.T, rc string) (specFile, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	out = filepath.Join(dir, "out")
+	for _, d := range []string{out, filepath.Join(dir, "fn")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(dir, "fn", "handler.py"), recorderPy)
+	specFile = filepath.Join(dir, "portico.yaml")
+	writeFile(t, specFile, strings.NewReplacer("@OUT@", out, "@RC@", rc).Replace(pipelineSpec))
+	return specFile, out
+}
+
+// recorded returns the events function name received, oldest first.
+func recorded(out, name string) []string {
+	b, _ := os.ReadFile(filepath.Join(out, name+".jsonl"))
+	var l []string
+	for _, s := range strings.Split(string(b), "\n") {
+		if s != "" {
+			l = append(l, s)
+		}
+	}
+	return l
+}
+
+func waitRecorded(t *testing.T, out, name string, n int) []string {
+	t.Helper()
+	waitFor(t, 60*time.Second, func() bool { return len(recorded(out, name)) >= n })
+	return recorded(out, name)
+}
+
+var volatileJSON = regexp.MustCompile(`"(eventTime|x-amz-request-id|x-amz-id-2|sequencer|principalId|requestId|timestamp)":"[^"]*"`)
+
+var stackTrace = regexp.MustCompile(`"stackTrace":\[(?:"(?:[^"\\]|\\.)*",?)*\]`)
+
+// golden compares JSON with testdata/notify/NAME, volatile values blanked.
+func golden(t *testing.T, got, name string) {
+	t.Helper()
+	norm := volatileJSON.ReplaceAllString(got, `"$1":"…"`)
+	norm = stackTrace.ReplaceAllString(norm, `"stackTrace":["…"]`)
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, []byte(norm), "", "  "); err != nil {
+		t.Fatalf("%v: %s", err, got)
+	}
+	pretty.WriteByte('\n')
+	path := filepath.Join("testdata", "notify", name)
+	if *updateGolden {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		writeFile(t, path, pretty.String())
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pretty.String() != string(want) {
+		t.Errorf("%s differs:\n%s\nwant:\n%s", name, pretty.String(), want)
+	}
+}
+
+func TestS3NotificationsInvokeFunctions(t *testing.T) {
+	specFile, out := pipeline(t, "2")
+	in := up(t, specFile, "--async-retry-delay", "50ms")
+	ctx := context.Background()
+	c := s3Client(in.aws)
+	putObject := func(key, body string) {
+		t.Helper()
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("docs"), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
+			t.Fatalf("PutObject %s: %v", key, err)
+		}
+	}
+
+	// Keys the filters leave out, then one they select: ingest sees only
+	// the last.
+	putObject("in/notes.txt", "not a pdf")
+	putObject("out/report.pdf", "not under in/")
+	putObject("in/Q3 report (final).pdf", "%PDF-1.7 quarterly")
+	got := waitRecorded(t, out, "ingest", 1)
+	golden(t, got[0], "put.json")
+	golden(t, waitRecorded(t, out, "done", 1)[0], "on-success.json")
+
+	// A failing event: one attempt, one retry, then the OnFailure record.
+	putObject("in/fail.pdf", "this one fails")
+	golden(t, waitRecorded(t, out, "failed", 1)[0], "on-failure.json")
+	if n := len(recorded(out, "ingest")); n != 3 {
+		t.Errorf("ingest got %d events, want 3 (the report, the failing one twice):\n%s", n, strings.Join(recorded(out, "ingest"), "\n"))
+	}
+
+	// Deleting a selected key.
+	if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("docs"), Key: aws.String("in/Q3 report (final).pdf")}); err != nil {
+		t.Fatal(err)
+	}
+	got = waitRecorded(t, out, "ingest", 4)
+	if !strings.Contains(got[3], `"eventName":"ObjectRemoved:Delete"`) || !strings.Contains(got[3], `"key":"in/Q3+report+%28final%29.pdf"`) {
+		t.Errorf("delete event: %s", got[3])
+	}
+
+	// The configuration as the S3 API shows it, and configurations S3
+	// refuses.
+	nc, err := c.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String("docs")})
+	if err != nil || len(nc.LambdaFunctionConfigurations) != 1 || aws.ToString(nc.LambdaFunctionConfigurations[0].Id) != "pdfs" {
+		t.Fatalf("GetBucketNotificationConfiguration = %+v, %v", nc, err)
+	}
+	for _, tt := range []struct{ name, arn, event, msg string }{
+		{"function without permission", lambda.FunctionARN("us-east-1", "000000000000", "done"), "s3:ObjectCreated:*", "Unable to validate the following destination configurations"},
+		{"unknown function", lambda.FunctionARN("us-east-1", "000000000000", "nope"), "s3:ObjectCreated:*", "Unable to validate the following destination configurations"},
+		{"unsupported event", lambda.FunctionARN("us-east-1", "000000000000", "ingest"), "s3:ObjectRestore:Completed", "not supported"},
+	} {
+		_, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String("docs"),
+			NotificationConfiguration: &types.NotificationConfiguration{LambdaFunctionConfigurations: []types.LambdaFunctionConfiguration{{
+				LambdaFunctionArn: aws.String(tt.arn), Events: []types.Event{types.Event(tt.event)}}}}})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidArgument" || !strings.Contains(ae.ErrorMessage(), tt.msg) {
+			t.Errorf("%s: %v, want 400 InvalidArgument %q", tt.name, err, tt.msg)
+		}
+	}
+
+	// The spec's event invoke config through the Lambda API.
+	lc := lambdaClient(in.aws)
+	cfg, err := lc.GetFunctionEventInvokeConfig(ctx, &awslambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("ingest")})
+	if err != nil || aws.ToInt32(cfg.MaximumRetryAttempts) != 1 ||
+		aws.ToString(cfg.DestinationConfig.OnFailure.Destination) != lambda.FunctionARN("us-east-1", "000000000000", "failed") {
+		t.Errorf("GetFunctionEventInvokeConfig = %+v, %v", cfg, err)
+	}
+}
+
+// TestAsyncEventsSurviveSIGKILL: events accepted with 202 (an Event invoke
+// and an S3 notification) while ingest may not run (reserved concurrency
+// 0) are on disk: portico is killed with SIGKILL, restarted on the same
+// data directory with ingest allowed to run, and delivers them.
+func TestAsyncEventsSurviveSIGKILL(t *testing.T) {
+	specFile, out := pipeline(t, "0")
+	in := up(t, specFile)
+	ctx := context.Background()
+	res, err := lambdaClient(in.aws).Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("ingest"),
+		InvocationType: ltypes.InvocationTypeEvent, Payload: []byte(`{"job":"survive"}`)})
+	if err != nil || res.StatusCode != 202 {
+		t.Fatalf("Event invoke: %+v, %v", res, err)
+	}
+	if _, err := s3Client(in.aws).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("docs"), Key: aws.String("in/kept.pdf"),
+		Body: strings.NewReader("%PDF")}); err != nil {
+		t.Fatal(err)
+	}
+	kids := children(in.cmd.Process.Pid)
+	if err := in.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = in.cmd.Wait()
+	for _, pid := range kids {
+		_ = syscall.Kill(pid, syscall.SIGKILL) // its sandboxes, orphaned
+	}
+	if n := len(recorded(out, "ingest")); n != 0 {
+		t.Fatalf("ingest ran before the restart (%d events)", n)
+	}
+
+	data, _ := os.ReadFile(specFile)
+	writeFile(t, specFile, strings.Replace(string(data), "reservedConcurrency: 0", "reservedConcurrency: 1", 1))
+	up(t, specFile)
+	got := waitRecorded(t, out, "ingest", 2)
+	joined := strings.Join(got, "\n")
+	if !strings.Contains(joined, `{"job":"survive"}`) || !strings.Contains(joined, `"key":"in/kept.pdf"`) {
+		t.Errorf("delivered after the restart:\n%s", joined)
+	}
+	waitRecorded(t, out, "done", 2)
+}
