@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -261,4 +262,67 @@ func TestAsyncEventsSurviveSIGKILL(t *testing.T) {
 		t.Errorf("delivered after the restart:\n%s", joined)
 	}
 	waitRecorded(t, out, "done", 2)
+}
+
+// TestPipelineExampleWithAWSCLI runs examples/pipeline with the AWS CLI:
+// `aws s3 cp` triggers ingest and its OnSuccess record reaches index;
+// put-bucket-notification-configuration (once answered 409 as if it were
+// CreateBucket) and get-bucket-notification-configuration work.
+func TestPipelineExampleWithAWSCLI(t *testing.T) {
+	awsBin, err := exec.LookPath("aws")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the AWS CLI is not installed (.ci/run installs it)")
+		}
+		t.Skip("the AWS CLI is not installed")
+	}
+	in := up(t, copyExample(t, "pipeline"))
+	tmp := t.TempDir()
+	creds, _ := adminCredentials().Retrieve(context.Background())
+	env := []string{"AWS_ACCESS_KEY_ID=" + creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + filepath.Join(tmp, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(tmp, "none")}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	awsCLI := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, awsBin, append(args, "--endpoint-url", in.aws)...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	note := filepath.Join(tmp, "note.txt")
+	writeFile(t, note, "hello pipelines")
+	if out, err := awsCLI("s3", "cp", note, "s3://documents/incoming/note.txt"); err != nil {
+		t.Fatalf("aws s3 cp: %v\n%s", err, out)
+	}
+	logs := func(fn string) string {
+		_, body := get(t, in.aws+"/_portico/functions/"+fn+"/logs")
+		return body
+	}
+	waitFor(t, 60*time.Second, func() bool { return strings.Contains(logs("index"), "Success after 1 attempt(s)") })
+	if l := logs("ingest"); !strings.Contains(l, "ObjectCreated:Put s3://documents/incoming/note.txt") {
+		t.Errorf("ingest's log:\n%s", l)
+	}
+
+	out, err := awsCLI("s3api", "get-bucket-notification-configuration", "--bucket", "documents")
+	if err != nil || !strings.Contains(out, `"incoming-text"`) || !strings.Contains(out, "function:ingest") {
+		t.Fatalf("get-bucket-notification-configuration: %v\n%s", err, out)
+	}
+	cfg := `{"LambdaFunctionConfigurations":[{"Id":"all","LambdaFunctionArn":"arn:aws:lambda:us-east-1:000000000000:function:ingest","Events":["s3:ObjectCreated:*"]}]}`
+	if out, err := awsCLI("s3api", "put-bucket-notification-configuration", "--bucket", "documents", "--notification-configuration", cfg); err != nil {
+		t.Fatalf("put-bucket-notification-configuration: %v\n%s", err, out)
+	}
+	bad := strings.Replace(cfg, "function:ingest", "function:index", 1)
+	if out, err := awsCLI("s3api", "put-bucket-notification-configuration", "--bucket", "documents", "--notification-configuration", bad); err == nil ||
+		!strings.Contains(out, "InvalidArgument") || !strings.Contains(out, "Unable to validate the following destination configurations") {
+		t.Errorf("a destination without permission: %v\n%s", err, out)
+	}
+	if out, _ := awsCLI("s3api", "get-bucket-notification-configuration", "--bucket", "documents"); !strings.Contains(out, `"all"`) {
+		t.Errorf("after put: %s", out)
+	}
 }
