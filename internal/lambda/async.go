@@ -146,7 +146,13 @@ func (q *eventQueue) init(r *Runner, store asyncq.Store) error {
 	if err != nil {
 		return fmt.Errorf("lambda: async queue: %w", err)
 	}
+	now := r.now()
 	for _, e := range evs {
+		if e.Throttles > 0 && e.Due.After(now) {
+			// A throttle's back-off does not outlive the process: the
+			// new one may have the capacity (or the function) it lacked.
+			e.Due, e.Throttles = now, 0
+		}
 		q.push(e)
 	}
 	if len(evs) > 0 {
@@ -215,19 +221,16 @@ func (q *eventQueue) add(e *asyncq.Event) error {
 		return &ServiceError{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException",
 			Message: "Rate Exceeded.", Reason: "ConcurrentInvocationLimitExceeded"}
 	}
-	q.n++ // reserved while the store writes
 	q.mu.Unlock()
-	if err := q.store.Commit([]*asyncq.Event{e}, nil); err != nil {
-		q.mu.Lock()
-		q.n--
-		q.mu.Unlock()
+	// The event may be delivered while its write is in flight (it is
+	// queued in the store before anything that delivery writes), but it
+	// is acknowledged only once it is on disk.
+	wait := q.store.Submit([]*asyncq.Event{e}, nil)
+	q.push(e)
+	if err := wait(); err != nil {
+		q.r.log.Error("lambda async queue: add event", "function", e.Function, "request_id", e.ID, "error", err)
 		return &ServiceError{Status: http.StatusInternalServerError, Type: "ServiceException", Message: "The event could not be queued: " + err.Error()}
 	}
-	q.mu.Lock()
-	q.n--
-	q.pushLocked(e)
-	q.mu.Unlock()
-	q.poke()
 	return nil
 }
 

@@ -59,6 +59,12 @@ type Store interface {
 	// events of del, all or nothing; when it returns nil the change is
 	// durable.
 	Commit(put []*Event, del []string) error
+	// Submit is Commit in two steps: it queues the change behind those
+	// submitted before (changes apply in the order submitted) and returns
+	// a function that waits until it is durable. A caller may act on the
+	// change meanwhile (start delivering an event) but must not report it
+	// durable before wait returns nil.
+	Submit(put []*Event, del []string) (wait func() error)
 	// Load returns every stored event, oldest first.
 	Load() ([]*Event, error)
 	// Close releases the store.
@@ -110,9 +116,12 @@ func Open(path string) (*DB, error) {
 
 // Commit implements Store with group commit: it joins the next
 // transaction and waits for its fsync.
-func (d *DB) Commit(put []*Event, del []string) error {
+func (d *DB) Commit(put []*Event, del []string) error { return d.Submit(put, del)() }
+
+// Submit implements Store.
+func (d *DB) Submit(put []*Event, del []string) (wait func() error) {
 	if len(put) == 0 && len(del) == 0 {
-		return nil
+		return func() error { return nil }
 	}
 	c := &commit{put: put, del: del, done: make(chan error, 1)}
 	d.mu.Lock()
@@ -122,7 +131,7 @@ func (d *DB) Commit(put []*Event, del []string) error {
 		go d.write()
 	}
 	d.mu.Unlock()
-	return <-c.done
+	return func() error { return <-c.done }
 }
 
 // write writes the pending commits, one transaction per round, until none
@@ -219,6 +228,12 @@ func (m *Memory) Commit(put []*Event, del []string) error {
 		delete(m.m, id)
 	}
 	return nil
+}
+
+// Submit implements Store: the change is made at once.
+func (m *Memory) Submit(put []*Event, del []string) (wait func() error) {
+	err := m.Commit(put, del)
+	return func() error { return err }
 }
 
 // Load implements Store.
