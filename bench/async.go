@@ -24,16 +24,12 @@ var metricRE = regexp.MustCompile(`([0-9.]+) (\S+)`)
 // benchMetrics runs one benchmark and returns, per round (-count), its
 // custom metrics by unit.
 func (h *harness) benchMetrics(ctx context.Context, re, benchtime, pkg string) (string, []map[string]float64, error) {
-	args := []string{"test", "-run", "^$", "-bench", re, "-benchtime", benchtime, "-count", strconv.Itoa(h.rounds), pkg}
-	line := "go " + strings.Join(args, " ")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = h.root
-	out, err := cmd.CombinedOutput()
+	line, out, err := h.runGoBench(ctx, re, benchtime, pkg)
 	if err != nil {
-		return line, nil, fmt.Errorf("go test -bench: %w: %s", err, truncate(string(out), 500))
+		return line, nil, err
 	}
 	var rounds []map[string]float64
-	for l := range strings.Lines(string(out)) {
+	for l := range strings.Lines(out) {
 		if !strings.HasPrefix(l, "Benchmark") {
 			continue
 		}
@@ -46,9 +42,23 @@ func (h *harness) benchMetrics(ctx context.Context, re, benchtime, pkg string) (
 		rounds = append(rounds, m)
 	}
 	if len(rounds) == 0 {
-		return line, nil, fmt.Errorf("go test -bench: no result lines in %q", truncate(string(out), 300))
+		return line, nil, fmt.Errorf("go test -bench: no result lines in %q", truncate(out, 300))
 	}
 	return line, rounds, nil
+}
+
+// runGoBench runs `go test -run ^$ -bench re` on pkgs, one -count per
+// round, and returns the command line and its output.
+func (h *harness) runGoBench(ctx context.Context, re, benchtime string, pkgs ...string) (string, string, error) {
+	args := append([]string{"test", "-run", "^$", "-bench", re, "-benchtime", benchtime, "-count", strconv.Itoa(h.rounds)}, pkgs...)
+	line := "go " + strings.Join(args, " ")
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = h.root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return line, "", fmt.Errorf("go test -bench: %w: %s", err, truncate(string(out), 500))
+	}
+	return line, string(out), nil
 }
 
 func (h *harness) async(ctx context.Context) (*Scenario, error) {
