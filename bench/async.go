@@ -64,7 +64,7 @@ func (h *harness) runGoBench(ctx context.Context, re, benchtime string, pkgs ...
 func (h *harness) async(ctx context.Context) (*Scenario, error) {
 	s := &Scenario{ID: "async", Title: "Asynchronous pipeline: S3 notifications and the durable queue"}
 	s.Notes = append(s.Notes,
-		"Latency: aws-sdk-go-v2 PutObject into Portico's store, the event matched, written to the bbolt queue (fsync; delivery starts while the write is in flight, the 202/200 waits for it) and handed to a warm Go function, which stamps its start. Baseline `invoke`: a synchronous Invoke of the same warm function, call to handler start. Percentiles are over every upload of a round.",
+		"Latency: aws-sdk-go-v2 PutObject into Portico's store, the event matched, written to the bbolt queue (fsync; delivery starts while the write is in flight, the 202/200 waits for it) and handed to a warm Go function, which stamps its start. Baseline `invoke`: a synchronous Invoke of the same warm function, call to handler start; `PutObject alone`: the same upload to a bucket without notifications, call to response (the store's own fsyncs, which come before any event). Percentiles are over every upload of a round.",
 		"Throughput: `bbolt` is the store alone (each event committed when accepted and removed when delivered, 64 concurrent producers, group commit: one fsync per transaction); `runner` is InvokeAsync from 16 concurrent callers to a warm Go function with 4 sandboxes, until the queue is empty (accepted = 202s per second).")
 	bt := "500x"
 	if h.short {
@@ -80,6 +80,8 @@ func (h *harness) async(ctx context.Context) (*Scenario, error) {
 		for _, m := range rounds {
 			c.series("invoke").add(mP50, m["invoke-p50-ms"]*1000)
 			c.series("invoke").add(mP99, m["invoke-p99-ms"]*1000)
+			c.series("PutObject alone").add(mP50, m["put-p50-ms"]*1000)
+			c.series("PutObject alone").add(mP99, m["put-p99-ms"]*1000)
 			c.series("portico").add(mP50, m["p50-ms"]*1000)
 			c.series("portico").add(mP99, m["p99-ms"]*1000)
 		}
