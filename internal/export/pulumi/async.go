@@ -120,7 +120,7 @@ func (g *gen) asyncResources(fnVar, bucketVar map[string]string, roleOf func(fn 
 			if policy != "" {
 				opts = fmt.Sprintf(", pulumi.DependsOn([]pulumi.Resource{%s})", policy)
 			}
-			g.decl("", fmt.Sprintf("lambda.NewFunctionEventInvokeConfig(ctx, %s, &lambda.FunctionEventInvokeConfigArgs{\n%s}%s)", q(name), args.String(), opts))
+			g.decl("", fmt.Sprintf("lambda.NewFunctionEventInvokeConfig(ctx, %s, &lambda.FunctionEventInvokeConfigArgs{\n%s}%s)", q(name+"-async"), args.String(), opts))
 		}
 		if len(f.Permissions) > 0 || f.EventInvokeConfig != nil {
 			g.p("\n")
@@ -154,7 +154,7 @@ func (g *gen) asyncResources(fnVar, bucketVar map[string]string, roleOf func(fn 
 		args.WriteString("},\n")
 		g.p("// Bucket %s's event notifications; S3 checks the functions' permissions first.\n", name)
 		g.decl("", fmt.Sprintf("s3.NewBucketNotification(ctx, %s, &s3.BucketNotificationArgs{\n%s}, pulumi.DependsOn([]pulumi.Resource{%s}))",
-			q(name), args.String(), strings.TrimSuffix(deps.String(), ", ")))
+			q(name+"-notifications"), args.String(), strings.TrimSuffix(deps.String(), ", ")))
 		g.p("\n")
 	}
 }
