@@ -228,7 +228,12 @@ func TestS3NotificationsInvokeFunctions(t *testing.T) {
 // and an S3 notification) while ingest may not run (reserved concurrency
 // 0) are on disk: portico is killed with SIGKILL, restarted on the same
 // data directory with ingest allowed to run, and delivers them.
-func TestAsyncEventsSurviveSIGKILL(t *testing.T) {
+func TestAsyncEventsSurviveSIGKILL(t *testing.T) { eventsSurvive(t, syscall.SIGKILL) }
+
+// TestAsyncEventsSurviveSIGTERM: the same with a graceful stop.
+func TestAsyncEventsSurviveSIGTERM(t *testing.T) { eventsSurvive(t, syscall.SIGTERM) }
+
+func eventsSurvive(t *testing.T, sig syscall.Signal) {
 	specFile, out := pipeline(t, "0")
 	in := up(t, specFile)
 	ctx := context.Background()
@@ -242,10 +247,12 @@ func TestAsyncEventsSurviveSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	kids := children(in.cmd.Process.Pid)
-	if err := in.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := in.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	_ = in.cmd.Wait()
+	if err := in.cmd.Wait(); sig == syscall.SIGTERM && err != nil {
+		t.Errorf("portico after SIGTERM: %v\n%s", err, in.stderr.String())
+	}
 	for _, pid := range kids {
 		_ = syscall.Kill(pid, syscall.SIGKILL) // its sandboxes, orphaned
 	}
