@@ -88,9 +88,9 @@ type DB struct {
 }
 
 type commit struct {
-	put  []*Event
-	del  []string
-	done chan error
+	keys, vals [][]byte // events to put, encoded when submitted
+	del        []string
+	done       chan error
 }
 
 // Open opens (creating it and its directory if needed) the store file at
@@ -123,7 +123,15 @@ func (d *DB) Submit(put []*Event, del []string) (wait func() error) {
 	if len(put) == 0 && len(del) == 0 {
 		return func() error { return nil }
 	}
-	c := &commit{put: put, del: del, done: make(chan error, 1)}
+	// Encode now: the caller may change the events once Submit returns.
+	c := &commit{del: del, done: make(chan error, 1)}
+	for _, e := range put {
+		v, err := json.Marshal(e)
+		if err != nil {
+			return func() error { return fmt.Errorf("asyncq: event %s: %w", e.ID, err) }
+		}
+		c.keys, c.vals = append(c.keys, []byte(e.ID)), append(c.vals, v)
+	}
 	d.mu.Lock()
 	d.pending = append(d.pending, c)
 	if !d.writing {
@@ -150,13 +158,9 @@ func (d *DB) write() {
 		err := d.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(eventsBucket)
 			for _, c := range batch {
-				for _, e := range c.put {
-					v, err := json.Marshal(e)
-					if err != nil {
-						return fmt.Errorf("event %s: %w", e.ID, err)
-					}
-					if err := b.Put([]byte(e.ID), v); err != nil {
-						return fmt.Errorf("event %s: %w", e.ID, err)
+				for i, k := range c.keys {
+					if err := b.Put(k, c.vals[i]); err != nil {
+						return fmt.Errorf("event %s: %w", k, err)
 					}
 				}
 				for _, id := range c.del {
