@@ -58,6 +58,7 @@ type options struct {
 	traceSampleRatio  float64 // 0 means every trace
 	logLevel          slog.Level
 	asyncRetryDelay   time.Duration // first retry of a failed Event invoke; 0 means Lambda's 1m
+	oneShot           bool          // portico invoke: no durable event queue (a running portico may hold it)
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -125,11 +126,15 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	if err != nil {
 		return nil, err
 	}
-	events, err := asyncq.Open(filepath.Join(dir, "lambda", "events.db")) // asynchronous invocations, until delivered
-	if err != nil {
-		return nil, err
+	var events asyncq.Store // asynchronous invocations, until delivered; nil: in memory
+	if !o.oneShot {
+		db, err := asyncq.Open(filepath.Join(dir, "lambda", "events.db"))
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { db.Close() })
+		events = db
 	}
-	s.closers = append(s.closers, func() { events.Close() })
 	var ctl *control.Controller // the runner asks it for each sandbox's credentials
 	s.runner, err = lambda.New(lambda.Config{
 		Credentials:    func(fn lambda.Function) (string, string, string) { return ctl.FunctionCredentials(fn) },

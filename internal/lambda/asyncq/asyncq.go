@@ -101,6 +101,9 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("asyncq: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("asyncq: open %s: another process holds it (is another Portico running on this data directory?): %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("asyncq: open %s: %w", path, err)
 	}

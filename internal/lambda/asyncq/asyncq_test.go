@@ -3,6 +3,7 @@ package asyncq
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,6 +79,22 @@ func TestReopen(t *testing.T) {
 	got, err := d.Load()
 	if err != nil || len(got) != 1 || got[0].ID != "x" {
 		t.Fatalf("Load = %v, %v; want event x", got, err)
+	}
+}
+
+// TestOpenTwice: a second Open of a file in use fails, saying why.
+func TestOpenTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 5 s lock timeout")
+	}
+	path := filepath.Join(t.TempDir(), "events.db")
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "another Portico") {
+		t.Errorf("second Open = %v, want a lock error", err)
 	}
 }
 
