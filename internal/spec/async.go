@@ -151,6 +151,10 @@ func allowsS3(f *Function, bucket string) bool {
 }
 
 func (v *validator) notifications(b *Bucket) {
+	if len(b.Notifications) > 0 && v.spec.Storage != nil {
+		v.add(v.pos.or(&b.Notifications, b.Pos), "notifications: need Portico's own store; with storage: the buckets live elsewhere and their events never reach Portico")
+		return
+	}
 	ids := map[string]bool{}
 	for i, n := range b.Notifications {
 		np := v.pos.entry(&b.Notifications, fmt.Sprint(i), b.Pos)

@@ -69,6 +69,8 @@ func TestParseAsyncErrors(t *testing.T) {
 			[]string{`21:18: notifications[0].events: unsupported event type "s3:ObjectCreated:Putt" (did you mean "s3:ObjectCreated:Put"?)`}},
 		{"unknown field", "filterSuffix: .pdf", "filterSufix: .pdf",
 			[]string{`23:9: unknown field "filterSufix" in notification (did you mean "filterSuffix"?)`}},
+		{"external storage", "buckets:\n", "storage: {endpoint: \"https://s3.example.com\", accessKeyId: AKIAEXAMPLE0000000, secretAccessKey: s}\nbuckets:\n",
+			[]string{`21:7: notifications: need Portico's own store`}},
 		{"function", "- function: ingest", "- function: ingestt",
 			[]string{`20:19: notifications[0].function: no function named "ingestt"`}},
 	}
