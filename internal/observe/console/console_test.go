@@ -53,10 +53,9 @@ var testTopology = fakeTopology{{ID: "a1b2c3d4e5", Name: "shop", Stages: []Stage
 func newTestConsole(t *testing.T, l *live.Live, opts ...func(*Config)) *Console {
 	t.Helper()
 	cfg := Config{
-		Live:     l,
-		Topology: testTopology,
-		Functions: fakeFunctions{{Name: "items-fn", Runtime: "python3.13", MemoryMB: 128, Warm: 2, Busy: 1, ColdStarts: 3,
-			QueueDepth: 4, QueueAge: 90 * time.Second}},
+		Live:      l,
+		Topology:  testTopology,
+		Functions: fakeFunctions{{Name: "items-fn", Runtime: "python3.13", MemoryMB: 128, Warm: 2, Busy: 1, ColdStarts: 3, QueueDepth: 4, QueueAge: 90 * time.Second}},
 		Logs: fakeLogs{"items-fn": {"req-1": {
 			"START RequestId: req-1 Version: $LATEST",
 			`{"level":"INFO","msg":"<listing items>"}`,
