@@ -14,11 +14,11 @@ import (
 // spec's are handed to the runner and the store after the functions are
 // deployed (a notification needs its function and its permission).
 
-// applyAsync gives the runner sp's permissions and event invoke configs,
-// and the store sp's bucket notifications that changed since the last
-// apply (so that a configuration set through the S3 API stays until the
-// spec's own changes).
-func (c *Controller) applyAsync(sp *spec.Spec) error {
+// applyAsyncConfig gives the runner sp's permissions and event invoke
+// configs. It runs before the functions are deployed, so that events
+// queued before a restart are delivered with their function's
+// configuration (destinations) from the first attempt.
+func (c *Controller) applyAsyncConfig(sp *spec.Spec) {
 	perms := map[string][]lambda.Permission{}
 	cfgs := map[string]lambda.EventInvokeConfig{}
 	for name, f := range sp.Functions {
@@ -41,7 +41,13 @@ func (c *Controller) applyAsync(sp *spec.Spec) error {
 	}
 	c.deps.Runner.SetPermissions(perms)
 	c.deps.Runner.SetEventInvokeConfigs(cfgs)
+}
 
+// applyNotifications gives the store sp's bucket notifications that
+// changed since the last apply (so that a configuration set through the
+// S3 API stays until the spec's own changes). It runs after the functions
+// are deployed: the store checks each destination's permission.
+func (c *Controller) applyNotifications(sp *spec.Spec) error {
 	st := c.deps.Storage
 	if st == nil || sp.Storage != nil {
 		return nil

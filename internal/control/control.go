@@ -187,14 +187,18 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 		dep.close()
 		return err
 	}
+	c.applyAsyncConfig(sp)
 	if err := c.deps.Runner.Deploy(ctx, fns); err != nil {
 		dep.close()
 		if c.deps.APIKeys != nil && c.spec != nil {
 			_ = c.deps.APIKeys.Update(usagePlans(c.spec)) // back to the running spec's
 		}
+		if c.spec != nil {
+			c.applyAsyncConfig(c.spec)
+		}
 		return err
 	}
-	if err := c.applyAsync(sp); err != nil {
+	if err := c.applyNotifications(sp); err != nil {
 		dep.close()
 		return err
 	}
