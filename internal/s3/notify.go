@@ -157,10 +157,33 @@ func (s *Server) checkNotifications(bucketName string, list []Notification) erro
 			bad = append(bad, n.FunctionARN)
 		}
 	}
+	for i := range list {
+		for j := range i {
+			if overlap(list[i], list[j]) {
+				return errf(400, "InvalidArgument", "Configuration is ambiguously defined. Cannot have overlapping suffixes in two rules if the prefixes are overlapping for the same event type.")
+			}
+		}
+	}
 	if len(bad) > 0 {
 		return errf(400, "InvalidArgument", "Unable to validate the following destination configurations: %s", strings.Join(bad, ", "))
 	}
 	return nil
+}
+
+// overlap reports whether a key could match both configurations for one
+// event type, which S3 refuses.
+func overlap(a, b Notification) bool {
+	shared := false
+	for _, ea := range a.Events {
+		for _, eb := range b.Events {
+			fa, _, _ := strings.Cut(strings.TrimPrefix(ea, "s3:"), ":")
+			fb, _, _ := strings.Cut(strings.TrimPrefix(eb, "s3:"), ":")
+			shared = shared || ea == eb || fa == fb && (strings.HasSuffix(ea, ":*") || strings.HasSuffix(eb, ":*"))
+		}
+	}
+	prefixes := strings.HasPrefix(a.Prefix, b.Prefix) || strings.HasPrefix(b.Prefix, a.Prefix)
+	suffixes := strings.HasSuffix(a.Suffix, b.Suffix) || strings.HasSuffix(b.Suffix, a.Suffix)
+	return shared && prefixes && suffixes
 }
 
 // The S3 XML of a notification configuration.

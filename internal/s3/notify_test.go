@@ -104,9 +104,14 @@ func TestBucketNotifications(t *testing.T) {
 		{"no permission", types.LambdaFunctionConfiguration{LambdaFunctionArn: aws.String("arn:aws:lambda:us-east-1:000000000000:function:other"),
 			Events: []types.Event{"s3:ObjectCreated:*"}}, "Unable to validate the following destination configurations"},
 		{"event", lambdaConfig("x", "", "", "s3:ObjectRestore:Post"), "The event is not supported for notifications"},
+		{"overlap", lambdaConfig("x", "in/a", "", "s3:ObjectCreated:Put"), "Configuration is ambiguously defined"},
 	}
 	for _, tt := range refused {
-		err := put(tt.cfg)
+		cfgs := []types.LambdaFunctionConfiguration{tt.cfg}
+		if tt.name == "overlap" {
+			cfgs = append(cfgs, lambdaConfig("y", "in/", ".pdf", "s3:ObjectCreated:*"))
+		}
+		err := put(cfgs...)
 		var ae smithy.APIError
 		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidArgument" || !strings.Contains(ae.ErrorMessage(), tt.msg) {
 			t.Errorf("%s: err = %v, want InvalidArgument %q", tt.name, err, tt.msg)

@@ -186,7 +186,27 @@ func (v *validator) notifications(b *Bucket) {
 			v.add(v.pos.or(&n.ID, np), "%s.id: %q is also the id of another notification of this bucket", label, n.ID)
 		}
 		ids[n.ID] = true
+		for j, o := range b.Notifications[:i] {
+			if ambiguous(n, o) {
+				v.add(np, "%s: Configuration is ambiguously defined: its filters overlap those of notifications[%d] for the same event type (S3 refuses it)", label, j)
+			}
+		}
 	}
+}
+
+// ambiguous reports whether one key and event type could select both a
+// and b: S3 refuses such a pair.
+func ambiguous(a, b *BucketNotification) bool {
+	family := func(e string) string { f, _, _ := strings.Cut(strings.TrimPrefix(e, "s3:"), ":"); return f }
+	for _, x := range a.Events {
+		for _, y := range b.Events {
+			if x == y || family(x) == family(y) && (strings.HasSuffix(x, ":*") || strings.HasSuffix(y, ":*")) {
+				return (strings.HasPrefix(a.FilterPrefix, b.FilterPrefix) || strings.HasPrefix(b.FilterPrefix, a.FilterPrefix)) &&
+					(strings.HasSuffix(a.FilterSuffix, b.FilterSuffix) || strings.HasSuffix(b.FilterSuffix, a.FilterSuffix))
+			}
+		}
+	}
+	return false
 }
 
 // setAsyncDefaults fills a permission's action and statement ID and a

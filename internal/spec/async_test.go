@@ -71,6 +71,8 @@ func TestParseAsyncErrors(t *testing.T) {
 			[]string{`23:9: unknown field "filterSufix" in notification (did you mean "filterSuffix"?)`}},
 		{"external storage", "buckets:\n", "storage: {endpoint: \"https://s3.example.com\", accessKeyId: AKIAEXAMPLE0000000, secretAccessKey: s}\nbuckets:\n",
 			[]string{`21:7: notifications: need Portico's own store`}},
+		{"overlapping filters", "        filterSuffix: .pdf\n", "        filterSuffix: .pdf\n      - {function: ingest, events: [\"s3:ObjectCreated:Put\"], filterPrefix: incoming/old/}\n",
+			[]string{`24:9: notifications[1]: Configuration is ambiguously defined`}},
 		{"function", "- function: ingest", "- function: ingestt",
 			[]string{`20:19: notifications[0].function: no function named "ingestt"`}},
 	}
