@@ -64,7 +64,7 @@ type Config struct {
 	// EventInvokeConfig that sets one. Default 6h.
 	AsyncMaxEventAge time.Duration
 	// MaxQueuedEvents caps Event invocations held (queued, waiting for a
-	// retry or running); beyond it Event invokes get 429. Default 100000.
+	// retry or running); beyond it Event invokes get 429. Default 10000.
 	MaxQueuedEvents int
 	// MemoryLimit forces a memory enforcement mode (MemoryCgroup2,
 	// MemoryCgroup1, MemoryRlimit, MemoryNone); "" picks the best the
@@ -151,7 +151,7 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		cfg.AsyncMaxEventAge = 6 * time.Hour
 	}
 	if cfg.MaxQueuedEvents == 0 {
-		cfg.MaxQueuedEvents = 100000
+		cfg.MaxQueuedEvents = 10000
 	}
 	var errs []error
 	if cfg.MaxConcurrency < 0 {
