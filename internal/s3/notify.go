@@ -361,8 +361,8 @@ const ownerPrincipal = "portico"
 
 // notify sends the event of the request c (created object m, or a
 // removed key with m nil) to every matching configuration of the bucket.
-// A failure to queue is the request's failure: S3 must not lose an event
-// it acknowledged.
+// A failure to queue is the request's failure (503 SlowDown): an event
+// must not be lost once its write is acknowledged.
 func (s *Server) notify(c *call, event, key string, m *meta) error {
 	b, ok := s.store.bucket(c.bucket)
 	if !ok {
@@ -415,7 +415,10 @@ func (s *Server) notify(c *call, event, key string, m *meta) error {
 		rec.S3.ConfigurationID = n.ID
 		payload, _ := json.Marshal(eventMessage{Records: []eventRecord{rec}})
 		if err := s.deps.Notifier.Notify(c.r.Context(), n.FunctionARN, payload); err != nil {
-			return errInternal(fmt.Errorf("notify %s: %w", n.FunctionARN, err))
+			// The object is stored; the client's retry (SDKs retry
+			// SlowDown) stores it again and queues the event.
+			return &apiError{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: "Please reduce your request rate.",
+				cause: fmt.Errorf("notify %s: %w", n.FunctionARN, err)}
 		}
 	}
 	return nil
