@@ -26,6 +26,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 type fakeNotifier struct {
 	mu   sync.Mutex
 	sent []sentEvent
+	fail bool // Notify fails (a full queue)
 }
 
 type sentEvent struct {
@@ -37,6 +38,9 @@ func (f *fakeNotifier) AllowsS3(arn, bucket string) bool { return strings.HasSuf
 func (f *fakeNotifier) Notify(ctx context.Context, arn string, payload []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail {
+		return errors.New("queue full")
+	}
 	f.sent = append(f.sent, sentEvent{arn, payload})
 	return nil
 }
@@ -186,6 +190,19 @@ func TestBucketNotifications(t *testing.T) {
 			t.Errorf("sequencers not increasing: %v", seqs)
 		}
 	}
+
+	// An event that cannot be queued fails the write with SlowDown.
+	fn.mu.Lock()
+	fn.fail = true
+	fn.mu.Unlock()
+	_, err = h.client(adminID, adminSecret, "", true).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("docs"), Key: aws.String("in/full.pdf"), Body: strings.NewReader("x")},
+		func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	if apiCode(err) != "SlowDown" {
+		t.Errorf("PutObject with the queue full: %v, want 503 SlowDown", err)
+	}
+	fn.mu.Lock()
+	fn.fail = false
+	fn.mu.Unlock()
 
 	// The configuration survives a restart.
 	s2, err := New(Config{DataDir: h.dir}, Deps{Principals: h.srv.deps.Principals})
