@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -25,15 +23,11 @@ func (h *harness) goBench(ctx context.Context, re string, pkgs ...string) (strin
 	if h.short {
 		bt = "100ms"
 	}
-	args := append([]string{"test", "-run", "^$", "-bench", re, "-benchtime", bt, "-count", strconv.Itoa(h.rounds)}, pkgs...)
-	line := "go " + strings.Join(args, " ")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = h.root
-	out, err := cmd.CombinedOutput()
+	line, out, err := h.runGoBench(ctx, re, bt, pkgs...)
 	if err != nil {
-		return line, nil, fmt.Errorf("go test -bench: %w: %s", err, truncate(string(out), 500))
+		return line, nil, err
 	}
-	lines, err := parseGoBench(string(out))
+	lines, err := parseGoBench(out)
 	return line, lines, err
 }
 

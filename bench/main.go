@@ -104,6 +104,7 @@ func run() int {
 		{"access", "Access control overhead", (*harness).access, []string{"go test", "open", "jwt", "throttled"}},
 		{"streaming", "Streaming: SSE", (*harness).streaming, []string{"direct", "revproxy", "portico"}},
 		{"storage", "Storage: PUT/GET vs the raw disk", (*harness).storage, []string{"disk", "portico", "go test"}},
+		{"async", "Asynchronous pipeline", (*harness).async, []string{"invoke", "portico", "bbolt"}},
 	} {
 		if !scenarioSelected(h.only, sc.id, sc.contenders) {
 			r.Scenarios = append(r.Scenarios, &Scenario{ID: sc.id, Title: sc.title, Status: "skipped: not selected by -only " + *only})

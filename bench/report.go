@@ -343,5 +343,18 @@ func evaluateGoals(r *Results) []goal {
 		}
 		return "no limit set; reported: " + cellSpread(mStreamB, p.Values[mStreamB]) + " per stream", "not measured", false
 	})
+	add("issue 17", "PutObject to the notified function's start p50 < 5 ms", absGoal("async", caseNotifyLatency, "portico", mP50, 5000))
+	add("issue 17", "PutObject to the notified function's start p99 < 20 ms", absGoal("async", caseNotifyLatency, "portico", mP99, 20000))
+	add("issue 17", "durable async queue ≥ 1 000 events/s", func() (string, string, bool) {
+		c := r.findCase("async", caseQueueRate)
+		if c == nil {
+			return "scenario async did not run", "", false
+		}
+		s := c.find("bbolt")
+		if s == nil || summarize(s.Values[mEPS]).N == 0 {
+			return "no bbolt figure in " + caseQueueRate, "", false
+		}
+		return fmt.Sprintf("bbolt events/s = %s (%s)", cellSpread(mEPS, s.Values[mEPS]), caseQueueRate), metIf(summarize(s.Values[mEPS]).Median >= 1000), true
+	})
 	return out
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/lambda"
@@ -60,8 +61,14 @@ type functions struct{ r *lambda.Runner }
 
 func (f functions) Functions() []console.Function {
 	var out []console.Function
+	queues := map[string]lambda.QueueStatus{}
+	for _, q := range f.r.Queues() {
+		queues[q.Function] = q
+	}
 	for _, s := range f.r.Functions() {
-		out = append(out, console.Function{Name: s.Name, Runtime: s.Runtime, MemoryMB: s.MemoryMB, Warm: s.Idle, Busy: s.Busy + s.Starting})
+		q := queues[s.Name]
+		out = append(out, console.Function{Name: s.Name, Runtime: s.Runtime, MemoryMB: s.MemoryMB, Warm: s.Idle, Busy: s.Busy + s.Starting,
+			QueueDepth: q.Depth, QueueAge: q.OldestAge.Round(time.Second)})
 	}
 	return out
 }

@@ -99,7 +99,7 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // the function finds its buckets and AWS endpoint as under `portico up`),
 // invokes the function once and stops everything.
 func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool, stderr io.Writer) (*lambda.InvokeResult, error) {
-	s, err := start(ctx, options{file: file, listen: "127.0.0.1:0", awsListen: "127.0.0.1:0", maxConcurrency: 4, logLevel: slog.LevelWarn}, stderr)
+	s, err := start(ctx, options{file: file, listen: "127.0.0.1:0", awsListen: "127.0.0.1:0", maxConcurrency: 4, logLevel: slog.LevelWarn, oneShot: true}, stderr)
 	if err != nil {
 		var list spec.ErrorList
 		if errors.As(err, &list) {

@@ -20,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/asyncq"
 	"github.com/portico-dev/portico/internal/lambda/bootstrap"
 	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/observe"
@@ -64,6 +65,8 @@ type options struct {
 	pprof             bool             // serve /debug/pprof/ on the admin listener
 	timeouts          gateway.Timeouts // how long clients may take to send requests
 	functionOutput    bool             // echo functions' logs to stderr, prefixed with their names
+	asyncRetryDelay   time.Duration    // first retry of a failed Event invoke; 0 means Lambda's 1m
+	oneShot           bool             // portico invoke: no durable event queue (a running portico may hold it)
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -136,6 +139,15 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	if err != nil {
 		return nil, err
 	}
+	var events asyncq.Store // asynchronous invocations, until delivered; nil: in memory
+	if !o.oneShot {
+		db, err := asyncq.Open(filepath.Join(dir, "lambda", "events.db"))
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { db.Close() })
+		events = db
+	}
 	var ctl *control.Controller // the runner asks it for each sandbox's credentials
 	cacheDir := lambda.DefaultCacheDir()
 	resolver := bootstrap.NewResolver(cacheDir) // one for the runner and the builder: same interpreters
@@ -152,7 +164,9 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		MaxConcurrency: o.maxConcurrency,
 		LogDir:         o.logDir,
 		AWSEndpoint:    s.awsURL,
-	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, Resolver: lambda.BootstrapResolver{R: resolver}})
+
+		AsyncRetryDelays: retryDelays(o.asyncRetryDelay),
+	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, Resolver: lambda.BootstrapResolver{R: resolver}, EventStore: events})
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +196,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	s.closers = append(s.closers, transport.Close)
 	keyring := &s3.Keyring{}
-	store, err := s3.New(s3.Config{DataDir: dir, Region: region}, s3.Deps{Principals: keyring, Logger: s.logger})
+	store, err := s3.New(s3.Config{DataDir: dir, Region: region}, s3.Deps{Principals: keyring, Logger: s.logger, Notifier: control.S3Events{Runner: s.runner}})
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +209,9 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	s.ctl = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",
 		func() float64 { return float64(ctl.AccessLogDropped()) }); err != nil {
+		return nil, err
+	}
+	if err := met.Queues(s.runner.Queues); err != nil {
 		return nil, err
 	}
 	if err := ctl.Apply(ctx, s.spec); err != nil {
@@ -283,6 +300,15 @@ func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout t
 	}
 	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, RedisTimeout: timeout, Logger: logger})
 	return store, keys, err
+}
+
+// retryDelays are the waits before the two retries of a failed
+// asynchronous invocation: first, then twice that (nil: Lambda's).
+func retryDelays(first time.Duration) []time.Duration {
+	if first <= 0 {
+		return nil
+	}
+	return []time.Duration{first, 2 * first}
 }
 
 // programLoader returns the loader of the Pulumi program in o.program: a

@@ -46,6 +46,8 @@ import (
 type Runner interface {
 	lambdaproxy.Invoker
 	Deploy(ctx context.Context, fns []lambda.Function) error
+	SetPermissions(map[string][]lambda.Permission)
+	SetEventInvokeConfigs(map[string]lambda.EventInvokeConfig)
 }
 
 // Config is the controller's configuration.
@@ -112,6 +114,7 @@ type Controller struct {
 	spec     *spec.Spec                      // the last spec that was applied
 	deployed map[string]map[string]*deployed // API name -> stage -> what that stage runs
 	mgmt     mgmtState                       // Lambda API overrides and change times (override.go)
+	notes    map[string][]s3.Notification    // bucket notifications last set from the spec
 }
 
 // deployed is the API definition attached to one stage: for auto-deploy
@@ -207,11 +210,19 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 		dep.close()
 		return err
 	}
+	c.applyAsyncConfig(sp)
 	if err := c.deps.Runner.Deploy(ctx, fns); err != nil {
 		dep.close()
 		if c.deps.APIKeys != nil && c.spec != nil {
 			_ = c.deps.APIKeys.Update(usagePlans(c.spec)) // back to the running spec's
 		}
+		if c.spec != nil {
+			c.applyAsyncConfig(c.spec)
+		}
+		return err
+	}
+	if err := c.applyNotifications(sp); err != nil {
+		dep.close()
 		return err
 	}
 	c.deps.Gateway.Swap(dep.Deployment)

@@ -19,7 +19,8 @@ import (
 // POST /2021-11-15/functions/{name}/response-streaming-invocations (see
 // serveInvokeStream), and Portico's log stream,
 // GET /_portico/functions/{name}/logs[?follow=true][&since=10m][&filter=TEXT]
-// [&requestId=ID]. Errors use Lambda's
+// [&requestId=ID], and the FunctionEventInvokeConfig operations (see
+// api_eventconfig.go). Errors use Lambda's
 // rest-json shape: the status, header x-amzn-ErrorType and a body
 // {"Type":"User","message":...} (plus "Reason" for throttling).
 func (r *Runner) Handler() http.Handler {
@@ -27,6 +28,7 @@ func (r *Runner) Handler() http.Handler {
 	mux.HandleFunc("POST /2015-03-31/functions/{name}/invocations", r.serveInvoke)
 	mux.HandleFunc("POST /2021-11-15/functions/{name}/response-streaming-invocations", r.serveInvokeStream)
 	mux.HandleFunc("GET /_portico/functions/{name}/logs", r.serveLogs)
+	r.eventConfigRoutes(mux)
 	return mux
 }
 

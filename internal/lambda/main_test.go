@@ -14,7 +14,7 @@ import (
 // binDir holds the test functions, built once by TestMain.
 var binDir string
 
-var testFunctions = []string{"goecho", "goslow", "gocrash", "gopanic", "gomem", "rogue"}
+var testFunctions = []string{"goecho", "goslow", "gocrash", "gopanic", "gomem", "rogue", "gorecord"}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "lambda-test-bin-")

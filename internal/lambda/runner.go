@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/internal/lambda/asyncq"
 	"github.com/portico-dev/portico/internal/lambda/bootstrap"
 )
 
@@ -53,14 +54,18 @@ type Config struct {
 	// invocation. Default [1m, 2m] (Lambda retries twice); empty non-nil
 	// means no retries.
 	AsyncRetryDelays []time.Duration
-	// AsyncThrottleDelay is the wait before retrying an Event invocation
-	// that was throttled. Default 1s.
+	// AsyncThrottleDelay is the first wait before retrying an Event
+	// invocation that was throttled; it doubles with each throttle up to
+	// AsyncMaxThrottleDelay. Default 1s.
 	AsyncThrottleDelay time.Duration
-	// AsyncMaxEventAge drops an Event invocation that could not run for this
-	// long. Default 6h.
+	// AsyncMaxThrottleDelay caps the throttle back-off. Default 5m (as
+	// Lambda documents).
+	AsyncMaxThrottleDelay time.Duration
+	// AsyncMaxEventAge is the maximum event age of functions without an
+	// EventInvokeConfig that sets one. Default 6h.
 	AsyncMaxEventAge time.Duration
-	// MaxQueuedEvents caps Event invocations queued or running; beyond it
-	// Event invokes get 429. Default 10000.
+	// MaxQueuedEvents caps Event invocations held (queued, waiting for a
+	// retry or running); beyond it Event invokes get 429. Default 10000.
 	MaxQueuedEvents int
 	// Output, when set, receives every line of every function's log
 	// (START, END, REPORT and what the function prints), each prefixed
@@ -86,6 +91,10 @@ type Deps struct {
 	// Tracer, when set, wraps each invocation in a trace span and gives the
 	// function its trace header.
 	Tracer InvokeTracer
+	// EventStore keeps asynchronous invocations until they are done (see
+	// package asyncq); the Runner does not close it. Nil: in memory, lost
+	// with the process.
+	EventStore asyncq.Store
 }
 
 // Runner runs Lambda functions as local sandboxes and serves the Invoke
@@ -112,7 +121,8 @@ type Runner struct {
 	closing      atomic.Bool // set once queued events are done
 	stop         chan struct{}
 
-	events eventQueue
+	events   eventQueue
+	policies policies
 }
 
 // New returns a Runner with no functions; call Deploy.
@@ -140,6 +150,9 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	}
 	if cfg.AsyncThrottleDelay == 0 {
 		cfg.AsyncThrottleDelay = time.Second
+	}
+	if cfg.AsyncMaxThrottleDelay == 0 {
+		cfg.AsyncMaxThrottleDelay = 5 * time.Minute
 	}
 	if cfg.AsyncMaxEventAge == 0 {
 		cfg.AsyncMaxEventAge = 6 * time.Hour
@@ -202,7 +215,9 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		r.output = &output{w: cfg.Output}
 	}
 	r.pools.Store(&map[string]*pool{})
-	r.events.init(r)
+	if err := r.events.init(r, deps.EventStore); err != nil {
+		return nil, err
+	}
 	r.log.Info("lambda runner", "memory_limit", r.mem.mode, "max_concurrency", cfg.MaxConcurrency)
 	r.wg.Add(1)
 	go r.reaper()
@@ -307,6 +322,7 @@ func (r *Runner) Deploy(ctx context.Context, fns []Function) error {
 			p.drain()
 		}
 	}
+	r.events.deployedOnce()
 	return nil
 }
 
@@ -367,8 +383,9 @@ func (r *Runner) reaper() {
 	}
 }
 
-// Close stops the runner: queued Event invocations get until ctx ends to
-// run, then every sandbox is killed and every goroutine waited for. It
+// Close stops the runner: running Event invocations (and, without a disk
+// EventStore, the queued ones that are due) get until ctx ends to finish,
+// then every sandbox is killed and every goroutine waited for. It
 // returns ctx's error if that wait was cut short.
 func (r *Runner) Close(ctx context.Context) error {
 	if !r.closeStarted.CompareAndSwap(false, true) {

@@ -50,7 +50,7 @@ var known = map[string][]string{
 	tRoleAttach:  {"role", "policyArn"},
 	tFunction:    {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions", "layers"},
 	tLayer:       {"layerName", "code", "compatibleRuntimes", "description", "licenseInfo"},
-	tPermission:  nil,
+	tPermission:  {"function", "action", "principal", "sourceArn", "sourceAccount", "statementId"},
 	tAPI:         {"name", "protocolType", "corsConfiguration"},
 	tAuthorizer:  {"apiId", "name", "authorizerType", "identitySources", "jwtConfiguration", "authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses", "authorizerResultTtlInSeconds"},
 	tIntegration: {"apiId", "integrationType", "integrationUri", "integrationMethod", "payloadFormatVersion", "timeoutMilliseconds"},
@@ -61,6 +61,9 @@ var known = map[string][]string{
 	tObjectV2:    {"bucket", "key", "source"},
 	tObject:      {"bucket", "key", "source"},
 	tLogGroup:    nil,
+
+	tEventInvokeConfig:  {"functionName", "qualifier", "maximumRetryAttempts", "maximumEventAgeInSeconds", "destinationConfig"},
+	tBucketNotification: {"bucket", "lambdaFunctions", "topics", "queues", "eventbridge"},
 }
 
 // resource is one entry under resources.

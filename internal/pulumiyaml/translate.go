@@ -423,6 +423,12 @@ func (l *loader) translate(b *builder) {
 			t.route(r)
 		case tStage:
 			t.stage(r)
+		case tPermission:
+			t.permission(r)
+		case tEventInvokeConfig:
+			t.eventInvokeConfig(r)
+		case tBucketNotification:
+			t.bucketNotification(r)
 		}
 	}
 }

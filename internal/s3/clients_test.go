@@ -124,7 +124,7 @@ s3.download_file("compat", "uploaded", path + ".back")
 assert open(path + ".back", "rb").read() == big
 
 # Sub-resources: implemented, or NotImplemented; never another operation.
-for call in (lambda: s3.put_bucket_notification_configuration(Bucket="compat", NotificationConfiguration={}),
+for call in (lambda: s3.put_bucket_website(Bucket="compat", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}),
              lambda: s3.get_bucket_policy(Bucket="compat"),
              lambda: s3.get_bucket_lifecycle_configuration(Bucket="compat"),
              lambda: s3.get_object_retention(Bucket="compat", Key="big")):
@@ -217,9 +217,9 @@ func TestAWSCLICompat(t *testing.T) {
 	}
 
 	// Sub-resources through s3api.
-	out, err := run("s3api", "put-bucket-notification-configuration", "--bucket", "cli-compat", "--notification-configuration", "{}")
+	out, err := run("s3api", "put-bucket-website", "--bucket", "cli-compat", "--website-configuration", `{"IndexDocument":{"Suffix":"index.html"}}`)
 	if err == nil || !strings.Contains(out, "NotImplemented") {
-		t.Errorf("put-bucket-notification-configuration: %v %s", err, out)
+		t.Errorf("put-bucket-website: %v %s", err, out)
 	}
 	must("s3api", "put-bucket-cors", "--bucket", "cli-compat", "--cors-configuration", `{"CORSRules":[{"AllowedMethods":["GET"],"AllowedOrigins":["*"]}]}`)
 	if out := must("s3api", "get-bucket-cors", "--bucket", "cli-compat"); !strings.Contains(out, `"GET"`) {

@@ -151,8 +151,8 @@ func TestSubresources(t *testing.T) {
 		want               int
 		code               string
 	}{
-		{"PUT notification is not CreateBucket", "PUT", "?notification", "<NotificationConfiguration/>", 501, "NotImplemented"},
-		{"GET notification", "GET", "?notification", "", 501, "NotImplemented"},
+		{"PUT website is not CreateBucket", "PUT", "?website", "<WebsiteConfiguration/>", 501, "NotImplemented"},
+		{"GET website", "GET", "?website", "", 501, "NotImplemented"},
 		{"GET policy", "GET", "?policy", "", 501, "NotImplemented"},
 		{"PUT policy", "PUT", "?policy", `{"Version":"2012-10-17"}`, 501, "NotImplemented"},
 		{"GET lifecycle", "GET", "?lifecycle", "", 501, "NotImplemented"},

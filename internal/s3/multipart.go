@@ -319,6 +319,9 @@ func (s *Server) completeMultipartUpload(c *call) error {
 		return err
 	}
 	s.removeUpload(b, id)
+	if err := s.notify(c, eventComplete, c.key, m); err != nil {
+		return err
+	}
 	res := completeResult{Location: "/" + c.bucket + "/" + c.key, Bucket: c.bucket, Key: c.key, ETag: m.ETag,
 		checksumElements: newChecksumElements(m.Checksums), ChecksumType: typ}
 	return writeXML(c.w, http.StatusOK, res)

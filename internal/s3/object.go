@@ -107,6 +107,9 @@ func (s *Server) putObject(c *call) error {
 	if err := s.commit(b, st, m); err != nil {
 		return err
 	}
+	if err := s.notify(c, eventPut, c.key, m); err != nil {
+		return err
+	}
 	h := c.w.Header()
 	h.Set("ETag", m.ETag)
 	for alg, v := range sums {
@@ -318,8 +321,14 @@ func (s *Server) deleteObject(c *call) error {
 	if err != nil {
 		return err
 	}
+	_, existed := b.lookup(c.key)
 	if err := b.deleteObject(c.key); err != nil {
 		return errInternal(err)
+	}
+	if existed {
+		if err := s.notify(c, eventDelete, c.key, nil); err != nil {
+			return err
+		}
 	}
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -369,9 +378,16 @@ func (s *Server) deleteObjects(c *call) error {
 			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: "InvalidArgument", Message: "Invalid key"})
 			continue
 		}
+		_, existed := b.lookup(o.Key)
 		if err := b.deleteObject(o.Key); err != nil {
 			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: "InternalError", Message: err.Error()})
 			continue
+		}
+		if existed {
+			if err := s.notify(c, eventDelete, o.Key, nil); err != nil {
+				res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: "InternalError", Message: "We encountered an internal error. Please try again."})
+				continue
+			}
 		}
 		if !req.Quiet {
 			res.Deleted = append(res.Deleted, deletedObject{Key: o.Key})
@@ -537,6 +553,9 @@ func (s *Server) copyObject(c *call) error {
 		m.Checksums = d.sums()
 	}
 	if err := s.commit(dst, st, m); err != nil {
+		return err
+	}
+	if err := s.notify(c, eventCopy, c.key, m); err != nil {
 		return err
 	}
 	return writeXML(c.w, http.StatusOK, copyResult{LastModified: m.LastModified.Format(time.RFC3339Nano), ETag: m.ETag})

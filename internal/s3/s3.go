@@ -63,6 +63,9 @@ type Deps struct {
 	Now func() time.Time
 	// Logger receives server-side failures (500s); default: discard.
 	Logger *slog.Logger
+	// Notifier receives event notifications for functions (see
+	// notify.go); nil refuses every notification configuration.
+	Notifier Notifier
 }
 
 // Principal is who signed a request.
@@ -140,6 +143,7 @@ type Server struct {
 	deps     Deps
 	store    *store
 	verifier sigv4.Verifier
+	notes    notifications
 }
 
 // New opens (creating if needed) the store under cfg.DataDir, loading the
@@ -174,6 +178,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, deps: deps, store: st}
+	if err := s.loadNotifications(); err != nil {
+		return nil, err
+	}
 	s.verifier = sigv4.Verifier{
 		Lookup: func(id string) (sigv4.Credentials, bool) {
 			p, ok := deps.Principals.Principal(id)

@@ -251,6 +251,8 @@ var kindNames = map[string]string{
 	"Authorizer": "authorizer", "JWTConfiguration": "jwtConfiguration", "Cors": "cors",
 	"RouteSettings": "route settings", "PlanThrottle": "throttle", "PlanQuota": "quota", "PlanStage": "api stage",
 	"Upstream": "upstream", "TokenLimits": "tokenLimits", "AccessLogSettings": "accessLogSettings", "Storage": "storage",
+	"EventInvokeConfig": "eventInvokeConfig", "DestinationConfig": "destinationConfig", "Destination": "destination",
+	"Permission": "permission", "BucketNotification": "notification",
 }
 
 // object decodes a mapping into the struct v by its yaml tags.

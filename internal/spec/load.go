@@ -43,6 +43,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 		return nil, e.list.sort()
 	}
 	setDefaults(s, d.pos)
+	setAsyncDefaults(s)
 	v := &validator{errs: e, pos: d.pos, broken: d.broken, spec: s}
 	v.validate()
 	if len(e.list) > 0 {

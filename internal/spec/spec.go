@@ -162,6 +162,12 @@ type Function struct {
 	// or Node.js function (a program on PATH, e.g. python3.12, or a
 	// path); default: the installed version closest to the runtime's.
 	Interpreter string `yaml:"interpreter" json:",omitempty"`
+	// EventInvokeConfig configures asynchronous invocation: retries,
+	// maximum event age, destinations (see async.go).
+	EventInvokeConfig *EventInvokeConfig `yaml:"eventInvokeConfig" json:",omitempty"`
+	// Permissions are the function's resource-based policy: who else may
+	// invoke it (S3 notifications need s3.amazonaws.com).
+	Permissions []*Permission `yaml:"permissions" json:",omitempty"`
 }
 
 // TimeoutDuration is Timeout as a time.Duration.
@@ -193,6 +199,8 @@ type Bucket struct {
 	// unless an object of that key already exists. After Load it is
 	// absolute, or "" when not given.
 	Contents string `yaml:"contents"`
+	// Notifications send the bucket's object events to functions.
+	Notifications []*BucketNotification `yaml:"notifications" json:",omitempty"`
 }
 
 // Storage points the buckets at an external S3-compatible service (AWS S3,

@@ -107,6 +107,8 @@ func (v *validator) validate() {
 	for _, f := range sorted(v.spec.Functions, func(f *Function) Pos { return f.Pos }) {
 		if !v.broken[f] {
 			v.function(f)
+			v.eventInvokeConfig(f)
+			v.permissions(f)
 		}
 	}
 	for _, r := range sorted(v.spec.Roles, func(r *Role) Pos { return r.Pos }) {
@@ -120,6 +122,7 @@ func (v *validator) validate() {
 		}
 		if !v.broken[b] {
 			v.bucketContents(b)
+			v.notifications(b)
 		}
 	}
 	if v.spec.Storage != nil {

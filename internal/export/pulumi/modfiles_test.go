@@ -19,6 +19,7 @@ var tidy = flag.Bool("tidy", false, "rewrite go.mod.txt and go.sum.txt with `go 
 
 // programImports lists every package a program Write produces may import.
 var programImports = []string{
+	"encoding/json",
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2",
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch",
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam",

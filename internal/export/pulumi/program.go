@@ -48,6 +48,7 @@ func (g *gen) program() ([]byte, error) {
 			g.used[bucketVar[name]] = true
 		}
 	}
+	g.markAsync(fnVar, bucketVar)
 	type apiNames struct {
 		api, routes string
 		integ, auth map[string]string
@@ -101,6 +102,9 @@ func (g *gen) program() ([]byte, error) {
 	}
 	if len(sp.APIs) > 0 {
 		imports = append(imports, "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2")
+	}
+	if g.destinations {
+		imports = append(imports, "encoding/json")
 	}
 	logs := false
 	for _, a := range sp.APIs {
@@ -213,6 +217,13 @@ func (g *gen) program() ([]byte, error) {
 		g.decl(fnVar[name], fmt.Sprintf("lambda.NewFunction(ctx, %s, &lambda.FunctionArgs{\n%s})", q(name), args.String()))
 		g.p("\n")
 	}
+
+	g.asyncResources(fnVar, bucketVar, func(fn string) string {
+		if r := sp.Functions[fn].Role; r != "" {
+			return roleVar[r]
+		}
+		return defaultRole
+	})
 
 	// APIs.
 	var exports [][2]string // name, expression
@@ -395,6 +406,9 @@ func (g *gen) program() ([]byte, error) {
 		g.p("ctx.Export(%s, %s)\n", q(e[0]), e[1])
 	}
 	g.p("return nil\n}\n")
+	if g.destinations {
+		g.p("%s", destinationPolicyFunc)
+	}
 	out, err := format.Source(g.b.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("export pulumi: generated main.go does not format (a bug): %w", err)

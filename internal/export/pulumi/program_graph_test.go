@@ -34,6 +34,8 @@ const (
 	tRoute      = "aws:apigatewayv2/route:Route"
 	tStage      = "aws:apigatewayv2/stage:Stage"
 	tLogGroup   = "aws:cloudwatch/logGroup:LogGroup"
+	tEventCfg   = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+	tNotify     = "aws:s3/bucketNotification:BucketNotification"
 )
 
 // TestProgramGraph compiles, vets and runs every example's exported program:
@@ -247,6 +249,7 @@ func wantGraph(t *testing.T, sp *spec.Spec, g graph) []want {
 		}
 		add(tFunction, name, in)
 	}
+	ws = append(ws, wantAsync(sp, g, defaultRole)...)
 	for _, an := range sortedKeys(sp.APIs) {
 		a := sp.APIs[an]
 		apiID := g.out(tAPI, an, "id")
@@ -362,4 +365,65 @@ func lookup(m map[string]any, p string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// wantAsync lists the permissions, event invoke configs (with their
+// destinations' role policy) and bucket notifications of sp.
+func wantAsync(sp *spec.Spec, g graph, defaultRole string) []want {
+	var ws []want
+	s3Perms := map[string][]string{}
+	for _, name := range sortedKeys(sp.Functions) {
+		f := sp.Functions[name]
+		for _, p := range f.Permissions {
+			in := map[string]any{"action": p.Action, "function": g.out(tFunction, name, "name"), "principal": p.Principal, "statementId": p.StatementID}
+			if b, ok := strings.CutPrefix(p.SourceArn, "arn:aws:s3:::"); ok && sp.Buckets[b] != nil {
+				in["sourceArn"] = g.out(tBucket, b, "arn")
+			}
+			ws = append(ws, want{typ: tPermission, name: name + "-" + p.StatementID, inputs: in})
+			if p.Principal == spec.S3Principal {
+				s3Perms[name] = append(s3Perms[name], name+"-"+p.StatementID)
+			}
+		}
+		c := f.EventInvokeConfig
+		if c == nil {
+			continue
+		}
+		in := map[string]any{"functionName": g.out(tFunction, name, "name")}
+		if c.MaximumRetryAttempts != nil {
+			in["maximumRetryAttempts"] = *c.MaximumRetryAttempts
+		}
+		var deps []string
+		if d := c.DestinationConfig; d != nil {
+			if d.OnSuccess != nil {
+				in["destinationConfig.onSuccess.destination"] = g.out(tFunction, d.OnSuccess.Destination, "arn")
+			}
+			if d.OnFailure != nil {
+				in["destinationConfig.onFailure.destination"] = g.out(tFunction, d.OnFailure.Destination, "arn")
+			}
+			role := defaultRole
+			if f.Role != "" {
+				role = f.Role
+			}
+			ws = append(ws, want{typ: tRolePolicy, name: name + "-destinations", inputs: map[string]any{"role": g.out(tRole, role, "name")}})
+			deps = append(deps, name+"-destinations")
+		}
+		ws = append(ws, want{typ: tEventCfg, name: name + "-async", inputs: in, deps: deps})
+	}
+	for _, name := range sortedKeys(sp.Buckets) {
+		b := sp.Buckets[name]
+		if len(b.Notifications) == 0 {
+			continue
+		}
+		in := map[string]any{"bucket": g.out(tBucket, name, "bucket")}
+		var deps []string
+		seen := map[string]bool{}
+		for _, n := range b.Notifications {
+			if !seen[n.Function] {
+				seen[n.Function] = true
+				deps = append(deps, s3Perms[n.Function]...)
+			}
+		}
+		ws = append(ws, want{typ: tNotify, name: name + "-notifications", inputs: in, deps: deps})
+	}
+	return ws
 }

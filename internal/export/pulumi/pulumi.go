@@ -254,6 +254,9 @@ type gen struct {
 	used map[string]bool
 	// go lists functions that need a bootstrap build.
 	goFuncs []string
+	// destinations: some function has asynchronous destinations (the
+	// program then needs destinationPolicy).
+	destinations bool
 }
 
 func newGen(sp *spec.Spec) *gen {

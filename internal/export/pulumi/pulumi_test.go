@@ -68,6 +68,18 @@ func TestWriteExamples(t *testing.T) {
 				}
 				perms += len(invoked)
 			}
+			configs, notified := 0, 0
+			for _, f := range sp.Functions {
+				perms += len(f.Permissions)
+				if f.EventInvokeConfig != nil {
+					configs++
+				}
+			}
+			for _, b := range sp.Buckets {
+				if len(b.Notifications) > 0 {
+					notified++
+				}
+			}
 			roles := len(sp.Roles)
 			for _, fn := range sp.Functions {
 				if fn.Role == "" {
@@ -88,13 +100,15 @@ func TestWriteExamples(t *testing.T) {
 				{"apigatewayv2.NewRoute(", routes},
 				{"apigatewayv2.NewAuthorizer(", auths},
 				{"apigatewayv2.NewStage(", stages},
+				{"lambda.NewFunctionEventInvokeConfig(", configs},
+				{"s3.NewBucketNotification(", notified},
 			}
 			for _, w := range want {
 				if got := strings.Count(string(src), w.ctor); got != w.n {
 					t.Errorf("%s: got %d, want %d", w.ctor, got, w.n)
 				}
 			}
-			if !strings.Contains(string(src), `ctx.Export("api_endpoint`) {
+			if len(sp.APIs) > 0 && !strings.Contains(string(src), `ctx.Export("api_endpoint`) {
 				t.Errorf("no api_endpoint export")
 			}
 			for _, f := range []string{"Pulumi.yaml", "go.mod", "go.sum", "README.md"} {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,12 @@ func dropExtensions(sp *spec.Spec) {
 func dropAdditions(sp *spec.Spec) {
 	const defaultRole = "porticoDefaultLambdaRole"
 	delete(sp.Roles, defaultRole)
+	for _, r := range sp.Roles {
+		r.Policies = slices.DeleteFunc(r.Policies, func(p any) bool {
+			st, _ := p.(map[string]any)["Statement"].([]any)
+			return len(st) == 1 && st[0].(map[string]any)["Sid"] == DestinationsSid
+		})
+	}
 	for _, f := range sp.Functions {
 		if f.Role == defaultRole {
 			f.Role = ""

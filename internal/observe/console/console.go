@@ -75,6 +75,10 @@ type Function struct {
 	// the number running one; ColdStarts counts sandboxes started so far.
 	Warm, Busy int
 	ColdStarts int64
+	// QueueDepth counts the asynchronous invocations held for the
+	// function; QueueAge is the age of the oldest, rounded to seconds.
+	QueueDepth int
+	QueueAge   time.Duration
 }
 
 // Logs reads function logs. Lines are returned without their newlines,

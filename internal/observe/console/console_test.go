@@ -55,7 +55,7 @@ func newTestConsole(t *testing.T, l *live.Live, opts ...func(*Config)) *Console 
 	cfg := Config{
 		Live:      l,
 		Topology:  testTopology,
-		Functions: fakeFunctions{{Name: "items-fn", Runtime: "python3.13", MemoryMB: 128, Warm: 2, Busy: 1, ColdStarts: 3}},
+		Functions: fakeFunctions{{Name: "items-fn", Runtime: "python3.13", MemoryMB: 128, Warm: 2, Busy: 1, ColdStarts: 3, QueueDepth: 4, QueueAge: 90 * time.Second}},
 		Logs: fakeLogs{"items-fn": {"req-1": {
 			"START RequestId: req-1 Version: $LATEST",
 			`{"level":"INFO","msg":"<listing items>"}`,
@@ -100,6 +100,7 @@ func TestPages(t *testing.T) {
 		{name: "index", target: "/", wantStatus: 200, want: []string{
 			"shop", "a1b2c3d4e5", "GET /items", "AWS_PROXY", "items-fn", "JWT cognito", "[read]", "10/s burst 20",
 			"http://127.0.0.1:9000/{proxy}", "<b>2</b> warm", "<b>1</b> busy", "<b>3</b> cold starts",
+			"async queue: <b>4</b> events, oldest <b>1m30s</b>",
 			"{&#34;level&#34;:&#34;INFO&#34;,&#34;msg&#34;:&#34;&lt;listing items&gt;&#34;}", `src="static/console.js"`,
 		}},
 		{name: "invocation logs", target: "/logs?function=items-fn&request=req-1", wantStatus: 200, want: []string{

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import {
   S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand,
   CreateMultipartUploadCommand, UploadPartCopyCommand, UploadPartCommand, CompleteMultipartUploadCommand,
-  PutBucketCorsCommand, GetBucketCorsCommand, PutBucketNotificationConfigurationCommand, GetBucketPolicyCommand,
+  PutBucketCorsCommand, GetBucketCorsCommand, PutBucketWebsiteCommand, GetBucketPolicyCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 
@@ -81,7 +81,7 @@ assert.match(await res.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
 await s3.send(new PutBucketCorsCommand({ Bucket, CORSConfiguration: { CORSRules: [{ AllowedMethods: ["PUT"], AllowedOrigins: ["http://app.example"] }] } }));
 const cors = await s3.send(new GetBucketCorsCommand({ Bucket }));
 assert.deepEqual(cors.CORSRules[0].AllowedOrigins, ["http://app.example"]);
-for (const cmd of [new PutBucketNotificationConfigurationCommand({ Bucket, NotificationConfiguration: {} }), new GetBucketPolicyCommand({ Bucket })]) {
+for (const cmd of [new PutBucketWebsiteCommand({ Bucket, WebsiteConfiguration: { IndexDocument: { Suffix: "index.html" } } }), new GetBucketPolicyCommand({ Bucket })]) {
   await assert.rejects(s3.send(cmd), (e) => e.name === "NotImplemented" && e.$metadata.httpStatusCode === 501);
 }
 console.log("ok");
