@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
+	sbx "github.com/portico-dev/portico/internal/lambda/sandbox"
 )
 
 // maxLogLine is the longest line kept as one log event; longer output is
@@ -28,8 +31,10 @@ const maxLogLine = 256 * 1024
 type sandbox struct {
 	pool  *pool
 	api   *runtimeapi.Server // also serves ln (runtimeapi.Server.Serve)
-	ln    net.Listener
+	ln    net.Listener       // a peerListener when isolated
 	cmd   *exec.Cmd
+	proc  *sbx.Process // the isolated sandbox being started; nil without isolation
+	peer  peerID           // who may connect to api
 	out   *os.File // read end of the runtime's stdout+stderr pipe
 	mem   *memGroup
 	timer *time.Timer // reused for every invocation's deadline
@@ -56,8 +61,13 @@ type sandbox struct {
 // Errors are start failures to report as Runtime.InvalidEntrypoint.
 func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool) (*sandbox, error) {
 	r := p.r
+	uid, err := r.iso.takeUID()
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		r.iso.releaseUID(uid)
 		return nil, fmt.Errorf("runtime api listener: %w", err)
 	}
 	api := runtimeapi.New(r.now)
@@ -69,41 +79,74 @@ func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool
 		outDone: make(chan struct{}),
 		timer:   time.NewTimer(time.Hour),
 	}
+	sb.peer.uid = uid
 	sb.timer.Stop()
 	if withTail {
 		sb.tail = &tailBuf{}
 	}
+	env := r.sandboxEnv(&p.fn, cmdSpec, ln.Addr().String(), r.viewOf(&p.fn))
+	var cmd *exec.Cmd
+	if r.iso.on() {
+		spec, err := r.sandboxSpec(&p.fn, cmdSpec, env, uid)
+		if err == nil {
+			sb.proc, err = sbx.Prepare(spec, r.iso.mode)
+		}
+		if err != nil {
+			ln.Close()
+			r.iso.releaseUID(uid)
+			return nil, err
+		}
+		cmd = sb.proc.Cmd
+		sb.ln = &peerListener{Listener: ln, id: &sb.peer}
+	} else {
+		cmd = exec.Command(cmdSpec.Path, cmdSpec.Args...)
+		cmd.Dir = cmdSpec.Dir
+		if cmd.Dir == "" {
+			cmd.Dir = p.fn.CodeDir
+		}
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	}
 	rd, wr, err := os.Pipe()
 	if err != nil {
 		ln.Close()
+		r.iso.releaseUID(uid)
 		return nil, fmt.Errorf("output pipe: %w", err)
 	}
-	cmd := exec.Command(cmdSpec.Path, cmdSpec.Args...)
-	cmd.Dir = cmdSpec.Dir
-	if cmd.Dir == "" {
-		cmd.Dir = p.fn.CodeDir
-	}
-	cmd.Env = r.sandboxEnv(&p.fn, cmdSpec, ln.Addr().String())
 	cmd.Stdout, cmd.Stderr = wr, wr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	sb.cmd, sb.out = cmd, rd
 
 	r.wg.Add(1)
-	go func() { defer r.wg.Done(); api.Serve(ln) }()
+	go func() { defer r.wg.Done(); api.Serve(sb.ln) }()
 
 	sb.startedAt = r.now()
-	if err := cmd.Start(); err != nil {
+	if sb.proc != nil {
+		err = sb.proc.Start()
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
 		wr.Close()
 		rd.Close()
 		sb.api.Shutdown()
+		r.iso.releaseUID(uid)
 		return nil, err
 	}
 	wr.Close()
+	sb.peer.pid.Store(int64(cmd.Process.Pid))
 	sb.mem = r.mem.attach(cmd.Process.Pid, p.fn.MemoryMB, !strings.HasPrefix(p.fn.Runtime, "nodejs"))
 
 	r.wg.Add(2)
 	go func() { defer r.wg.Done(); sb.readOutput() }()
 	go func() { defer r.wg.Done(); sb.wait() }()
+	if sb.proc != nil {
+		// The helper waited for the cgroups; now it builds the sandbox
+		// and executes the runtime.
+		if err := sb.proc.Release(); err != nil {
+			sb.kill()
+			return nil, err
+		}
+	}
 	return sb, nil
 }
 
@@ -126,6 +169,7 @@ func (sb *sandbox) wait() {
 	}
 	sb.api.Shutdown()
 	sb.mem.remove()
+	sb.pool.r.iso.releaseUID(sb.peer.uid)
 }
 
 // dead reports whether the process has exited.
@@ -136,6 +180,35 @@ func (sb *sandbox) dead() bool {
 	default:
 		return false
 	}
+}
+
+// dying reports whether the runtime, not yet reaped, is exiting or has
+// been sent SIGKILL (by anyone): a warm sandbox killed a moment before an
+// invocation must not be handed it (its process can no longer run, and the
+// invocation would fail with Runtime.ExitError). One read of
+// /proc/PID/stat: the state (Z, X) and the pending signals.
+func (sb *sandbox) dying() bool {
+	if runtime.GOOS != "linux" {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(sb.cmd.Process.Pid) + "/stat")
+	if err != nil {
+		return true // already reaped
+	}
+	// pid (comm) state ppid ... field 31 is the pending signal mask.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 29 {
+		return false
+	}
+	if f[0] == "Z" || f[0] == "X" || f[0] == "x" {
+		return true
+	}
+	pending, _ := strconv.ParseUint(f[28], 10, 64)
+	return pending&(1<<(syscall.SIGKILL-1)) != 0
 }
 
 // kill SIGKILLs the runtime's whole process group (and cgroup). Teardown
