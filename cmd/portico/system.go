@@ -56,6 +56,7 @@ type options struct {
 	otlpEndpoint      string
 	traceSampleRatio  float64 // 0 means every trace
 	logLevel          slog.Level
+	isolation         string // lambda.Config.Isolation: "" (auto), "sandbox" or "none"
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -131,6 +132,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		MaxConcurrency: o.maxConcurrency,
 		LogDir:         o.logDir,
 		AWSEndpoint:    s.awsURL,
+		Isolation:      o.isolation,
 	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr})
 	if err != nil {
 		return nil, err

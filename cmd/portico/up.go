@@ -34,6 +34,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi Go program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
 	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go program: how long it may run (not counting its build) before it is stopped")
+	fs.StringVar(&o.isolation, "isolation", "", "function isolation: sandbox (required), none (plain processes); default: sandboxes where the machine allows them")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)
@@ -60,6 +61,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *watch {
 		s.ctl.Watch(ctx, 500*time.Millisecond)
+	}
+	if line := isolationWarning(s.runner); line != "" {
+		fmt.Fprintln(stderr, line)
 	}
 	fmt.Fprintf(stdout, "gateway http://%s\naws %s\n", s.gwLn.Addr(), s.awsURL)
 	if s.adminURL != "" {

@@ -9,17 +9,17 @@ import (
 
 // Function is the configuration of one function, as the runner needs it.
 type Function struct {
-	Name        string
-	Runtime     string // python3.x, nodejs18.x..nodejs22.x, provided.al2023, provided.al2
-	Handler     string
-	CodeDir     string // absolute path of the code directory
-	OptDir      string // directory served read-only at /opt (the function's layers, merged in order); "" for none
+	Name    string
+	Runtime string // python3.x, nodejs18.x..nodejs22.x, provided.al2023, provided.al2
+	Handler string
+	CodeDir string // absolute path of the code directory
+	OptDir  string // directory served read-only at /opt (the function's layers, merged in order); "" for none
 	// EphemeralStorageMB sizes the sandbox's private /tmp (512-10240 MB);
 	// 0 means Lambda's default, 512.
 	EphemeralStorageMB int
-	Timeout     time.Duration
-	MemoryMB    int
-	Environment map[string]string
+	Timeout            time.Duration
+	MemoryMB           int
+	Environment        map[string]string
 	// ReservedConcurrency caps concurrent sandboxes; negative means unset
 	// (the runner's global cap applies); 0 throttles every invocation.
 	ReservedConcurrency int

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // Memory enforcement modes, best first.
@@ -229,9 +228,7 @@ func (l *memLimiter) attach(pid, mb int, rlimitOK bool) *memGroup {
 		// use (a Go binary needs ~700 MiB just to start), so the cap is the
 		// function's memory plus rlimitHeadroom.
 		as := uint64(limit + rlimitHeadroom)
-		lim := syscall.Rlimit{Cur: as, Max: as}
-		if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), uintptr(syscall.RLIMIT_AS),
-			uintptr(unsafe.Pointer(&lim)), 0, 0, 0); e != 0 {
+		if err := limitAddressSpace(pid, as); err != nil {
 			g.mode = MemoryNone
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
 	sbx "github.com/portico-dev/portico/internal/lambda/sandbox"
@@ -34,8 +33,8 @@ type sandbox struct {
 	ln    net.Listener       // a peerListener when isolated
 	cmd   *exec.Cmd
 	proc  *sbx.Process // the isolated sandbox being started; nil without isolation
-	peer  peerID           // who may connect to api
-	out   *os.File // read end of the runtime's stdout+stderr pipe
+	peer  peerID       // who may connect to api
+	out   *os.File     // read end of the runtime's stdout+stderr pipe
 	mem   *memGroup
 	timer *time.Timer // reused for every invocation's deadline
 
@@ -105,7 +104,7 @@ func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool
 			cmd.Dir = p.fn.CodeDir
 		}
 		cmd.Env = env
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = plainProcAttr()
 	}
 	rd, wr, err := os.Pipe()
 	if err != nil {
@@ -294,16 +293,8 @@ func (sb *sandbox) outputIdle() bool {
 	if sb.readerUp.Load() != 1 {
 		return false
 	}
-	var pending int32
-	rc, err := sb.out.SyscallConn()
-	if err != nil {
-		return true
-	}
-	var errno syscall.Errno
-	cerr := rc.Control(func(fd uintptr) {
-		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&pending)))
-	})
-	if cerr != nil || errno != 0 {
+	pending, ok := unreadBytes(sb.out)
+	if !ok {
 		return true
 	}
 	return pending == 0 && sb.readerUp.Load() == 1
