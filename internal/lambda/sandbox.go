@@ -185,7 +185,8 @@ func (sb *sandbox) dead() bool {
 // been sent SIGKILL (by anyone): a warm sandbox killed a moment before an
 // invocation must not be handed it (its process can no longer run, and the
 // invocation would fail with Runtime.ExitError). One read of
-// /proc/PID/stat: the state (Z, X) and the pending signals.
+// /proc/PID/stat: the state (Z, X), the PF_EXITING flag (set once the
+// SIGKILL was taken, while the exit runs) and the pending signals.
 func (sb *sandbox) dying() bool {
 	if runtime.GOOS != "linux" {
 		return false
@@ -204,6 +205,10 @@ func (sb *sandbox) dying() bool {
 		return false
 	}
 	if f[0] == "Z" || f[0] == "X" || f[0] == "x" {
+		return true
+	}
+	const pfExiting = 0x4
+	if flags, _ := strconv.ParseUint(f[6], 10, 64); flags&pfExiting != 0 {
 		return true
 	}
 	pending, _ := strconv.ParseUint(f[28], 10, 64)
