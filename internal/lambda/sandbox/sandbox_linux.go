@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,8 +89,8 @@ func sysProcAttr(mode Mode) *syscall.SysProcAttr {
 	return a
 }
 
-// Process is a sandbox being started. Prepare, set Cmd's Stdin, Stdout and
-// Stderr, Start, then Release.
+// Process is a sandbox being started. Prepare, set Cmd's Stdout and
+// Stderr, Start, put the PID into cgroups, then Release.
 type Process struct {
 	Cmd     *exec.Cmd
 	spec    []byte
@@ -122,8 +123,9 @@ func Prepare(spec *Spec, mode Mode) (*Process, error) {
 	return &Process{Cmd: cmd, spec: b, specW: specW, statusR: statusR, closers: []*os.File{specR, statusW}}, nil
 }
 
-// Start starts the helper, which waits for Release before it builds the
-// sandbox: the caller can put its PID into cgroups first.
+// Start starts the helper and sends it the spec: it builds the sandbox
+// while the caller puts its PID into cgroups, then waits for Release
+// before it executes the runtime.
 func (p *Process) Start() error {
 	err := p.Cmd.Start()
 	for _, f := range p.closers {
@@ -134,14 +136,20 @@ func (p *Process) Start() error {
 		p.statusR.Close()
 		return fmt.Errorf("sandbox: start helper: %w", err)
 	}
+	// One line of JSON (json.Marshal escapes newlines); the pipe holds it
+	// whole, so this does not wait for the helper.
+	if _, err := p.specW.Write(append(p.spec, '\n')); err != nil {
+		p.specW.Close()
+		p.statusR.Close()
+		return fmt.Errorf("sandbox: send spec: %w", err)
+	}
 	return nil
 }
 
-// Release lets the helper build the sandbox and waits until it has executed
-// the runtime, or has failed (the error then says what failed; the helper
-// exits).
+// Release lets the helper execute the runtime and waits until it has, or
+// has failed (the error then says what failed; the helper exits).
 func (p *Process) Release() error {
-	_, werr := p.specW.Write(p.spec)
+	_, werr := p.specW.Write([]byte{'!'})
 	p.specW.Close()
 	msg, rerr := io.ReadAll(p.statusR) // EOF at the runtime's exec (close-on-exec)
 	p.statusR.Close()
@@ -149,7 +157,7 @@ func (p *Process) Release() error {
 	case len(msg) > 0:
 		return fmt.Errorf("sandbox: %s", msg)
 	case werr != nil:
-		return fmt.Errorf("sandbox: send spec: %w", werr)
+		return fmt.Errorf("sandbox: release: %w", werr)
 	case rerr != nil:
 		return fmt.Errorf("sandbox: read status: %w", rerr)
 	}
@@ -161,17 +169,23 @@ func (p *Process) Release() error {
 func initChild() error {
 	syscall.CloseOnExec(3)
 	syscall.CloseOnExec(4)
-	var spec Spec
-	f := os.NewFile(3, "spec")
-	if err := json.NewDecoder(f).Decode(&spec); err != nil {
+	in := bufio.NewReader(os.NewFile(3, "spec"))
+	line, err := in.ReadBytes('\n')
+	if err != nil {
 		return fmt.Errorf("read spec: %w", err)
 	}
-	f.Close()
+	var spec Spec
+	if err := json.Unmarshal(line, &spec); err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
 	if err := buildRoot(&spec); err != nil {
 		return err
 	}
 	if err := dropPrivileges(&spec); err != nil {
 		return err
+	}
+	if b, err := in.ReadByte(); err != nil || b != '!' {
+		return fmt.Errorf("not released: %v", err)
 	}
 	argv := append([]string{spec.Path}, spec.Args...)
 	if err := syscall.Exec(spec.Path, argv, spec.Env); err != nil {
