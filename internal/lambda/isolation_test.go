@@ -288,3 +288,64 @@ func TestKillRaceWarmSandbox(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxAsUnprivilegedUser re-runs the isolation tests that need no
+// interpreter as an unprivileged user, where sandboxes are user namespaces
+// sharing the runner's UID: the Runtime API must still refuse a process of
+// that same UID outside the sandbox.
+func TestSandboxAsUnprivilegedUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("not root: the other tests already run in user-namespace mode")
+	}
+	const nobody = 65534
+	dir, err := os.MkdirTemp("", "lambda-nobody-") // t.TempDir's parent is private
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	for _, d := range []string{dir, binDir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "lambda.test")
+	if err := linkOrCopy(self, bin); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache")
+	if err := os.Mkdir(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(cache, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run", "^(TestRuntimeAPIHijackFromHost|TestKillRaceWarmSandbox|TestEnvironment|TestUserNamespaceMode)$", "-test.count=1", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = []string{testBinDirEnv + "=" + binDir, "XDG_CACHE_HOME=" + cache, "TMPDIR=" + os.TempDir(),
+		"PATH=" + os.Getenv("PATH"), "CI=" + os.Getenv("CI")}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Contains(string(out), "--- SKIP") || !strings.Contains(string(out), "--- PASS: TestUserNamespaceMode") {
+		t.Fatalf("as uid %d: %v\n%s", nobody, err, out)
+	}
+}
+
+// TestUserNamespaceMode checks, when not root, that sandboxes are user
+// namespaces (run by TestSandboxAsUnprivilegedUser).
+func TestUserNamespaceMode(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root: sandboxes have UIDs of their own")
+	}
+	r := newRunner(t, Config{}, fn(t, "echo", "goecho"))
+	requireIsolation(t, r)
+	if _, detail := r.IsolationStatus(); !strings.Contains(detail, "user-namespace") {
+		t.Fatalf("isolation %q, want user-namespace mode", detail)
+	}
+	if res := invoke(t, r, "echo", `{"k":1}`); res.FunctionError != "" {
+		t.Fatalf("%s\n%s", res.Payload, res.LogTail)
+	}
+}

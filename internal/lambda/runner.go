@@ -101,6 +101,7 @@ type Runner struct {
 	resolver Resolver
 	mem      *memLimiter
 	iso      *isolation
+	pidsLim  *pidsLimiter // nil without isolation
 	obs      Observer     // nil: no observation
 	tracer   InvokeTracer // nil: no tracing
 
@@ -216,6 +217,9 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		iso:      iso,
 		logs:     map[string]*logBuffer{},
 		stop:     make(chan struct{}),
+	}
+	if iso.on() {
+		r.pidsLim = newPidsLimiter(r.mem)
 	}
 	r.pools.Store(&map[string]*pool{})
 	r.events.init(r)
@@ -431,6 +435,9 @@ func (r *Runner) Close(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("lambda close: waiting for sandboxes: %w", ctx.Err()))
 	}
 	r.mem.close()
+	if r.pidsLim != nil {
+		r.pidsLim.close()
+	}
 	r.logsMu.Lock()
 	for _, b := range r.logs {
 		if err := b.close(); err != nil {

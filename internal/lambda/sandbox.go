@@ -33,9 +33,11 @@ type sandbox struct {
 	ln    net.Listener       // a peerListener when isolated
 	cmd   *exec.Cmd
 	proc  *sbx.Process // the isolated sandbox being started; nil without isolation
+	stat  *os.File     // the runtime's /proc/PID/status, opened by dying; guarded by pool.mu
 	peer  peerID       // who may connect to api
 	out   *os.File     // read end of the runtime's stdout+stderr pipe
 	mem   *memGroup
+	pids  *pidsGroup  // nil without isolation
 	timer *time.Timer // reused for every invocation's deadline
 
 	startedAt time.Time
@@ -134,6 +136,9 @@ func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool
 	wr.Close()
 	sb.peer.pid.Store(int64(cmd.Process.Pid))
 	sb.mem = r.mem.attach(cmd.Process.Pid, p.fn.MemoryMB, !strings.HasPrefix(p.fn.Runtime, "nodejs"))
+	if r.pidsLim != nil {
+		sb.pids = r.pidsLim.attach(cmd.Process.Pid, r.iso.pids, sb.mem)
+	}
 
 	r.wg.Add(2)
 	go func() { defer r.wg.Done(); sb.readOutput() }()
@@ -168,7 +173,14 @@ func (sb *sandbox) wait() {
 	}
 	sb.api.Shutdown()
 	sb.mem.remove()
+	sb.pids.remove()
 	sb.pool.r.iso.releaseUID(sb.peer.uid)
+	sb.pool.mu.Lock()
+	if sb.stat != nil {
+		sb.stat.Close()
+		sb.stat = nil
+	}
+	sb.pool.mu.Unlock()
 }
 
 // dead reports whether the process has exited.
@@ -184,35 +196,64 @@ func (sb *sandbox) dead() bool {
 // dying reports whether the runtime, not yet reaped, is exiting or has
 // been sent SIGKILL (by anyone): a warm sandbox killed a moment before an
 // invocation must not be handed it (its process can no longer run, and the
-// invocation would fail with Runtime.ExitError). One read of
-// /proc/PID/stat: the state (Z, X), the PF_EXITING flag (set once the
-// SIGKILL was taken, while the exit runs) and the pending signals.
+// invocation would fail with Runtime.ExitError). It reads /proc/PID/status
+// (kept open, so a reused PID cannot fool it): the state (zombie, dead) and
+// the pending signals, the process-wide set (ShdPnd) keeping a SIGKILL
+// sent to the process until its last thread is gone. The caller holds
+// pool.mu.
 func (sb *sandbox) dying() bool {
 	if runtime.GOOS != "linux" {
 		return false
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(sb.cmd.Process.Pid) + "/stat")
-	if err != nil {
-		return true // already reaped
+	if sb.stat == nil {
+		f, err := os.Open("/proc/" + strconv.Itoa(sb.cmd.Process.Pid) + "/status")
+		if err != nil {
+			return true // already reaped
+		}
+		sb.stat = f
 	}
-	// pid (comm) state ppid ... field 31 is the pending signal mask.
-	i := bytes.LastIndexByte(b, ')')
+	var buf [4096]byte
+	n, err := sb.stat.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
+		return true // the process is gone (ESRCH)
+	}
+	b := buf[:n]
+	if st := statusField(b, "State:"); len(st) > 0 && (st[0] == 'Z' || st[0] == 'X') {
+		return true
+	}
+	const sigkill = 1 << (syscall.SIGKILL - 1)
+	return parseHex(statusField(b, "ShdPnd:"))&sigkill != 0 || parseHex(statusField(b, "SigPnd:"))&sigkill != 0
+}
+
+// statusField is the value of a "Name:\tvalue" line of /proc/PID/status,
+// nil when absent.
+func statusField(b []byte, name string) []byte {
+	i := bytes.Index(b, []byte(name))
 	if i < 0 {
-		return false
+		return nil
 	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 29 {
-		return false
+	v := b[i+len(name):]
+	if j := bytes.IndexByte(v, '\n'); j >= 0 {
+		v = v[:j]
 	}
-	if f[0] == "Z" || f[0] == "X" || f[0] == "x" {
-		return true
+	return bytes.TrimSpace(v)
+}
+
+// parseHex parses hexadecimal digits without allocating; 0 on anything
+// else.
+func parseHex(b []byte) uint64 {
+	var n uint64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			n = n<<4 | uint64(c-'a'+10)
+		default:
+			return 0
+		}
 	}
-	const pfExiting = 0x4
-	if flags, _ := strconv.ParseUint(f[6], 10, 64); flags&pfExiting != 0 {
-		return true
-	}
-	pending, _ := strconv.ParseUint(f[28], 10, 64)
-	return pending&(1<<(syscall.SIGKILL-1)) != 0
+	return n
 }
 
 // kill SIGKILLs the runtime's whole process group (and cgroup). Teardown
