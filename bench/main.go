@@ -143,7 +143,7 @@ func run() int {
 		logf("plot: %v", err)
 	}
 	report := filepath.Join(*out, "benchmarks.md")
-	if err := os.WriteFile(report, []byte(render(r, evaluateGoals(r))), 0o644); err != nil {
+	if err := os.WriteFile(report, []byte(render(r, evaluateGoals(r))+keptTail(report)), 0o644); err != nil {
 		logf("%v", err)
 		return 1
 	}
