@@ -55,7 +55,7 @@ type isolation struct {
 func newIsolation(cfg Config) (*isolation, error) {
 	iso := &isolation{pids: cfg.SandboxPids, first: cfg.SandboxUIDs.First}
 	if cfg.Isolation == IsolationNone {
-		iso.reason = "turned off (--isolation=none)"
+		iso.reason = "turned off with --isolation=none"
 		return iso, nil
 	}
 	if !sbx.Available {
@@ -118,12 +118,12 @@ func (iso *isolation) releaseUID(uid int) {
 }
 
 // IsolationStatus says whether functions run in sandboxes and how ("sandbox
-// (dedicated-uid)"), or why not ("none: ...").
+// (dedicated-uid)"), or why not (e.g. "turned off with --isolation=none").
 func (r *Runner) IsolationStatus() (isolated bool, detail string) {
 	if r.iso.on() {
 		return true, "sandbox (" + string(r.iso.mode) + ")"
 	}
-	return false, "none: " + r.iso.reason
+	return false, r.iso.reason
 }
 
 // view is where a runtime sees its code and its layers: /var/task and /opt

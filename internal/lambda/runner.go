@@ -223,7 +223,10 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	}
 	r.pools.Store(&map[string]*pool{})
 	r.events.init(r)
-	_, isoDetail := r.IsolationStatus()
+	isolated, isoDetail := r.IsolationStatus()
+	if !isolated {
+		isoDetail = "none (" + isoDetail + ")"
+	}
 	r.log.Info("lambda runner", "memory_limit", r.mem.mode, "max_concurrency", cfg.MaxConcurrency, "isolation", isoDetail)
 	r.wg.Add(1)
 	go r.reaper()
