@@ -144,8 +144,8 @@ func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool
 	go func() { defer r.wg.Done(); sb.readOutput() }()
 	go func() { defer r.wg.Done(); sb.wait() }()
 	if sb.proc != nil {
-		// The helper waited for the cgroups; now it builds the sandbox
-		// and executes the runtime.
+		// The helper built the sandbox meanwhile and waited for the
+		// cgroups; now it executes the runtime.
 		if err := sb.proc.Release(); err != nil {
 			sb.kill()
 			return nil, err
