@@ -349,3 +349,18 @@ func TestUserNamespaceMode(t *testing.T) {
 		t.Fatalf("%s\n%s", res.Payload, res.LogTail)
 	}
 }
+
+// TestSandboxCacheDirUnderTmp: the runtime's files (bootstrap script,
+// bytecode cache) may live under the host's /tmp, which the sandbox's own
+// /tmp must not hide.
+func TestSandboxCacheDirUnderTmp(t *testing.T) {
+	f := pyAttackFn(t, "py")
+	r := newRunner(t, Config{CacheDir: t.TempDir()}, f)
+	requireIsolation(t, r)
+	if !strings.HasPrefix(r.cfg.CacheDir, "/tmp/") && !strings.HasPrefix(r.cfg.CacheDir, os.TempDir()) {
+		t.Skipf("cache directory %s", r.cfg.CacheDir)
+	}
+	if res := invoke(t, r, "py", `{"write_secret_tmp":true}`); res.FunctionError != "" {
+		t.Fatalf("%s\n%s", res.Payload, res.LogTail)
+	}
+}

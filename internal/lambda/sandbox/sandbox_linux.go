@@ -257,6 +257,16 @@ func buildRoot(spec *Spec) error {
 	} else if err := os.MkdirAll(filepath.Join(root, OptRoot), 0o755); err != nil {
 		return err
 	}
+	// /tmp before the runtime's files: those under the host's /tmp (a
+	// cache directory there) must land inside it, not under it.
+	tmp := filepath.Join(root, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := syscall.Mount("tmpfs", tmp, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV,
+		fmt.Sprintf("size=%dm,mode=1777", spec.TmpMB)); err != nil {
+		return fmt.Errorf("mount /tmp: %w", err)
+	}
 	for _, p := range spec.ReadOnly {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -270,14 +280,6 @@ func buildRoot(spec *Spec) error {
 		if err := bind(b.Host, filepath.Join(root, b.Path), true, false); err != nil {
 			return err
 		}
-	}
-	tmp := filepath.Join(root, "tmp")
-	if err := os.Mkdir(tmp, 0o755); err != nil {
-		return err
-	}
-	if err := syscall.Mount("tmpfs", tmp, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV,
-		fmt.Sprintf("size=%dm,mode=1777", spec.TmpMB)); err != nil {
-		return fmt.Errorf("mount /tmp: %w", err)
 	}
 	dev := filepath.Join(root, "dev")
 	if err := os.Mkdir(dev, 0o755); err != nil {
