@@ -67,6 +67,7 @@ type options struct {
 	functionOutput    bool             // echo functions' logs to stderr, prefixed with their names
 	asyncRetryDelay   time.Duration    // first retry of a failed Event invoke; 0 means Lambda's 1m
 	oneShot           bool             // portico invoke: no durable event queue (a running portico may hold it)
+	isolation         string           // lambda.Config.Isolation: "" (auto), "sandbox" or "none"
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -164,6 +165,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		MaxConcurrency: o.maxConcurrency,
 		LogDir:         o.logDir,
 		AWSEndpoint:    s.awsURL,
+		Isolation:      o.isolation,
 
 		AsyncRetryDelays: retryDelays(o.asyncRetryDelay),
 	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, Resolver: lambda.BootstrapResolver{R: resolver}, EventStore: events})

@@ -41,6 +41,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.timeouts.BodyMinRate, "body-min-rate", gateway.DefaultBodyMinRate, "gateway: every this many body bytes received extend the body timeout by 1s (-1: no extension)")
 	quiet := fs.Bool("quiet", false, "do not print functions' output (START/END/REPORT and what they print) in this terminal")
 	fs.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed asynchronous invocation (the second waits twice as long); Lambda's is 1m")
+	fs.StringVar(&o.isolation, "isolation", "", "function isolation: sandbox (required), none (plain processes); default: sandboxes where the machine allows them")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)
@@ -72,6 +73,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *watch {
 		s.ctl.Watch(ctx, 500*time.Millisecond)
+	}
+	if line := isolationWarning(s.runner); line != "" {
+		fmt.Fprintln(stderr, line)
 	}
 	fmt.Fprintf(stdout, "gateway http://%s\naws %s\n", s.gwLn.Addr(), s.awsURL)
 	if s.adminURL != "" {

@@ -556,6 +556,7 @@ func lambdaFunction(f *spec.Function) (lambda.Function, error) {
 		CodeDir:             f.Code,
 		Timeout:             f.TimeoutDuration(),
 		MemoryMB:            f.MemorySize,
+		EphemeralStorageMB:  f.EphemeralStorage,
 		Environment:         f.Environment,
 		ReservedConcurrency: rc,
 		Role:                f.Role,

@@ -18,7 +18,7 @@ import (
 func TestEventInvokeConfigAPI(t *testing.T) {
 	work, _ := recordFn(t, "work")
 	dlq, _ := recordFn(t, "dlq")
-	r := newRunner(t, Config{}, work, dlq)
+	r := newRunner(t, Config{Isolation: IsolationNone}, work, dlq)
 	ts, c := apiServer(t, r)
 	ctx := context.Background()
 	dlqARN := FunctionARN("us-east-1", "000000000000", "dlq")

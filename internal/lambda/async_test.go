@@ -19,6 +19,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // recordFn is a gorecord function and the file its events land in.
+//
+// The function writes a file of the host, so the runners of these tests
+// (of the queue, not of the sandbox) run functions without isolation.
 func recordFn(t *testing.T, name string) (Function, string) {
 	f := fn(t, name, "gorecord")
 	file := filepath.Join(t.TempDir(), name+".jsonl")
@@ -71,7 +74,7 @@ func intp(i int) *int { return &i }
 func TestAsyncRetriesThenOnFailure(t *testing.T) {
 	work, workFile := recordFn(t, "work")
 	dlq, dlqFile := recordFn(t, "dlq")
-	r := newRunner(t, Config{AsyncRetryDelays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}}, work, dlq)
+	r := newRunner(t, Config{Isolation: IsolationNone, AsyncRetryDelays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}}, work, dlq)
 	r.SetEventInvokeConfigs(map[string]EventInvokeConfig{"work": {MaximumRetryAttempts: intp(1),
 		OnFailure: FunctionARN("us-east-1", "000000000000", "dlq")}})
 	if _, err := r.InvokeAsync(&InvokeRequest{FunctionName: "work", Payload: []byte(`{"fail":"boom"}`)}); err != nil {
@@ -87,7 +90,7 @@ func TestAsyncRetriesThenOnFailure(t *testing.T) {
 func TestAsyncOnSuccess(t *testing.T) {
 	work, _ := recordFn(t, "work")
 	done, doneFile := recordFn(t, "done")
-	r := newRunner(t, Config{}, work, done)
+	r := newRunner(t, Config{Isolation: IsolationNone}, work, done)
 	r.SetEventInvokeConfigs(map[string]EventInvokeConfig{"work": {OnSuccess: FunctionARN("us-east-1", "000000000000", "done")}})
 	if _, err := r.InvokeAsync(&InvokeRequest{FunctionName: "work", Payload: []byte(`{"doc":"a.pdf"}`)}); err != nil {
 		t.Fatal(err)
@@ -112,7 +115,7 @@ func TestAsyncEventAge(t *testing.T) {
 	work, workFile := recordFn(t, "work")
 	work.ReservedConcurrency = 0
 	dlq, dlqFile := recordFn(t, "dlq")
-	r, err := New(Config{AsyncThrottleDelay: 5 * time.Millisecond, AsyncMaxThrottleDelay: 10 * time.Millisecond}, Deps{Now: c.now})
+	r, err := New(Config{Isolation: IsolationNone, AsyncThrottleDelay: 5 * time.Millisecond, AsyncMaxThrottleDelay: 10 * time.Millisecond}, Deps{Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +154,7 @@ func TestAsyncSurvivesRestart(t *testing.T) {
 	}
 	work, workFile := recordFn(t, "work")
 	work.ReservedConcurrency = 0 // never runs in the first life
-	r, err := New(Config{AsyncThrottleDelay: time.Hour}, Deps{EventStore: store})
+	r, err := New(Config{Isolation: IsolationNone, AsyncThrottleDelay: time.Hour}, Deps{EventStore: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +174,7 @@ func TestAsyncSurvivesRestart(t *testing.T) {
 	}
 	defer store.Close()
 	work.ReservedConcurrency = -1
-	r2, err := New(Config{}, Deps{EventStore: store})
+	r2, err := New(Config{Isolation: IsolationNone}, Deps{EventStore: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +218,7 @@ func TestCheckEventInvokeConfig(t *testing.T) {
 
 func TestAllows(t *testing.T) {
 	work, _ := recordFn(t, "work")
-	r := newRunner(t, Config{}, work)
+	r := newRunner(t, Config{Isolation: IsolationNone}, work)
 	r.SetPermissions(map[string][]Permission{"work": {
 		{Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceARN: "arn:aws:s3:::docs"},
 		{Action: "lambda:*", Principal: "events.amazonaws.com", SourceARN: "arn:aws:events:*:000000000000:rule/*"},

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -112,5 +114,48 @@ func BenchmarkInvokeParallel(b *testing.B) {
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "invokes/s")
 		})
+	}
+}
+
+// BenchmarkColdStart is a cold start (a new sandbox, its runtime's init and
+// one invocation) of a Go and a Python echo, with and without sandboxes:
+// the difference is the sandbox's set-up cost.
+func BenchmarkColdStart(b *testing.B) {
+	for _, rt := range []string{"go", "python"} {
+		for _, iso := range []string{IsolationSandbox, IsolationNone} {
+			b.Run(rt+"/isolation="+iso, func(b *testing.B) {
+				f := fn(b, "cold", "goecho")
+				if rt == "python" {
+					dir := b.TempDir()
+					if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte("def handler(event, context):\n    return event\n"), 0o644); err != nil {
+						b.Fatal(err)
+					}
+					f = Function{Name: "cold", Runtime: "python3.12", Handler: "app.handler", CodeDir: dir,
+						Timeout: 10 * time.Second, MemoryMB: 128, ReservedConcurrency: -1}
+				}
+				r := newRunner(b, Config{Isolation: iso}, f)
+				req := &InvokeRequest{FunctionName: "cold", Payload: []byte(`{"k":"v"}`)}
+				lat := make([]time.Duration, 0, b.N)
+				b.ResetTimer()
+				for i := 0; i <= b.N; i++ {
+					b.StopTimer()
+					f.Revision = strconv.Itoa(i) // a new revision: the next invoke is cold
+					if err := r.Deploy(context.Background(), []Function{f}); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					start := time.Now()
+					res, err := r.Invoke(context.Background(), req)
+					if err != nil || !res.Cold || res.FunctionError != "" {
+						b.Fatalf("cold invoke: %v %+v", err, res)
+					}
+					if i > 0 { // the first one also compiles the Python bytecode cache
+						lat = append(lat, time.Since(start))
+					}
+				}
+				b.StopTimer()
+				reportLatencies(b, lat)
+			})
+		}
 	}
 }

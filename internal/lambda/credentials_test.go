@@ -50,7 +50,7 @@ func TestSandboxEnvCredentials(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Runner{cfg: Config{Region: "us-east-1", Credentials: tc.hook}, now: time.Now}
-			env := r.sandboxEnv(&Function{Name: "fn", Runtime: "provided.al2023"}, &Command{Path: "/x/bootstrap", Env: []string{"AWS_SESSION_TOKEN=inherited"}}, "127.0.0.1:1")
+			env := r.sandboxEnv(&Function{Name: "fn", Runtime: "provided.al2023"}, &Command{Path: "/x/bootstrap", Env: []string{"AWS_SESSION_TOKEN=inherited"}}, "127.0.0.1:1", view{})
 			got := map[string]string{}
 			for _, kv := range env {
 				k, v, _ := strings.Cut(kv, "=")

@@ -67,8 +67,9 @@ func logStreamName(now time.Time) string {
 // sandboxEnv is the complete environment of a runtime process: Lambda's
 // defaults, the resolver's extras (a PATH extra is prepended to Lambda's
 // PATH), the function's own variables, then the reserved variables. Nothing
-// of the runner's own environment is included.
-func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []string {
+// of the runner's own environment is included. v says where the runtime
+// sees its code (LAMBDA_TASK_ROOT) and its layers.
+func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string, v view) []string {
 	env := map[string]string{
 		"LANG": "en_US.UTF-8",
 		"PATH": defaultPATH,
@@ -85,7 +86,8 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []str
 		env[k] = v
 	}
 	if fn.OptDir != "" {
-		for k, v := range layerEnv(fn.Runtime, optRoot(fn)) {
+		opt := v.opt
+		for k, v := range layerEnv(fn.Runtime, opt) {
 			if k == "PATH" {
 				v = strings.Replace(env["PATH"], "/opt/bin", v, 1)
 			}
@@ -95,9 +97,9 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []str
 	for k, v := range fn.Environment {
 		env[k] = v
 	}
-	runtimeDir := fn.CodeDir
-	if i := strings.LastIndexByte(cmd.Path, '/'); i > 0 {
-		runtimeDir = cmd.Path[:i]
+	runtimeDir := v.task
+	if p := v.translate(fn, cmd.Path); strings.LastIndexByte(p, '/') > 0 {
+		runtimeDir = p[:strings.LastIndexByte(p, '/')]
 	}
 	reserved := map[string]string{
 		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
@@ -106,7 +108,7 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []str
 		"AWS_REGION":                      r.cfg.Region,
 		"AWS_DEFAULT_REGION":              r.cfg.Region,
 		"_HANDLER":                        fn.Handler,
-		"LAMBDA_TASK_ROOT":                fn.CodeDir,
+		"LAMBDA_TASK_ROOT":                v.task,
 		"LAMBDA_RUNTIME_DIR":              runtimeDir,
 		"AWS_LAMBDA_RUNTIME_API":          runtimeAPI,
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.Name,
@@ -142,11 +144,8 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string) []str
 	return out
 }
 
-// optRoot is where a function's runtime sees its layers: OptDir itself,
-// as functions run on the host's file system.
-func optRoot(fn *Function) string { return fn.OptDir }
-
-// layerEnv is what makes layers under optRoot visible to a runtime, as
+// layerEnv is what makes layers under optRoot (/opt in a sandbox, OptDir
+// itself without one: see view) visible to a runtime, as
 // Lambda's runtimes see /opt: for Python, optRoot/python/lib/pythonX.Y/
 // site-packages and optRoot/python on sys.path (through PYTHONPATH, after
 // the code directory); for Node.js, optRoot/nodejs/nodeN/node_modules and

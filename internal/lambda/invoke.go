@@ -121,6 +121,9 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 		if retry && attempt < 3 {
 			continue
 		}
+		if retry { // every attempt found a runtime gone: never a nil result
+			return nil, fmt.Errorf("lambda %s: invoke %s: %w (%d attempts)", p.fn.Name, id, runtimeapi.ErrNotDelivered, attempt+1)
+		}
 		return res, err
 	}
 }

@@ -18,9 +18,12 @@ type Function struct {
 	// Node.js function with; "" picks the installed one closest to the
 	// runtime's version.
 	Interpreter string
-	Timeout     time.Duration
-	MemoryMB    int
-	Environment map[string]string
+	// EphemeralStorageMB sizes the sandbox's private /tmp (512-10240 MB);
+	// 0 means Lambda's default, 512.
+	EphemeralStorageMB int
+	Timeout            time.Duration
+	MemoryMB           int
+	Environment        map[string]string
 	// ReservedConcurrency caps concurrent sandboxes; negative means unset
 	// (the runner's global cap applies); 0 throttles every invocation.
 	ReservedConcurrency int

@@ -9,14 +9,19 @@ import (
 
 func TestSandboxEnvLayers(t *testing.T) {
 	tests := []struct {
-		name    string
-		fn      Function
-		userEnv map[string]string
-		want    map[string]string
+		name      string
+		fn        Function
+		sandboxed bool // the runtime sees the layers at /opt
+		userEnv   map[string]string
+		want      map[string]string
 	}{
 		{name: "python", fn: Function{Runtime: "python3.12", OptDir: "/b/layers/k"}, want: map[string]string{
 			"PYTHONPATH": "/b/layers/k/python/lib/python3.12/site-packages:/b/layers/k/python",
 			"PATH":       "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/b/layers/k/bin",
+		}},
+		{name: "python in a sandbox", fn: Function{Runtime: "python3.12", OptDir: "/b/layers/k"}, sandboxed: true, want: map[string]string{
+			"PYTHONPATH": "/opt/python/lib/python3.12/site-packages:/opt/python",
+			"PATH":       "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
 		}},
 		{name: "node", fn: Function{Runtime: "nodejs24.x", OptDir: "/b/layers/k"}, want: map[string]string{
 			"NODE_PATH": "/b/layers/k/nodejs/node24/node_modules:/b/layers/k/nodejs/node_modules",
@@ -37,7 +42,11 @@ func TestSandboxEnvLayers(t *testing.T) {
 			r := &Runner{cfg: Config{Region: "us-east-1"}, now: time.Now}
 			tt.fn.Name = "fn"
 			got := map[string]string{}
-			for _, kv := range r.sandboxEnv(&tt.fn, &Command{Path: "/x/python3"}, "127.0.0.1:1") {
+			v := view{task: tt.fn.CodeDir, opt: tt.fn.OptDir}
+			if tt.sandboxed {
+				v = view{task: "/var/task", opt: "/opt"}
+			}
+			for _, kv := range r.sandboxEnv(&tt.fn, &Command{Path: "/x/python3"}, "127.0.0.1:1", v) {
 				k, v, _ := strings.Cut(kv, "=")
 				got[k] = v
 			}

@@ -14,9 +14,17 @@ import (
 // binDir holds the test functions, built once by TestMain.
 var binDir string
 
+// testBinDirEnv names binDir for a test binary re-run by a test.
+const testBinDirEnv = "PORTICO_LAMBDA_TEST_BIN_DIR"
+
 var testFunctions = []string{"goecho", "goslow", "gocrash", "gopanic", "gomem", "rogue", "gorecord"}
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(testBinDirEnv); dir != "" {
+		// Re-run by TestSandboxAsUnprivilegedUser: the functions are built.
+		binDir = dir
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "lambda-test-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -39,14 +47,32 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// codeDir makes a code directory whose bootstrap is the named test binary.
+// codeDir makes a code directory whose bootstrap is the named test binary
+// (a hard link: a sandbox sees only the code directory, so a symlink out of
+// it would dangle), readable by others as Lambda requires.
 func codeDir(t testing.TB, bin string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.Symlink(filepath.Join(binDir, bin), filepath.Join(dir, "bootstrap")); err != nil {
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := linkOrCopy(filepath.Join(binDir, bin), filepath.Join(dir, "bootstrap")); err != nil {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// linkOrCopy hard-links src to dst, or copies it (another user's file
+// cannot be linked when fs.protected_hardlinks is set).
+func linkOrCopy(src, dst string) error {
+	if os.Link(src, dst) == nil {
+		return nil
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
 }
 
 // fn is a provided.al2023 function running the named test binary.

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // Memory enforcement modes, best first.
@@ -178,7 +177,7 @@ func probeCgroup1(m cgroupMounts) (string, bool) {
 }
 
 // rlimitHeadroom is added to the memory size for the RLIMIT_AS fallback.
-const rlimitHeadroom = 1 << 30
+const rlimitHeadroom = 2 << 30
 
 // memGroup is one sandbox's memory accounting.
 type memGroup struct {
@@ -226,12 +225,10 @@ func (l *memLimiter) attach(pid, mb int, rlimitOK bool) *memGroup {
 			return g
 		}
 		// Address space is not memory: runtimes reserve far more than they
-		// use (a Go binary needs ~700 MiB just to start), so the cap is the
+		// use (a Go 1.26 binary needs ~1.3 GiB just to start), so the cap is the
 		// function's memory plus rlimitHeadroom.
 		as := uint64(limit + rlimitHeadroom)
-		lim := syscall.Rlimit{Cur: as, Max: as}
-		if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), uintptr(syscall.RLIMIT_AS),
-			uintptr(unsafe.Pointer(&lim)), 0, 0, 0); e != 0 {
+		if err := limitAddressSpace(pid, as); err != nil {
 			g.mode = MemoryNone
 		}
 	}

@@ -38,7 +38,7 @@ func (p *pool) acquire() (sb *sandbox, err error) {
 			sb = p.idle[len(p.idle)-1]
 			p.idle[len(p.idle)-1] = nil
 			p.idle = p.idle[:len(p.idle)-1]
-			if !sb.dead() {
+			if !sb.dead() && !sb.dying() {
 				p.busy[sb] = struct{}{}
 				p.sandboxChanged(sb, sb.state, SandboxBusy)
 				p.mu.Unlock()
@@ -47,6 +47,7 @@ func (p *pool) acquire() (sb *sandbox, err error) {
 			p.total--
 			p.sandboxStopped(sb)
 			p.r.releaseSlot()
+			sb.kill() // a dying one: make sure, the reaper tears it down
 		}
 		if p.draining {
 			p.mu.Unlock()

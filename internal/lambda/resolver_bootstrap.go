@@ -23,7 +23,7 @@ func (b BootstrapResolver) Command(ctx context.Context, fn Function) (*Command, 
 	if err != nil {
 		return nil, err
 	}
-	return &Command{Path: c.Path, Args: c.Args, Dir: c.Dir, Env: c.Env, Warnings: c.Warnings}, nil
+	return &Command{Path: c.Path, Args: c.Args, Dir: c.Dir, Env: c.Env, CacheDirs: c.CacheDirs, Warnings: c.Warnings}, nil
 }
 
 // DefaultCacheDir is where runtime artefacts and builds go unless told

@@ -76,6 +76,16 @@ type Config struct {
 	// MemoryCgroup1, MemoryRlimit, MemoryNone); "" picks the best the
 	// machine allows.
 	MemoryLimit string
+	// Isolation chooses how functions are isolated from each other and
+	// from the runner: IsolationAuto (sandboxes where the machine allows
+	// them), IsolationSandbox (required) or IsolationNone.
+	Isolation string
+	// SandboxUIDs are the UIDs of sandboxes when the runner is root.
+	// Default 2000000000 and the 65535 after it.
+	SandboxUIDs UIDRange
+	// SandboxPids caps the processes and threads of one sandbox. Default
+	// 1024, as Lambda.
+	SandboxPids int
 }
 
 // Deps are the Runner's collaborators.
@@ -105,6 +115,8 @@ type Runner struct {
 	now      func() time.Time
 	resolver Resolver
 	mem      *memLimiter
+	iso      *isolation
+	pidsLim  *pidsLimiter // nil without isolation
 	obs      Observer     // nil: no observation
 	tracer   InvokeTracer // nil: no tracing
 	output   *output      // nil: logs are not echoed
@@ -167,6 +179,12 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		}
 		cfg.Credentials = fc.For
 	}
+	if cfg.SandboxUIDs == (UIDRange{}) {
+		cfg.SandboxUIDs = UIDRange{First: 2000000000, Count: 65536}
+	}
+	if cfg.SandboxPids == 0 {
+		cfg.SandboxPids = defaultSandboxPids
+	}
 	var errs []error
 	if cfg.MaxConcurrency < 0 {
 		errs = append(errs, fmt.Errorf("max concurrency %d: must be positive", cfg.MaxConcurrency))
@@ -185,6 +203,17 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	default:
 		errs = append(errs, fmt.Errorf("memory limit mode %q: unknown", cfg.MemoryLimit))
 	}
+	switch cfg.Isolation {
+	case IsolationAuto, IsolationSandbox, IsolationNone:
+	default:
+		errs = append(errs, fmt.Errorf("isolation %q: must be sandbox or none", cfg.Isolation))
+	}
+	if u := cfg.SandboxUIDs; u.First < 1 || u.Count < 1 || u.First+u.Count-1 > 1<<31-2 {
+		errs = append(errs, fmt.Errorf("sandbox UIDs %d+%d: must be a range of positive 31-bit IDs", u.First, u.Count))
+	}
+	if cfg.SandboxPids < 0 {
+		errs = append(errs, fmt.Errorf("sandbox pids %d: must be positive", cfg.SandboxPids))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("lambda runner config: %w", err)
 	}
@@ -200,6 +229,10 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	if deps.Resolver == nil {
 		deps.Resolver = BootstrapResolver{R: bootstrap.NewResolver(cfg.CacheDir)}
 	}
+	iso, err := newIsolation(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("lambda runner: isolation: %w", err)
+	}
 	r := &Runner{
 		cfg:      cfg,
 		log:      deps.Logger,
@@ -208,17 +241,25 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		obs:      deps.Observer,
 		tracer:   deps.Tracer,
 		mem:      newMemLimiter(cfg.MemoryLimit),
+		iso:      iso,
 		logs:     map[string]*logBuffer{},
 		stop:     make(chan struct{}),
 	}
 	if cfg.Output != nil {
 		r.output = &output{w: cfg.Output}
 	}
+	if iso.on() {
+		r.pidsLim = newPidsLimiter(r.mem)
+	}
 	r.pools.Store(&map[string]*pool{})
 	if err := r.events.init(r, deps.EventStore); err != nil {
 		return nil, err
 	}
-	r.log.Info("lambda runner", "memory_limit", r.mem.mode, "max_concurrency", cfg.MaxConcurrency)
+	isolated, isoDetail := r.IsolationStatus()
+	if !isolated {
+		isoDetail = "none (" + isoDetail + ")"
+	}
+	r.log.Info("lambda runner", "memory_limit", r.mem.mode, "max_concurrency", cfg.MaxConcurrency, "isolation", isoDetail)
 	r.wg.Add(1)
 	go r.reaper()
 	return r, nil
@@ -239,6 +280,9 @@ func (r *Runner) prepare(fn Function) (Function, error) {
 	if fn.MemoryMB == 0 {
 		fn.MemoryMB = 128
 	}
+	if fn.EphemeralStorageMB == 0 {
+		fn.EphemeralStorageMB = defaultEphemeralMB
+	}
 	var errs []error
 	if !functionNameRE.MatchString(fn.Name) {
 		errs = append(errs, fmt.Errorf("name %q: must be 1-64 letters, digits, - or _", fn.Name))
@@ -256,6 +300,21 @@ func (r *Runner) prepare(fn Function) (Function, error) {
 		errs = append(errs, fmt.Errorf("code directory %q: %w", fn.CodeDir, err))
 	} else if !st.IsDir() {
 		errs = append(errs, fmt.Errorf("code directory %q: not a directory", fn.CodeDir))
+	}
+	if err := r.checkReadable("code directory", fn.CodeDir); err != nil {
+		errs = append(errs, err)
+	}
+	if fn.OptDir != "" {
+		if st, err := os.Stat(fn.OptDir); err != nil {
+			errs = append(errs, fmt.Errorf("layers directory %q: %w", fn.OptDir, err))
+		} else if !st.IsDir() {
+			errs = append(errs, fmt.Errorf("layers directory %q: not a directory", fn.OptDir))
+		} else if err := r.checkReadable("layers directory", fn.OptDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if fn.EphemeralStorageMB < 512 || fn.EphemeralStorageMB > 10240 {
+		errs = append(errs, fmt.Errorf("ephemeral storage %d MB: must be between 512 and 10240", fn.EphemeralStorageMB))
 	}
 	if err := validateEnv(fn.Environment); err != nil {
 		errs = append(errs, fmt.Errorf("environment: %w", err))
@@ -413,6 +472,9 @@ func (r *Runner) Close(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("lambda close: waiting for sandboxes: %w", ctx.Err()))
 	}
 	r.mem.close()
+	if r.pidsLim != nil {
+		r.pidsLim.close()
+	}
 	r.logsMu.Lock()
 	for _, b := range r.logs {
 		if err := b.close(); err != nil {

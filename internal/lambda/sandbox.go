@@ -8,14 +8,16 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
+	sbx "github.com/portico-dev/portico/internal/lambda/sandbox"
 )
 
 // maxLogLine is the longest line kept as one log event; longer output is
@@ -28,10 +30,14 @@ const maxLogLine = 256 * 1024
 type sandbox struct {
 	pool  *pool
 	api   *runtimeapi.Server // also serves ln (runtimeapi.Server.Serve)
-	ln    net.Listener
+	ln    net.Listener       // a peerListener when isolated
 	cmd   *exec.Cmd
-	out   *os.File // read end of the runtime's stdout+stderr pipe
+	proc  *sbx.Process // the isolated sandbox being started; nil without isolation
+	stat  *os.File     // the runtime's /proc/PID/status, opened by dying; guarded by pool.mu
+	peer  peerID       // who may connect to api
+	out   *os.File     // read end of the runtime's stdout+stderr pipe
 	mem   *memGroup
+	pids  *pidsGroup  // nil without isolation
 	timer *time.Timer // reused for every invocation's deadline
 
 	startedAt time.Time
@@ -56,8 +62,13 @@ type sandbox struct {
 // Errors are start failures to report as Runtime.InvalidEntrypoint.
 func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool) (*sandbox, error) {
 	r := p.r
+	uid, err := r.iso.takeUID()
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		r.iso.releaseUID(uid)
 		return nil, fmt.Errorf("runtime api listener: %w", err)
 	}
 	api := runtimeapi.New(r.now)
@@ -69,41 +80,77 @@ func (p *pool) startSandbox(ctx context.Context, cmdSpec *Command, withTail bool
 		outDone: make(chan struct{}),
 		timer:   time.NewTimer(time.Hour),
 	}
+	sb.peer.uid = uid
 	sb.timer.Stop()
 	if withTail {
 		sb.tail = &tailBuf{}
 	}
+	env := r.sandboxEnv(&p.fn, cmdSpec, ln.Addr().String(), r.viewOf(&p.fn))
+	var cmd *exec.Cmd
+	if r.iso.on() {
+		spec, err := r.sandboxSpec(&p.fn, cmdSpec, env, uid)
+		if err == nil {
+			sb.proc, err = sbx.Prepare(spec, r.iso.mode)
+		}
+		if err != nil {
+			ln.Close()
+			r.iso.releaseUID(uid)
+			return nil, err
+		}
+		cmd = sb.proc.Cmd
+		sb.ln = &peerListener{Listener: ln, id: &sb.peer}
+	} else {
+		cmd = exec.Command(cmdSpec.Path, cmdSpec.Args...)
+		cmd.Dir = cmdSpec.Dir
+		if cmd.Dir == "" {
+			cmd.Dir = p.fn.CodeDir
+		}
+		cmd.Env = env
+		cmd.SysProcAttr = plainProcAttr()
+	}
 	rd, wr, err := os.Pipe()
 	if err != nil {
 		ln.Close()
+		r.iso.releaseUID(uid)
 		return nil, fmt.Errorf("output pipe: %w", err)
 	}
-	cmd := exec.Command(cmdSpec.Path, cmdSpec.Args...)
-	cmd.Dir = cmdSpec.Dir
-	if cmd.Dir == "" {
-		cmd.Dir = p.fn.CodeDir
-	}
-	cmd.Env = r.sandboxEnv(&p.fn, cmdSpec, ln.Addr().String())
 	cmd.Stdout, cmd.Stderr = wr, wr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	sb.cmd, sb.out = cmd, rd
 
 	r.wg.Add(1)
-	go func() { defer r.wg.Done(); api.Serve(ln) }()
+	go func() { defer r.wg.Done(); api.Serve(sb.ln) }()
 
 	sb.startedAt = r.now()
-	if err := cmd.Start(); err != nil {
+	if sb.proc != nil {
+		err = sb.proc.Start()
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
 		wr.Close()
 		rd.Close()
 		sb.api.Shutdown()
+		r.iso.releaseUID(uid)
 		return nil, err
 	}
 	wr.Close()
+	sb.peer.pid.Store(int64(cmd.Process.Pid))
 	sb.mem = r.mem.attach(cmd.Process.Pid, p.fn.MemoryMB, !strings.HasPrefix(p.fn.Runtime, "nodejs"))
+	if r.pidsLim != nil {
+		sb.pids = r.pidsLim.attach(cmd.Process.Pid, r.iso.pids, sb.mem)
+	}
 
 	r.wg.Add(2)
 	go func() { defer r.wg.Done(); sb.readOutput() }()
 	go func() { defer r.wg.Done(); sb.wait() }()
+	if sb.proc != nil {
+		// The helper built the sandbox meanwhile and waited for the
+		// cgroups; now it executes the runtime.
+		if err := sb.proc.Release(); err != nil {
+			sb.kill()
+			return nil, err
+		}
+	}
 	return sb, nil
 }
 
@@ -126,6 +173,14 @@ func (sb *sandbox) wait() {
 	}
 	sb.api.Shutdown()
 	sb.mem.remove()
+	sb.pids.remove()
+	sb.pool.r.iso.releaseUID(sb.peer.uid)
+	sb.pool.mu.Lock()
+	if sb.stat != nil {
+		sb.stat.Close()
+		sb.stat = nil
+	}
+	sb.pool.mu.Unlock()
 }
 
 // dead reports whether the process has exited.
@@ -136,6 +191,69 @@ func (sb *sandbox) dead() bool {
 	default:
 		return false
 	}
+}
+
+// dying reports whether the runtime, not yet reaped, is exiting or has
+// been sent SIGKILL (by anyone): a warm sandbox killed a moment before an
+// invocation must not be handed it (its process can no longer run, and the
+// invocation would fail with Runtime.ExitError). It reads /proc/PID/status
+// (kept open, so a reused PID cannot fool it): the state (zombie, dead) and
+// the pending signals, the process-wide set (ShdPnd) keeping a SIGKILL
+// sent to the process until its last thread is gone. The caller holds
+// pool.mu.
+func (sb *sandbox) dying() bool {
+	if runtime.GOOS != "linux" {
+		return false
+	}
+	if sb.stat == nil {
+		f, err := os.Open("/proc/" + strconv.Itoa(sb.cmd.Process.Pid) + "/status")
+		if err != nil {
+			return true // already reaped
+		}
+		sb.stat = f
+	}
+	var buf [4096]byte
+	n, err := sb.stat.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
+		return true // the process is gone (ESRCH)
+	}
+	b := buf[:n]
+	if st := statusField(b, "State:"); len(st) > 0 && (st[0] == 'Z' || st[0] == 'X') {
+		return true
+	}
+	const sigkill = 1 << (syscall.SIGKILL - 1)
+	return parseHex(statusField(b, "ShdPnd:"))&sigkill != 0 || parseHex(statusField(b, "SigPnd:"))&sigkill != 0
+}
+
+// statusField is the value of a "Name:\tvalue" line of /proc/PID/status,
+// nil when absent.
+func statusField(b []byte, name string) []byte {
+	i := bytes.Index(b, []byte(name))
+	if i < 0 {
+		return nil
+	}
+	v := b[i+len(name):]
+	if j := bytes.IndexByte(v, '\n'); j >= 0 {
+		v = v[:j]
+	}
+	return bytes.TrimSpace(v)
+}
+
+// parseHex parses hexadecimal digits without allocating; 0 on anything
+// else.
+func parseHex(b []byte) uint64 {
+	var n uint64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			n = n<<4 | uint64(c-'a'+10)
+		default:
+			return 0
+		}
+	}
+	return n
 }
 
 // kill SIGKILLs the runtime's whole process group (and cgroup). Teardown
@@ -221,16 +339,8 @@ func (sb *sandbox) outputIdle() bool {
 	if sb.readerUp.Load() != 1 {
 		return false
 	}
-	var pending int32
-	rc, err := sb.out.SyscallConn()
-	if err != nil {
-		return true
-	}
-	var errno syscall.Errno
-	cerr := rc.Control(func(fd uintptr) {
-		_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&pending)))
-	})
-	if cerr != nil || errno != 0 {
+	pending, ok := unreadBytes(sb.out)
+	if !ok {
 		return true
 	}
 	return pending == 0 && sb.readerUp.Load() == 1

@@ -18,9 +18,19 @@ import (
 
 func TestEnvironment(t *testing.T) {
 	t.Setenv("PORTICO_LEAK_CANARY", "leaked")
+	for _, iso := range []string{IsolationAuto, IsolationNone} {
+		t.Run("isolation="+iso, func(t *testing.T) { testEnvironment(t, iso) })
+	}
+}
+
+func testEnvironment(t *testing.T, isolation string) {
 	f := fn(t, "envfn", "goecho")
 	f.Environment = map[string]string{"GREETING": "hi", "PATH": "/custom/bin"}
-	r := newRunner(t, Config{AWSEndpoint: "http://127.0.0.1:4566", Region: "eu-west-1"}, f)
+	r := newRunner(t, Config{AWSEndpoint: "http://127.0.0.1:4566", Region: "eu-west-1", Isolation: isolation}, f)
+	taskRoot := f.CodeDir
+	if on, _ := r.IsolationStatus(); on {
+		taskRoot = "/var/task"
+	}
 	res := invoke(t, r, "envfn", `{"env":true}`)
 	var env map[string]string
 	if err := json.Unmarshal(res.Payload, &env); err != nil {
@@ -33,8 +43,8 @@ func TestEnvironment(t *testing.T) {
 		"AWS_REGION":                      "eu-west-1",
 		"AWS_DEFAULT_REGION":              "eu-west-1",
 		"_HANDLER":                        "bootstrap",
-		"LAMBDA_TASK_ROOT":                f.CodeDir,
-		"LAMBDA_RUNTIME_DIR":              f.CodeDir,
+		"LAMBDA_TASK_ROOT":                taskRoot,
+		"LAMBDA_RUNTIME_DIR":              taskRoot,
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/envfn",
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"TZ":                              ":UTC",

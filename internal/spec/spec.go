@@ -145,6 +145,9 @@ type Function struct {
 	Timeout int `yaml:"timeout"`
 	// MemorySize is the memory limit in MB, 128 to 10240; default 128.
 	MemorySize int `yaml:"memorySize"`
+	// EphemeralStorage is the size of the function's private /tmp in MB,
+	// 512 to 10240; 0 (unset) means 512, as on AWS.
+	EphemeralStorage int `yaml:"ephemeralStorage" json:",omitempty"`
 	// Environment holds the function's own environment variables.
 	Environment map[string]string `yaml:"environment"`
 	// ReservedConcurrency caps the function's concurrent sandboxes. Nil

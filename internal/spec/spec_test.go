@@ -288,6 +288,7 @@ func TestParseErrors(t *testing.T) {
 		{"timeout too large", "functions:\n  f: {runtime: provided, code: app, timeout: 901}\n", []string{`2:46: timeout: must be 1 to 900 seconds, got 901`}},
 		{"memory too small", "functions:\n  f: {runtime: provided, code: app, memorySize: 64}\n", []string{`2:49: memorySize: must be 128 to 10240 MB, got 64`}},
 		{"memory too large", "functions:\n  f: {runtime: provided, code: app, memorySize: 10241}\n", []string{`2:49: memorySize: must be 128 to 10240 MB, got 10241`}},
+		{"ephemeral storage too small", "functions:\n  f: {runtime: provided, code: app, ephemeralStorage: 256}\n", []string{`2:55: ephemeralStorage: must be 512 to 10240 MB, got 256`}},
 		{"env name invalid", "functions:\n  f: {runtime: provided, code: app, environment: {1ABC: x, A: y, OK_1: z}}\n", []string{
 			`2:51: environment: invalid variable name "1ABC": must match [a-zA-Z][a-zA-Z0-9_]+`,
 			`2:60: environment: invalid variable name "A": must match [a-zA-Z][a-zA-Z0-9_]+`}},

@@ -193,6 +193,9 @@ func (v *validator) function(f *Function) {
 	if f.MemorySize < 128 || f.MemorySize > 10240 {
 		v.add(v.pos.or(&f.MemorySize, f.Pos), "memorySize: must be 128 to 10240 MB, got %d", f.MemorySize)
 	}
+	if f.EphemeralStorage != 0 && (f.EphemeralStorage < 512 || f.EphemeralStorage > 10240) {
+		v.add(v.pos.or(&f.EphemeralStorage, f.Pos), "ephemeralStorage: must be 512 to 10240 MB, got %d", f.EphemeralStorage)
+	}
 	size := 0
 	for _, k := range slices.Sorted(maps.Keys(f.Environment)) {
 		kp := v.pos.entryKey(&f.Environment, k, f.Pos)

@@ -61,6 +61,10 @@ type Command struct {
 	// runner adds to the Lambda environment (AWS_EXECUTION_ENV, interpreter
 	// options).
 	Env []string
+	// CacheDirs are directories the runtime writes caches to (Python
+	// bytecode under PYTHONPYCACHEPREFIX); a sandboxing runner gives each
+	// function a private one at the same path.
+	CacheDirs []string
 	// Warnings are things the user should know but that do not stop the
 	// function, e.g. a runtime AWS has deprecated or an interpreter version
 	// that differs from the runtime's.
@@ -178,6 +182,7 @@ func (r *Resolver) python(ctx context.Context, fn Function, info runtimeInfo, di
 			"PYTHONPYCACHEPREFIX=" + filepath.Join(r.cacheDir, "pycache"),
 			"PYTHONDONTWRITEBYTECODE=",
 		},
+		CacheDirs: []string{filepath.Join(r.cacheDir, "pycache")},
 	}
 	machine := fmt.Sprintf("%d.%d", py.version.major, py.version.minor)
 	want := fmt.Sprintf("%d.%d", info.major, info.minor)
