@@ -286,8 +286,10 @@ func TestSharedThrottleRedis(t *testing.T) {
 	os.WriteFile(specFile, []byte(spec), 0o644)
 	// A generous Redis timeout: this test is about sharing one budget; the
 	// failure policy is checked below, with Redis gone.
-	a := up(t, specFile, "--redis", srv.URL, "--redis-timeout", "2s")
-	b := up(t, specFile, "--redis", srv.URL, "--redis-timeout", "2s")
+	// Two replicas share their limits through Redis; each has its own
+	// state directory (a state directory is one instance's).
+	a := up(t, specFile, "--redis", srv.URL, "--redis-timeout", "2s", "--data-dir", t.TempDir())
+	b := up(t, specFile, "--redis", srv.URL, "--redis-timeout", "2s", "--data-dir", t.TempDir())
 
 	const flood = 4 * time.Second
 	var admitted, refused, other atomic.Int64

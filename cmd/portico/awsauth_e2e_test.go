@@ -344,7 +344,7 @@ func TestAdminListener(t *testing.T) {
 	if resp, _ := get(t, in.console+"/metrics"); resp.StatusCode != 200 {
 		t.Errorf("metrics on loopback: %d", resp.StatusCode)
 	}
-	in2 := up(t, spec, "--pprof")
+	in2 := up(t, spec, "--pprof", "--data-dir", t.TempDir()) // a second instance: its own state
 	if resp, _ := get(t, in2.console+"/debug/pprof/"); resp.StatusCode != 200 {
 		t.Errorf("pprof with --pprof: %d", resp.StatusCode)
 	}

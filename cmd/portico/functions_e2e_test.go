@@ -234,7 +234,7 @@ func TestQuietHidesFunctionOutput(t *testing.T) {
 	if resp, body := get(t, in.gateway+"/"); resp.StatusCode != 200 {
 		t.Fatalf("GET /: %d %s", resp.StatusCode, body)
 	}
-	out, err := exec.Command(binary, "logs", "--endpoint", in.aws, "py").CombinedOutput()
+	out, err := exec.Command(binary, "logs", "--endpoint", in.aws, "--data-dir", in.dataDir, "py").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "quiet please") {
 		t.Errorf("portico logs py: %v\n%s", err, out)
 	}

@@ -162,7 +162,8 @@ func golden(t *testing.T, got, name string) {
 
 func TestS3NotificationsInvokeFunctions(t *testing.T) {
 	specFile, out := pipeline(t, "2")
-	in := up(t, specFile, "--async-retry-delay", "50ms")
+	// The recorder functions write the test's files: no sandbox.
+	in := up(t, specFile, "--async-retry-delay", "50ms", "--isolation=none")
 	ctx := context.Background()
 	c := s3Client(t, in)
 	putObject := func(key, body string) {
@@ -237,7 +238,7 @@ func TestAsyncEventsSurviveSIGTERM(t *testing.T) { eventsSurvive(t, syscall.SIGT
 
 func eventsSurvive(t *testing.T, sig syscall.Signal) {
 	specFile, out := pipeline(t, "0")
-	in := up(t, specFile)
+	in := up(t, specFile, "--isolation=none") // the recorder writes the test's files
 	ctx := context.Background()
 	res, err := lambdaClient(t, in).Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("ingest"),
 		InvocationType: ltypes.InvocationTypeEvent, Payload: []byte(`{"job":"survive"}`)})
@@ -264,7 +265,7 @@ func eventsSurvive(t *testing.T, sig syscall.Signal) {
 
 	data, _ := os.ReadFile(specFile)
 	writeFile(t, specFile, strings.Replace(string(data), "reservedConcurrency: 0", "reservedConcurrency: 1", 1))
-	up(t, specFile)
+	up(t, specFile, "--isolation=none")
 	got := waitRecorded(t, out, "ingest", 2)
 	joined := strings.Join(got, "\n")
 	if !strings.Contains(joined, `{"job":"survive"}`) || !strings.Contains(joined, `"key":"in/kept.pdf"`) {

@@ -73,6 +73,7 @@ type attackReport struct {
 	Status        map[string]string `json:"status"`
 	Outbound      probe             `json:"outbound"`
 	Cwd           string            `json:"cwd"`
+	Home          string            `json:"home"`
 }
 
 // attack deploys a victim and an attacker (both Python), warms the victim
@@ -184,6 +185,10 @@ func TestSandboxEscapes(t *testing.T) {
 		uid := strings.Fields(st["Uid"])
 		if len(uid) == 0 || uid[0] == "0" {
 			t.Errorf("runs as uid %q, want a sandbox UID", st["Uid"])
+		}
+		// The user has a name and a home, as Lambda's sbx_user1051.
+		if rep.Home != "/home/sbx_user1051" {
+			t.Errorf("home = %q, want /home/sbx_user1051", rep.Home)
 		}
 	}
 }

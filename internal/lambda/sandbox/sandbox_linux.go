@@ -247,6 +247,9 @@ func buildRoot(spec *Spec) error {
 			}
 		}
 	}
+	if err := userEntries(spec, root); err != nil {
+		return err
+	}
 	if err := bind(spec.TaskDir, filepath.Join(root, TaskRoot), true, true); err != nil {
 		return err
 	}
@@ -329,6 +332,37 @@ func buildRoot(spec *Spec) error {
 	return nil
 }
 
+// userEntries gives the sandbox's dedicated user a name and a home, as
+// Lambda's sbx_user1051 has: the host's /etc/passwd and /etc/group with one
+// more line each, bound over the read-only /etc. Code that asks for the
+// user's home (Python's Path.home(), Node's os.homedir()) then works as on
+// Lambda, where the home directory exists in name only.
+func userEntries(spec *Spec, root string) error {
+	if spec.UID == 0 {
+		return nil // a user namespace: the runner's own user
+	}
+	for _, f := range []struct{ name, line string }{
+		{"passwd", fmt.Sprintf("sbx_user1051:x:%d:%d::/home/sbx_user1051:/sbin/nologin\n", spec.UID, spec.GID)},
+		{"group", fmt.Sprintf("sbx_user1051:x:%d:\n", spec.GID)},
+	} {
+		host, err := os.ReadFile("/etc/" + f.name)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		if len(host) > 0 && host[len(host)-1] != '\n' {
+			host = append(host, '\n')
+		}
+		src := filepath.Join(root, ".etc-"+f.name)
+		if err := os.WriteFile(src, append(host, f.line...), 0o644); err != nil {
+			return err
+		}
+		if err := bind(src, filepath.Join(root, "etc", f.name), false, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // bind mounts src on dst (created as a directory or an empty file), then
 // remounts it nosuid and, with ro, read-only, keeping the flags the kernel
 // locks in a user namespace.
@@ -337,7 +371,7 @@ func bind(src, dst string, dir, ro bool) error {
 		if err := os.MkdirAll(dst, 0o755); err != nil {
 			return err
 		}
-	} else {
+	} else if _, err := os.Stat(dst); err != nil { // an existing file is a mount point as it is
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
