@@ -263,8 +263,9 @@ func awsEndpoint(store http.Handler, mux http.Handler) http.Handler {
 }
 
 // programLoader returns the loader of the Pulumi program in o.program: a
-// YAML program is read; a Go program is built and run against Portico's
-// resource monitor on every load (runGo).
+// YAML program is read; a Go, Python or Node.js program is built (or its
+// dependencies installed) and run against Portico's resource monitor on
+// every load (runGo).
 func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer) (load func() (*spec.Spec, error), runGo bool, err error) {
 	proj, err := pulumirun.ReadProject(o.program)
 	if err != nil {
@@ -284,7 +285,7 @@ func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer)
 		return func() (*spec.Spec, error) {
 			return keep(pulumiyaml.Load(o.program, pulumiyaml.Options{APIEndpoint: endpoint}))
 		}, false, nil
-	case "go":
+	case "go", "python", "nodejs":
 		cfg := pulumirun.Config{
 			Dir:         o.program,
 			Stack:       o.stack,
@@ -295,7 +296,7 @@ func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer)
 		}
 		return func() (*spec.Spec, error) { return keep(pulumirun.Run(ctx, cfg)) }, true, nil
 	}
-	return nil, false, fmt.Errorf("%s: runtime %q: Portico runs Pulumi programs written in YAML or Go", filepath.Join(o.program, pulumiyaml.ProjectFile), proj.Runtime)
+	return nil, false, fmt.Errorf("%s: runtime %q: Portico runs Pulumi programs written in YAML, Go, Python or TypeScript/JavaScript (nodejs)", filepath.Join(o.program, pulumiyaml.ProjectFile), proj.Runtime)
 }
 
 // dataDirFor is the data directory: the flag's, or .portico beside the

@@ -455,6 +455,9 @@ func codeRevision(dir string) (string, error) {
 			if n := d.Name(); p != dir && (n == "__pycache__" || n == "node_modules" || strings.HasPrefix(n, ".")) {
 				return filepath.SkipDir
 			}
+			if _, err := os.Stat(filepath.Join(p, "pyvenv.cfg")); err == nil {
+				return filepath.SkipDir // a Python virtualenv: installed packages, not code
+			}
 			return nil
 		}
 		fi, err := d.Info()

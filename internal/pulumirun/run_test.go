@@ -169,7 +169,7 @@ func TestRunConfigErrors(t *testing.T) {
 		name, project, stack, want string
 	}{
 		{"no runtime", "name: p\n", "", "project: runtime is required"},
-		{"node", "name: p\nruntime: nodejs\n", "", `runtime "nodejs"`},
+		{"java", "name: p\nruntime: java\n", "", `runtime "java"`},
 		{"secret", "name: p\nruntime: go\n", "config:\n  p:token:\n    secure: AAABAx\n", "config p:token is encrypted"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// copyProgram copies a Pulumi program's directory to dst, leaving out what
+// running it leaves behind (virtualenvs, node_modules, .portico, caches).
+func copyProgram(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			switch d.Name() {
+			case "venv", "node_modules", ".portico", "__pycache__":
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shareVirtualenv points the Python program in dir at a virtualenv shared
+// by this package's tests (in the system's temporary directory, keyed by
+// the program's requirements.txt): the first `portico up` installs the
+// requirements into it from PyPI, later ones find it up to date. Tests that
+// use it must not run in parallel.
+func shareVirtualenv(t *testing.T, dir string) {
+	t.Helper()
+	req, err := os.ReadFile(filepath.Join(dir, "requirements.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(req)
+	venv := filepath.Join(os.TempDir(), "portico-e2e-venv-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(filepath.Join(venv, "bin", "python")); err != nil {
+		if out, err := exec.Command("python3", "-m", "venv", venv).CombinedOutput(); err != nil {
+			t.Fatalf("python3 -m venv: %v\n%s", err, out)
+		}
+	}
+	if err := os.Symlink(venv, filepath.Join(dir, "venv")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPulumiPythonSeed serves the seed's own Pulumi Python program
+// (examples/seed-pulumi-python) run on the real Pulumi SDK and pulumi-aws
+// with Portico as the engine: it prints the program's output, and GET /v1/
+// answers as examples/seed does.
+func TestPulumiPythonSeed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "seed-pulumi-python")
+	copyProgram(t, filepath.Join("..", "..", "examples", "seed-pulumi-python"), dir)
+	shareVirtualenv(t, dir)
+	stdout, stderr, endpoints := upProgram(t, dir)
+	ep := endpoints["v1"]
+	if ep == "" || !regexp.MustCompile(`Outputs:\n    api_endpoint: "http://127\.0\.0\.1:\d+"\n`).MatchString(stdout.String()) {
+		t.Fatalf("output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	if resp, body := get(t, ep+"/?text=fast+and+accurate"); resp.StatusCode != 200 || !strings.Contains(body, `"label": "positive"`) {
+		t.Errorf("GET /v1/: %d %s\nstderr:\n%s", resp.StatusCode, body, stderr.String())
+	}
+	// api_endpoint answers locally: the stage is under it.
+	url := regexp.MustCompile(`api_endpoint: "([^"]+)"`).FindStringSubmatch(stdout.String())[1]
+	if resp, body := get(t, url+"/v1/?text=slow"); resp.StatusCode != 200 || !strings.Contains(body, `"label"`) {
+		t.Errorf("GET api_endpoint/v1/: %d %s", resp.StatusCode, body)
+	}
+}
+
+// seedProgram is the seed document's Pulumi Python program as the
+// document spells it: on one line, every run of white space one space.
+const seedProgram = `import pulumi import pulumi_aws as aws # Create the role for Lambda Function lambda_role = aws.iam.Role("lambdaRole", assume_role_policy="""{ "Version": "2012-10-17", "Statement": [ { "Action": "sts:AssumeRole", "Principal": { "Service": "lambda.amazonaws.com" }, "Effect": "Allow", "Sid": "" } ] }""" ) # Attach the AWSLambdaBasicExecutionRole policy to the role basic_execution_policy_attachment = aws.iam.RolePolicyAttachment("basicExecution", role=lambda_role, policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" ) # Define the Lambda Function lambda_function = aws.lambda_.Function("aiServiceFunction", role=lambda_role.arn, runtime="python3.8", handler="handler.main", # Assuming 'handler.py' file with a 'main' function. code=pulumi.AssetArchive({ ".": pulumi.FileArchive("./app") # Assuming your Lambda function code is in 'app' directory }) ) # Define the HTTP API api = aws.apigatewayv2.Api("aiServicesHttpApi", protocol_type="HTTP" ) # Create an integration for the Lambda function integration = aws.apigatewayv2.Integration("lambdaIntegration", api_id=api.id, integration_type="AWS_PROXY", integration_uri=lambda_function.invoke_arn ) # Create a route for GET requests route = aws.apigatewayv2.Route("apiGETRoute", api_id=api.id, route_key="GET /", target=pulumi.Output.concat("integrations/", integration.id) ) # Deploy the API stage = aws.apigatewayv2.Stage("apiStage", api_id=api.id, name="v1", auto_deploy=True ) # Export the API endpoint for easy access pulumi.export("api_endpoint", api.api_endpoint)`
+
+// TestSeedPythonProgramIsTheDocuments: examples/seed-pulumi-python holds
+// the seed's program exactly as the document has it, line breaks and
+// indentation aside; its handler is examples/seed's.
+func TestSeedPythonProgramIsTheDocuments(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "seed-pulumi-python", "__main__.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(strings.Fields(string(src)), " "); got != seedProgram {
+		t.Errorf("__main__.py differs from the seed document's program:\n%s\nwant:\n%s", got, seedProgram)
+	}
+	h1, err1 := os.ReadFile(filepath.Join("..", "..", "examples", "seed", "app", "handler.py"))
+	h2, err2 := os.ReadFile(filepath.Join("..", "..", "examples", "seed-pulumi-python", "app", "handler.py"))
+	if err1 != nil || err2 != nil || string(h1) != string(h2) {
+		t.Errorf("examples/seed-pulumi-python/app/handler.py must be examples/seed/app/handler.py (%v, %v)", err1, err2)
+	}
+}
+
+// TestPulumiPythonProgramReloads edits a running Pulumi Python program: a
+// config change is rerun and served; an exception is reported at the
+// program's own line and the previous configuration keeps serving.
+func TestPulumiPythonProgramReloads(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "good")
+	copyProgram(t, filepath.Join("..", "..", "internal", "pulumirun", "testdata", "python", "good"), dir)
+	req, err := os.ReadFile(filepath.Join("..", "..", "examples", "seed-pulumi-python", "requirements.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "requirements.txt"), req, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shareVirtualenv(t, dir)
+	_, stderr, endpoints := upProgram(t, dir)
+	ep := endpoints["$default"]
+	hello := func() string {
+		_, body := get(t, ep+"hello")
+		return body
+	}
+	if got := hello(); got != "hello from pulumi" {
+		t.Fatalf("GET /hello = %q, want the greeting of Pulumi.dev.yaml\nstderr:\n%s", got, stderr.String())
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.dev.yaml"), []byte("config:\n  good:greeting: portico\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, programWait, func() bool { return hello() == "hello from portico" })
+
+	main := filepath.Join(dir, "__main__.py")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(string(src), "\n") + 1
+	if err := os.WriteFile(main, append(src, []byte("undefined_name.apply(print)\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "__main__.py:" + strconv.Itoa(line) + ": NameError: name 'undefined_name' is not defined"
+	waitFor(t, programWait, func() bool { return strings.Contains(stderr.String(), want) })
+	if !strings.Contains(stderr.String(), "the running configuration keeps serving") {
+		t.Errorf("stderr lacks the reload failure:\n%s", stderr.String())
+	}
+	if got := hello(); got != "hello from portico" {
+		t.Errorf("after a failed rerun GET /hello = %q, want the previous configuration", got)
+	}
+}
