@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 var binary string // the portico binary built once for all tests
@@ -234,7 +236,7 @@ func TestSeedExample(t *testing.T) {
 func TestSeedWithCurl(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
-		t.Skip("curl is not installed")
+		testtool.Missing(t, "curl", "not installed")
 	}
 	in := up(t, filepath.Join("..", "..", "examples", "seed", "portico.yaml"))
 	out, err := exec.Command(curl, "-sS", "-i", in.endpoints["aiServicesHttpApi v1"]+"/?text=terrible+and+slow").CombinedOutput()
@@ -290,7 +292,7 @@ func TestInvokeCommand(t *testing.T) {
 // Invoke API and through `portico invoke`.
 func TestRuntimes(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
+		testtool.Missing(t, "node", "not installed")
 	}
 	spec := filepath.Join("..", "..", "examples", "functions", "portico.yaml")
 	in := up(t, spec)

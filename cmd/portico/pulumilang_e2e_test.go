@@ -9,7 +9,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // copyProgram copies a Pulumi program's directory to dst, leaving out what
@@ -71,17 +75,28 @@ func TestPulumiPythonSeed(t *testing.T) {
 	copyProgram(t, filepath.Join("..", "..", "examples", "seed-pulumi-python"), dir)
 	shareVirtualenv(t, dir)
 	stdout, stderr, endpoints := upProgram(t, dir)
+	checkSeedServed(t, stdout.String(), stderr.String(), endpoints, "__main__.py:43")
+}
+
+// checkSeedServed checks a running seed program: its output, GET /v1/ as
+// examples/seed answers it, its api_endpoint output answering locally, and
+// the warning that AWS would answer 500 (no aws:lambda:Permission; the
+// integration registered at where).
+func checkSeedServed(t *testing.T, stdout, stderr string, endpoints map[string]string, where string) {
+	t.Helper()
 	ep := endpoints["v1"]
-	if ep == "" || !regexp.MustCompile(`Outputs:\n    api_endpoint: "http://127\.0\.0\.1:\d+"\n`).MatchString(stdout.String()) {
-		t.Fatalf("output:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	if ep == "" || !regexp.MustCompile(`Outputs:\n    api_endpoint: "http://127\.0\.0\.1:\d+"\n`).MatchString(stdout) {
+		t.Fatalf("output:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 	if resp, body := get(t, ep+"/?text=fast+and+accurate"); resp.StatusCode != 200 || !strings.Contains(body, `"label": "positive"`) {
-		t.Errorf("GET /v1/: %d %s\nstderr:\n%s", resp.StatusCode, body, stderr.String())
+		t.Errorf("GET /v1/: %d %s\nstderr:\n%s", resp.StatusCode, body, stderr)
 	}
-	// api_endpoint answers locally: the stage is under it.
-	url := regexp.MustCompile(`api_endpoint: "([^"]+)"`).FindStringSubmatch(stdout.String())[1]
+	url := regexp.MustCompile(`api_endpoint: "([^"]+)"`).FindStringSubmatch(stdout)[1]
 	if resp, body := get(t, url+"/v1/?text=slow"); resp.StatusCode != 200 || !strings.Contains(body, `"label"`) {
 		t.Errorf("GET api_endpoint/v1/: %d %s", resp.StatusCode, body)
+	}
+	if want := "integration lambdaIntegration (" + where + ") invokes function aiServiceFunction, but no aws:lambda:Permission"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks the warning %q:\n%s", want, stderr)
 	}
 }
 
@@ -151,5 +166,120 @@ func TestPulumiPythonProgramReloads(t *testing.T) {
 	}
 	if got := hello(); got != "hello from portico" {
 		t.Errorf("after a failed rerun GET /hello = %q, want the previous configuration", got)
+	}
+}
+
+// shareNodeModules points the Node.js program in dir at a node_modules
+// shared by this package's tests (in the system's temporary directory,
+// keyed by the program's package-lock.json, installed once with npm ci and
+// stamped as `portico up` stamps it). Tests that use it must not run in
+// parallel.
+func shareNodeModules(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := exec.LookPath("npm"); err != nil {
+		testtool.Missing(t, "npm", "not installed")
+	}
+	lock, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(lock)
+	hash := hex.EncodeToString(sum[:])
+	shared := filepath.Join(os.TempDir(), "portico-e2e-node-"+hash[:12])
+	stamp := filepath.Join(shared, "node_modules", ".portico-lock-sha256")
+	if _, err := os.Stat(stamp); err != nil {
+		if err := os.MkdirAll(shared, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"package.json", "package-lock.json"} {
+			data, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(shared, f), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = shared
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci: %v\n%s", err, out)
+		}
+		if err := os.WriteFile(stamp, []byte(hash+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(shared, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPulumiTypeScriptSeed serves the seed's program written in TypeScript
+// (examples/seed-pulumi-ts), compiled by the Pulumi Node.js SDK's own
+// ts-node support and run with Portico as the engine; and `portico up`
+// warns at start that the program, like the seed's, lacks the
+// aws:lambda:Permission AWS needs.
+func TestPulumiTypeScriptSeed(t *testing.T) {
+	root := t.TempDir()
+	// The program uses the Python example's function code: copy both.
+	copyProgram(t, filepath.Join("..", "..", "examples", "seed-pulumi-python"), filepath.Join(root, "seed-pulumi-python"))
+	dir := filepath.Join(root, "seed-pulumi-ts")
+	copyProgram(t, filepath.Join("..", "..", "examples", "seed-pulumi-ts"), dir)
+	shareNodeModules(t, dir)
+	stdout, stderr, endpoints := upProgram(t, dir)
+	checkSeedServed(t, stdout.String(), stderr.String(), endpoints, "index.ts:43")
+}
+
+// TestCommandsFindPrograms: `portico validate` and `portico up` take a
+// directory (a Pulumi program or a spec), a file (Pulumi.yaml or a spec),
+// or nothing (the current directory), and say what they want otherwise.
+func TestCommandsFindPrograms(t *testing.T) {
+	root := t.TempDir()
+	copyExampleTo(t, "seed", filepath.Join(root, "seed"))
+	dir := filepath.Join(root, "seed-pulumi-yaml")
+	copyExampleTo(t, "seed-pulumi-yaml", dir)
+	validate := func(cwd string, args ...string) (string, error) {
+		cmd := exec.Command(binary, append([]string{"validate"}, args...)...)
+		cmd.Dir = cwd
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, tc := range []struct {
+		name, cwd string
+		args      []string
+		want      string
+		fail      bool
+	}{
+		{"program directory", root, []string{"seed-pulumi-yaml"}, "seed-pulumi-yaml/Pulumi.yaml: ok (1 functions, 1 APIs, 1 routes)", false},
+		{"Pulumi.yaml file", root, []string{"seed-pulumi-yaml/Pulumi.yaml"}, "seed-pulumi-yaml/Pulumi.yaml: ok", false},
+		{"program in the current directory", dir, nil, "Pulumi.yaml: ok", false},
+		{"spec directory", root, []string{"seed"}, "seed/portico.yaml: ok", false},
+		{"spec file", root, []string{"seed/portico.yaml"}, "seed/portico.yaml: ok", false},
+		{"neither", root, []string{"."}, "holds neither Pulumi.yaml (a Pulumi program) nor portico.yaml (a spec)", true},
+		{"both -f and an argument", root, []string{"-f", "seed/portico.yaml", "seed"}, "give either -f seed/portico.yaml or seed, not both", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := validate(tc.cwd, tc.args...)
+			if (err != nil) != tc.fail || !strings.Contains(out, tc.want) {
+				t.Errorf("validate %v: err %v, output:\n%s\nwant %q", tc.args, err, out, tc.want)
+			}
+		})
+	}
+
+	// portico up, no argument, in the program's directory.
+	cmd := exec.Command(binary, "up", "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
+	cmd.Dir = dir
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	})
+	waitFor(t, time.Minute, func() bool { return strings.Contains(stdout.String(), "ready") })
+	if !strings.Contains(stdout.String(), "endpoint aiServicesHttpApi v1 ") {
+		t.Errorf("portico up in a program's directory:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // copyExampleDir copies an example into a temp dir and returns the dir.
@@ -89,7 +90,7 @@ func TestStorageExample(t *testing.T) {
 
 	t.Run("python", func(t *testing.T) {
 		if !boto3Available() {
-			t.Skip("boto3 is not importable by python3")
+			testtool.Missing(t, "boto3", "not importable by python3")
 		}
 		if code, body := send(t, "PUT", ep+"/py/notes/from-python.txt", "written by boto3"); code != 200 || !strings.Contains(body, `"etag"`) {
 			t.Fatalf("PUT: %d %s", code, body)
@@ -161,7 +162,7 @@ func TestStorageExample(t *testing.T) {
 	t.Run("aws cli", func(t *testing.T) {
 		awsBin, err := exec.LookPath("aws")
 		if err != nil {
-			t.Skip("the AWS CLI is not installed")
+			testtool.Missing(t, "aws", "the AWS CLI is not installed")
 		}
 		tmp := t.TempDir()
 		env := []string{

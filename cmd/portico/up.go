@@ -40,12 +40,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(pos) > 1:
-		return errors.New("usage: portico up [-f portico.yaml | DIR]")
-	case len(pos) == 1:
-		// portico up DIR: a Pulumi program (DIR/Pulumi.yaml, YAML or Go).
-		o.program = pos[0]
+	// portico up [DIR | FILE]: a spec, or a Pulumi program (DIR/Pulumi.yaml).
+	if o.file, o.program, err = target(fs, o.file, pos); err != nil {
+		return fmt.Errorf("%w\nusage: portico up [-f portico.yaml | DIR | FILE]", err)
 	}
 	o.logLevel = slog.LevelInfo
 

@@ -49,24 +49,17 @@ func nodeCommand(ctx context.Context, proj *Project, stack, monitor string, out 
 		"--root-directory", dir, "--pwd", dir, "--parallel", "16",
 		"--stack", stack}
 	ts := proj.Typescript == nil || *proj.Typescript
-	env := []string{"PULUMI_NODEJS_TYPESCRIPT=" + strconv.FormatBool(ts)}
+	env := []string{"PULUMI_NODEJS_TYPESCRIPT=" + strconv.FormatBool(ts), "FORCE_COLOR=0", "NO_COLOR=1"}
 	return append(argv, main), env, nil
 }
 
 // ensureNodeModules installs the program's packages when node_modules is
 // missing or the lock file changed since the last install.
 func ensureNodeModules(ctx context.Context, proj *Project, dir string, out io.Writer) error {
-	lock, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
-	install := []string{"ci"}
-	if errors.Is(err, os.ErrNotExist) {
-		install = []string{"install"}
-		lock, err = os.ReadFile(filepath.Join(dir, "package.json"))
-	}
+	install, want, err := lockHash(dir)
 	if err != nil {
 		return fmt.Errorf("pulumi program %s: %w", proj.Name, err)
 	}
-	sum := sha256.Sum256(lock)
-	want := hex.EncodeToString(sum[:])
 	stamp := filepath.Join(dir, "node_modules", lockStamp)
 	got, err := os.ReadFile(stamp)
 	if err == nil && strings.TrimSpace(string(got)) == want {
@@ -76,20 +69,49 @@ func ensureNodeModules(ctx context.Context, proj *Project, dir string, out io.Wr
 		// Installed by hand (npm install): trust it, as pulumi up does.
 		return os.WriteFile(stamp, []byte(want+"\n"), 0o644)
 	}
-	fmt.Fprintf(out, "pulumi program %s: npm %s (the first install takes a minute or two)\n", proj.Name, install[0])
-	if err := runStep(ctx, out, dir, "npm", append(install, "--no-audit", "--no-fund")...); err != nil {
-		return fmt.Errorf("pulumi program %s: npm %s failed (%w); nothing was started", proj.Name, install[0], err)
+	fmt.Fprintf(out, "pulumi program %s: npm %s (the first install takes a minute or two)\n", proj.Name, install)
+	if err := runStep(ctx, out, dir, "npm", install, "--no-audit", "--no-fund"); err != nil {
+		return fmt.Errorf("pulumi program %s: npm %s failed (%w); nothing was started", proj.Name, install, err)
+	}
+	// npm install writes package-lock.json: the stamp is the lock's hash.
+	if _, want, err = lockHash(dir); err != nil {
+		return fmt.Errorf("pulumi program %s: %w", proj.Name, err)
+	}
+	// A package without dependencies gets no node_modules from npm.
+	if err := os.MkdirAll(filepath.Dir(stamp), 0o755); err != nil {
+		return fmt.Errorf("pulumi program %s: %w", proj.Name, err)
 	}
 	return os.WriteFile(stamp, []byte(want+"\n"), 0o644)
+}
+
+// lockHash returns how to install a package (npm ci when it has a
+// package-lock.json, else npm install) and the SHA-256 of the file that
+// pins it (package-lock.json, else package.json).
+func lockHash(dir string) (install, hash string, err error) {
+	install = "ci"
+	data, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		install = "install"
+		data, err = os.ReadFile(filepath.Join(dir, "package.json"))
+	}
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(data)
+	return install, hex.EncodeToString(sum[:]), nil
 }
 
 // tsDiagnostic is a TypeScript compiler diagnostic as ts-node reports it:
 // "index.ts(12,7): error TS2322: ...".
 var tsDiagnostic = regexp.MustCompile(`(?m)^(?:\S*\s)?([^\s():]+\.[cm]?[tj]sx?)\((\d+),(\d+)\): (error TS\d+: .*)$`)
 
+// ansiEscape is a terminal colour sequence: Node colours stack traces.
+var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
 // nodeError rewrites the TypeScript diagnostics in a program's error as
 // "DIR/index.ts:LINE:COL: error TSNNNN: ...", the program's own positions.
 func nodeError(proj *Project, msg string) string {
+	msg = ansiEscape.ReplaceAllString(msg, "")
 	ms := tsDiagnostic.FindAllStringSubmatch(msg, -1)
 	if len(ms) == 0 {
 		return jsError(proj, msg)

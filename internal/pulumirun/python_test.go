@@ -47,19 +47,7 @@ func runPython(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Pr
 	if err := os.Symlink(venv, filepath.Join(dir, "venv")); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
-	p, err := Run(context.Background(), Config{
-		Dir:         dir,
-		BuildDir:    t.TempDir(),
-		Timeout:     timeout,
-		APIEndpoint: func(string) string { return "http://127.0.0.1:8080" },
-		Output:      &out,
-	})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("program output:\n%s", out.String())
-		}
-	})
+	p, err := runDir(t, dir, timeout)
 	return p, dir, err
 }
 
@@ -68,23 +56,7 @@ func TestRunPythonGoodProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := p.Spec.Functions["fn"]
-	if fn == nil || fn.Runtime != "python3.12" || fn.Environment["GREETING"] != "pulumi" || filepath.Base(fn.Code) != "app" {
-		t.Fatalf("function fn = %+v; want python3.12 with GREETING from Pulumi.dev.yaml and code ./app", fn)
-	}
-	api := p.Spec.APIs["api"]
-	if api == nil || api.Routes["GET /hello"] == nil || api.Stages["$default"] == nil {
-		t.Fatalf("api = %+v; want route GET /hello and stage $default", api)
-	}
-	want := map[string]string{"url": "http://127.0.0.1:8080", "account": account, "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:fn"}
-	if len(p.Outputs) != len(want) {
-		t.Errorf("outputs = %+v, want %v", p.Outputs, want)
-	}
-	for _, o := range p.Outputs {
-		if want[o.Name] != o.Value {
-			t.Errorf("output %s = %q, want %q", o.Name, o.Value, want[o.Name])
-		}
-	}
+	checkGood(t, p)
 }
 
 func TestRunPythonUnsupportedTypesWarn(t *testing.T) {
@@ -171,6 +143,30 @@ func TestPythonVirtualenv(t *testing.T) {
 		}
 		if _, err := pythonCommand(context.Background(), proj, t.TempDir(), &out); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("toolchain %s: err = %v, want %q", tc.toolchain, err, tc.want)
+		}
+	}
+}
+
+// checkGood checks the model and outputs of a "good" test program (the
+// same system in each language): a function with its greeting from
+// Pulumi.dev.yaml behind GET /hello, and the outputs url, account and
+// functionArn.
+func checkGood(t *testing.T, p *pulumiyaml.Program) {
+	t.Helper()
+	fn := p.Spec.Functions["fn"]
+	if fn == nil || fn.Runtime != "python3.12" || fn.Environment["GREETING"] != "pulumi" || filepath.Base(fn.Code) != "app" {
+		t.Fatalf("function fn = %+v; want python3.12 with GREETING from Pulumi.dev.yaml and code ./app", fn)
+	}
+	if api := p.Spec.APIs["api"]; api == nil || api.Routes["GET /hello"] == nil || api.Stages["$default"] == nil {
+		t.Fatalf("api = %+v; want route GET /hello and stage $default", api)
+	}
+	want := map[string]string{"url": "http://127.0.0.1:8080", "account": account, "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:fn"}
+	if len(p.Outputs) != len(want) {
+		t.Errorf("outputs = %+v, want %v", p.Outputs, want)
+	}
+	for _, o := range p.Outputs {
+		if want[o.Name] != o.Value {
+			t.Errorf("output %s = %q, want %q", o.Name, o.Value, want[o.Name])
 		}
 	}
 }

@@ -173,7 +173,13 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 		}
 		return nil, fmt.Errorf("pulumi program %s failed (%v); nothing was deployed:\n%s", proj.Name, runErr, why)
 	}
-	return pulumiyaml.FromRegistrations(proj.dir, proj.Name, regs, stackOutputs(outputs), opts)
+	p, err := pulumiyaml.FromRegistrations(proj.dir, proj.Name, regs, stackOutputs(outputs), opts)
+	if err != nil {
+		return nil, err
+	}
+	// What AWS would do differently: say so at start.
+	p.Warnings = append(p.Warnings, missingPermissions(proj.Runtime, regs)...)
+	return p, nil
 }
 
 // goCommand builds a Go program into dir (unless Pulumi.yaml names a

@@ -22,9 +22,16 @@ import (
 
 func run(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Program, error) {
 	t.Helper()
+	return runDir(t, filepath.Join("testdata", "programs", name), timeout)
+}
+
+// runDir runs the program in dir as `portico up` does and logs its output
+// and model when the test fails.
+func runDir(t *testing.T, dir string, timeout time.Duration) (*pulumiyaml.Program, error) {
+	t.Helper()
 	var out syncBuffer
 	p, err := Run(context.Background(), Config{
-		Dir:         filepath.Join("testdata", "programs", name),
+		Dir:         dir,
 		BuildDir:    t.TempDir(),
 		Timeout:     timeout,
 		APIEndpoint: func(string) string { return "http://127.0.0.1:8080" },
