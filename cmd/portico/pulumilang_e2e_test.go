@@ -18,7 +18,7 @@ import (
 
 // copyProgram copies a Pulumi program's directory to dst, leaving out what
 // running it leaves behind (virtualenvs, node_modules, .portico, caches).
-func copyProgram(t *testing.T, src, dst string) {
+func copyProgram(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -48,7 +48,7 @@ func copyProgram(t *testing.T, src, dst string) {
 // the program's requirements.txt): the first `portico up` installs the
 // requirements into it from PyPI, later ones find it up to date. Tests that
 // use it must not run in parallel.
-func shareVirtualenv(t *testing.T, dir string) {
+func shareVirtualenv(t testing.TB, dir string) {
 	t.Helper()
 	req, err := os.ReadFile(filepath.Join(dir, "requirements.txt"))
 	if err != nil {
@@ -174,7 +174,7 @@ func TestPulumiPythonProgramReloads(t *testing.T) {
 // keyed by the program's package-lock.json, installed once with npm ci and
 // stamped as `portico up` stamps it). Tests that use it must not run in
 // parallel.
-func shareNodeModules(t *testing.T, dir string) {
+func shareNodeModules(t testing.TB, dir string) {
 	t.Helper()
 	if _, err := exec.LookPath("npm"); err != nil {
 		testtool.Missing(t, "npm", "not installed")
