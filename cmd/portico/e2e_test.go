@@ -578,9 +578,9 @@ func TestPulumiGoProgramRedeploys(t *testing.T) {
 
 // upProgram runs `portico up DIR` on a Pulumi program until the test
 // ends and returns its output and its endpoints by stage name.
-func upProgram(t *testing.T, dir string) (stdout, stderr *syncBuffer, endpoints map[string]string) {
+func upProgram(t *testing.T, dir string, flags ...string) (stdout, stderr *syncBuffer, endpoints map[string]string) {
 	t.Helper()
-	cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
+	cmd := exec.Command(binary, append([]string{"up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", ""}, flags...)...)
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {

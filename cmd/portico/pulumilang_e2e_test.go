@@ -78,6 +78,21 @@ func TestPulumiPythonSeed(t *testing.T) {
 	checkSeedServed(t, stdout.String(), stderr.String(), endpoints, "__main__.py:43")
 }
 
+// TestPulumiPythonStrict: with --strict the seed's program behaves as on
+// AWS, where API Gateway may not invoke a function without an
+// aws:lambda:Permission: GET /v1/ answers 500 {"message":"Internal Server
+// Error"}.
+func TestPulumiPythonStrict(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "seed-pulumi-python")
+	copyProgram(t, filepath.Join("..", "..", "examples", "seed-pulumi-python"), dir)
+	shareVirtualenv(t, dir)
+	_, stderr, endpoints := upProgram(t, dir, "--strict")
+	resp, body := get(t, endpoints["v1"]+"/?text=fast")
+	if resp.StatusCode != 500 || body != `{"message":"Internal Server Error"}` {
+		t.Errorf("GET /v1/ with --strict: %d %s, want 500 {\"message\":\"Internal Server Error\"}\nstderr:\n%s", resp.StatusCode, body, stderr.String())
+	}
+}
+
 // checkSeedServed checks a running seed program: its output, GET /v1/ as
 // examples/seed answers it, its api_endpoint output answering locally, and
 // the warning that AWS would answer 500 (no aws:lambda:Permission; the

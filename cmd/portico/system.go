@@ -45,6 +45,7 @@ type options struct {
 	program           string // a Pulumi program's directory, instead of file
 	stack             string // the Pulumi stack a Go program runs as
 	programTimeout    time.Duration
+	strict            bool // a Pulumi program's routes behave as on AWS where Portico would tolerate a difference
 	listen, awsListen string
 	adminListen       string // "" for none
 	maxConcurrency    int
@@ -291,6 +292,7 @@ func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer)
 			Stack:       o.stack,
 			BuildDir:    filepath.Join(dataDirFor(filepath.Join(o.program, pulumiyaml.ProjectFile), o.dataDir), "pulumi"),
 			Timeout:     o.programTimeout,
+			Strict:      o.strict,
 			APIEndpoint: endpoint,
 			Output:      stderr,
 		}

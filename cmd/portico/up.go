@@ -33,6 +33,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send traces to this OpenTelemetry (OTLP/HTTP) endpoint")
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
+	fs.BoolVar(&o.strict, "strict", false, "for a Pulumi Go, Python or Node.js program: behave as AWS would where Portico tolerates a difference (a function without an aws:lambda:Permission for API Gateway answers 500)")
 	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go, Python or Node.js program: how long it may run (not counting its build or install) before it is stopped")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")

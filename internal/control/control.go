@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/apikey"
+	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
@@ -273,6 +275,13 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		var it integration.Integration
 		switch in.Type {
 		case spec.AWSProxy:
+			if in.Unpermitted {
+				fn := in.Function
+				it = integration.Func(func(context.Context, http.ResponseWriter, *integration.Request) error {
+					return edge.New(edge.InternalError, fmt.Errorf("lambda %s: API Gateway has no permission to invoke it (no aws:lambda:Permission; --strict)", fn))
+				})
+				break
+			}
 			it = lambdaproxy.New(lambdaproxy.Config{
 				Function:             in.Function,
 				PayloadFormatVersion: in.PayloadFormatVersion,

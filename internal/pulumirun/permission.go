@@ -22,8 +22,9 @@ const (
 // not invoke the function and every request to its routes gets 500
 // Internal Server Error. Each warning names the integration (with the
 // program line that registered it), the function, and the resource to add,
-// written in the program's language.
-func missingPermissions(runtime string, regs []pulumiyaml.Registration) []string {
+// written in the program's language. unpermitted holds those
+// integrations' resource names.
+func missingPermissions(runtime string, regs []pulumiyaml.Registration) (warnings []string, unpermitted map[string]bool) {
 	permitted := map[string]bool{}   // function name or ARN
 	functions := map[string]string{} // function name or ARN -> resource name
 	for _, r := range regs {
@@ -42,7 +43,7 @@ func missingPermissions(runtime string, regs []pulumiyaml.Registration) []string
 			}
 		}
 	}
-	var warnings []string
+	unpermitted = map[string]bool{}
 	for _, r := range regs {
 		if r.Type != typeIntegration || !strings.EqualFold(str(r.Inputs["integrationType"]), "AWS_PROXY") {
 			continue
@@ -60,6 +61,7 @@ func missingPermissions(runtime string, regs []pulumiyaml.Registration) []string
 		if permitted[fnARN] || permitted[name] || permitted[fn] {
 			continue
 		}
+		unpermitted[r.Name] = true
 		where := ""
 		if r.Origin.File != "" {
 			where = fmt.Sprintf(" (%s:%d)", filepath.Base(r.Origin.File), r.Origin.Line)
@@ -70,7 +72,7 @@ func missingPermissions(runtime string, regs []pulumiyaml.Registration) []string
 			r.Name, where, fn, permissionSnippet(runtime, fn, str(r.Inputs["apiId"]))))
 	}
 	sort.Strings(warnings)
-	return warnings
+	return warnings, unpermitted
 }
 
 // permissionSnippet is the aws:lambda:Permission to add, in the program's

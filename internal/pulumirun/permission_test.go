@@ -33,12 +33,15 @@ func TestMissingPermissions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := missingPermissions(tt.runtime, tt.regs)
+			got, unpermitted := missingPermissions(tt.runtime, tt.regs)
 			if tt.want == nil {
-				if len(got) != 0 {
-					t.Errorf("warnings = %q, want none", got)
+				if len(got) != 0 || len(unpermitted) != 0 {
+					t.Errorf("warnings = %q, unpermitted %v, want none", got, unpermitted)
 				}
 				return
+			}
+			if !unpermitted["lambdaIntegration"] {
+				t.Errorf("unpermitted = %v, want lambdaIntegration", unpermitted)
 			}
 			if len(got) != 1 {
 				t.Fatalf("warnings = %q, want one", got)

@@ -54,6 +54,11 @@ type Config struct {
 	// Output receives the program's own output and its log messages; nil
 	// discards them.
 	Output io.Writer
+	// Strict makes what AWS would refuse behave as on AWS: an AWS_PROXY
+	// integration whose function has no aws:lambda:Permission for API
+	// Gateway answers 500 (spec.Integration.Unpermitted). Without it
+	// Portico serves such routes and warns.
+	Strict bool
 }
 
 // Run builds and runs the Pulumi program in cfg.Dir and returns the
@@ -177,8 +182,18 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	// What AWS would do differently: say so at start.
-	p.Warnings = append(p.Warnings, missingPermissions(proj.Runtime, regs)...)
+	// What AWS would do differently: say so at start, or, strict, do it.
+	warnings, unpermitted := missingPermissions(proj.Runtime, regs)
+	p.Warnings = append(p.Warnings, warnings...)
+	if cfg.Strict {
+		for _, a := range p.Spec.APIs {
+			for name, in := range a.Integrations {
+				if unpermitted[name] || unpermitted[strings.TrimPrefix(name, a.Name+"-")] {
+					in.Unpermitted = true
+				}
+			}
+		}
+	}
 	return p, nil
 }
 
