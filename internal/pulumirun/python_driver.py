@@ -22,18 +22,21 @@ import traceback
 
 def _own_frame(exc, root):
     """The innermost traceback frame in the program's own sources."""
+    if isinstance(exc, SyntaxError) and exc.filename and not exc.filename.startswith("<"):
+        # The program's own syntax: the error's position, not a frame's.
+        path = os.path.abspath(exc.filename)
+        if path.startswith(root + os.sep):
+            return os.path.relpath(path, root), exc.lineno or 0
     best = None
     for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith("<"):
+            continue  # frozen modules, <string>
         path = os.path.abspath(frame.filename)
         if not path.startswith(root + os.sep):
             continue
         if "site-packages" in path.split(os.sep) or os.sep + "." in path[len(root):]:
             continue
         best = frame
-    if best is None and isinstance(exc, SyntaxError) and exc.filename:
-        path = os.path.abspath(exc.filename)
-        if path.startswith(root + os.sep):
-            return os.path.relpath(path, root), exc.lineno or 0
     if best is None:
         return "", 0
     return os.path.relpath(os.path.abspath(best.filename), root), best.lineno or 0

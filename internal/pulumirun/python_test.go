@@ -78,6 +78,7 @@ func TestRunPythonBadPrograms(t *testing.T) {
 		list    bool     // a positioned spec.ErrorList
 	}{
 		{"nameerror", 2 * time.Minute, []string{"nothing was deployed", "__main__.py:6: NameError: name 'api_endpoint' is not defined"}, false},
+		{"syntaxerror", 2 * time.Minute, []string{"nothing was deployed", "__main__.py:5: SyntaxError: '(' was never closed"}, false},
 		{"hangs", 5 * time.Second, []string{"did not exit within 5s and was stopped"}, false},
 		{"danglingref", 2 * time.Minute, []string{"__main__.py:5:1: ", `target "integrations/nope"`}, true},
 	}
