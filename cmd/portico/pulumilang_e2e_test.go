@@ -152,6 +152,17 @@ func TestPulumiPythonProgramReloads(t *testing.T) {
 	}
 	shareVirtualenv(t, dir)
 	_, stderr, endpoints := upProgram(t, dir)
+	checkReload(t, dir, stderr, endpoints, "__main__.py", "undefined_name.apply(print)\n", func(line int) string {
+		return "__main__.py:" + strconv.Itoa(line) + ": NameError: name 'undefined_name' is not defined"
+	})
+}
+
+// checkReload edits a running "good" test program in dir (its $default
+// stage in endpoints): a config change is rerun and served; appending bad
+// to its file main breaks it, and the error want(line of bad) is reported
+// while the previous configuration keeps serving.
+func checkReload(t *testing.T, dir string, stderr *syncBuffer, endpoints map[string]string, main, bad string, want func(line int) string) {
+	t.Helper()
 	ep := endpoints["$default"]
 	hello := func() string {
 		_, body := get(t, ep+"hello")
@@ -165,17 +176,15 @@ func TestPulumiPythonProgramReloads(t *testing.T) {
 	}
 	waitFor(t, programWait, func() bool { return hello() == "hello from portico" })
 
-	main := filepath.Join(dir, "__main__.py")
-	src, err := os.ReadFile(main)
+	src, err := os.ReadFile(filepath.Join(dir, main))
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := strings.Count(string(src), "\n") + 1
-	if err := os.WriteFile(main, append(src, []byte("undefined_name.apply(print)\n")...), 0o644); err != nil {
+	w := want(strings.Count(string(src), "\n") + 1)
+	if err := os.WriteFile(filepath.Join(dir, main), append(src, []byte(bad)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := "__main__.py:" + strconv.Itoa(line) + ": NameError: name 'undefined_name' is not defined"
-	waitFor(t, programWait, func() bool { return strings.Contains(stderr.String(), want) })
+	waitFor(t, programWait, func() bool { return strings.Contains(stderr.String(), w) })
 	if !strings.Contains(stderr.String(), "the running configuration keeps serving") {
 		t.Errorf("stderr lacks the reload failure:\n%s", stderr.String())
 	}
@@ -297,4 +306,27 @@ func TestCommandsFindPrograms(t *testing.T) {
 	if !strings.Contains(stdout.String(), "endpoint aiServicesHttpApi v1 ") {
 		t.Errorf("portico up in a program's directory:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
+}
+
+// TestPulumiTypeScriptProgramReloads edits a running Pulumi TypeScript
+// program: a config change is rerun and served; a type error is reported
+// at the program's own line and column and the previous configuration
+// keeps serving.
+func TestPulumiTypeScriptProgramReloads(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "good")
+	copyProgram(t, filepath.Join("..", "..", "internal", "pulumirun", "testdata", "nodejs", "good"), dir)
+	for _, f := range []string{"package.json", "package-lock.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "seed-pulumi-ts", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shareNodeModules(t, dir)
+	_, stderr, endpoints := upProgram(t, dir)
+	checkReload(t, dir, stderr, endpoints, "index.ts", "const broken: number = \"x\";\n", func(line int) string {
+		return "index.ts:" + strconv.Itoa(line) + ":7: error TS2322: Type 'string' is not assignable to type 'number'"
+	})
 }
