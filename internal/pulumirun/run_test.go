@@ -22,9 +22,16 @@ import (
 
 func run(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Program, error) {
 	t.Helper()
+	return runDir(t, filepath.Join("testdata", "programs", name), timeout)
+}
+
+// runDir runs the program in dir as `portico up` does and logs its output
+// and model when the test fails.
+func runDir(t *testing.T, dir string, timeout time.Duration) (*pulumiyaml.Program, error) {
+	t.Helper()
 	var out syncBuffer
 	p, err := Run(context.Background(), Config{
-		Dir:         filepath.Join("testdata", "programs", name),
+		Dir:         dir,
 		BuildDir:    t.TempDir(),
 		Timeout:     timeout,
 		APIEndpoint: func(string) string { return "http://127.0.0.1:8080" },
@@ -169,7 +176,7 @@ func TestRunConfigErrors(t *testing.T) {
 		name, project, stack, want string
 	}{
 		{"no runtime", "name: p\n", "", "project: runtime is required"},
-		{"node", "name: p\nruntime: nodejs\n", "", `runtime "nodejs"`},
+		{"java", "name: p\nruntime: java\n", "", `runtime "java"`},
 		{"secret", "name: p\nruntime: go\n", "config:\n  p:token:\n    secure: AAABAx\n", "config p:token is encrypted"},
 	}
 	for _, tt := range tests {
