@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/edge"
+	"github.com/portico-dev/portico/internal/httptoken"
 	"github.com/portico-dev/portico/internal/integration"
 )
 
@@ -130,7 +131,7 @@ func New(cfg Config) (*Proxy, error) {
 		method = ""
 	}
 	var errs []error
-	if method != "" && !validToken(method) {
+	if method != "" && !httptoken.Valid(method) {
 		errs = append(errs, fmt.Errorf("method %q is not a valid HTTP method", cfg.Method))
 	}
 	ups := cfg.Upstreams
@@ -627,25 +628,4 @@ func validHostHeader(s string) bool {
 		}
 	}
 	return true
-}
-
-// validToken reports whether s is an RFC 9110 token.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenByte(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenByte(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/httptoken"
 )
 
 // ErrIdleTimeout is in the error Serve returns when Config.IdleTimeout cut
@@ -152,7 +154,7 @@ func (c *conn) parseFields(s string, r *response) error {
 			return malformed("obsolete line folding")
 		}
 		colon := strings.IndexByte(line, ':')
-		if colon <= 0 || !validToken(line[:colon]) {
+		if colon <= 0 || !httptoken.Valid(line[:colon]) {
 			return malformed("header line %q", line)
 		}
 		key := http.CanonicalHeaderKey(line[:colon])

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/internal/httptoken"
 )
 
 // Serve is a small HTTP/1.1 server made for the Runtime API: one runtime,
@@ -287,7 +289,7 @@ func (cn *conn) readRequest() (route int, id string, status int) {
 	default:
 		return 0, "", http.StatusBadRequest
 	}
-	if !validToken(method) || bytes.IndexByte(target, ' ') >= 0 || len(target) == 0 {
+	if !httptoken.Valid(method) || bytes.IndexByte(target, ' ') >= 0 || len(target) == 0 {
 		return 0, "", http.StatusBadRequest
 	}
 	cn.head = string(method) == "HEAD"
@@ -446,7 +448,7 @@ func routeOf(target []byte) (route int, id, allow string) {
 // splitHeader splits "Name: value" and trims the value's white space.
 func splitHeader(h []byte) (name, value []byte, ok bool) {
 	i := bytes.IndexByte(h, ':')
-	if i <= 0 || !validToken(h[:i]) {
+	if i <= 0 || !httptoken.Valid(h[:i]) {
 		return nil, nil, false
 	}
 	v := h[i+1:]
@@ -457,19 +459,6 @@ func splitHeader(h []byte) (name, value []byte, ok bool) {
 		v = v[:len(v)-1]
 	}
 	return h[:i], v, true
-}
-
-// validToken: an RFC 9110 token (method, header name).
-func validToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func equalFold(b []byte, s string) bool {
