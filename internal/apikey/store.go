@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-dev/portico/internal/atomicfile"
 )
 
 func sortKeys(ks []Key) {
@@ -155,32 +156,8 @@ func (m *memKeys) persist(keys []Key) error {
 	if err != nil {
 		return fmt.Errorf("api keys: encode: %w", err)
 	}
-	dir := filepath.Dir(m.file)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(m.file)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("api keys: write %s: %w", m.file, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, m.file)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("api keys: write %s: %w", m.file, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := atomicfile.Write(m.file, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("api keys: %w", err)
 	}
 	return nil
 }
