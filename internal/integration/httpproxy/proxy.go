@@ -31,6 +31,7 @@ import (
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/httptoken"
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/xrayid"
 )
 
 // Config is one HTTP_PROXY integration.
@@ -604,20 +605,9 @@ func appendTraceID(b []byte, now time.Time) []byte {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	b = append(b, "X-Amzn-Trace-Id: Root=1-"...)
-	b = appendHex(b, uint64(uint32(now.Unix())), 8)
-	b = append(b, '-')
-	b = appendHex(b, uint64(rand.Uint32()), 8)
-	b = appendHex(b, rand.Uint64(), 16)
+	b = append(b, "X-Amzn-Trace-Id: Root="...)
+	b = xrayid.New(now).Append(b)
 	return append(b, "\r\n"...)
-}
-
-func appendHex(b []byte, v uint64, digits int) []byte {
-	const hex = "0123456789abcdef"
-	for i := digits - 1; i >= 0; i-- {
-		b = append(b, hex[(v>>(4*uint(i)))&15])
-	}
-	return b
 }
 
 func validHostHeader(s string) bool {
