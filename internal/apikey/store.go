@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/portico-dev/portico/internal/atomicfile"
+	"github.com/portico-dev/portico/internal/redisconn"
 )
 
 func sortKeys(ks []Key) {
@@ -192,28 +193,17 @@ return 1
 `
 
 func newRedisKeys(url, prefix string, timeout time.Duration) (*redisKeys, error) {
-	ro, err := redis.ParseURL(url)
+	c, err := redisconn.Dial(context.Background(), url, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("api keys: redis url: %w", err)
+		return nil, fmt.Errorf("api keys: %w", err)
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = timeout, timeout, timeout, timeout
-	ro.ContextTimeoutEnabled = true
-	ro.MaxRetries = -1
-	ro.Protocol = 2
-	ro.DisableIdentity = true
 	r := &redisKeys{
-		c:       redis.NewClient(ro),
+		c:       c,
 		names:   prefix + "apikeys:names",
 		values:  prefix + "apikeys:values",
 		timeout: timeout,
 		create_: redis.NewScript(createScript),
 		delete_: redis.NewScript(deleteScript),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), max(timeout, time.Second))
-	defer cancel()
-	if err := r.c.Ping(ctx).Err(); err != nil {
-		r.c.Close()
-		return nil, fmt.Errorf("api keys: redis ping %s: %w", ro.Addr, err)
 	}
 	return r, nil
 }
