@@ -64,6 +64,9 @@ func TestBoto3(t *testing.T) {
 }
 
 func TestAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the AWS CLI: long tier, skipped under -short")
+	}
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
 		t.Skip("aws CLI not installed")
