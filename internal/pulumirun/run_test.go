@@ -133,6 +133,7 @@ func TestRunUnsupportedTypesWarn(t *testing.T) {
 }
 
 func TestRunBadPrograms(t *testing.T) {
+	longTier(t)
 	tests := []struct {
 		program string
 		timeout time.Duration
