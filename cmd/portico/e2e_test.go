@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +28,18 @@ import (
 var binary string // the portico binary built once for all tests
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() { // the binary's end-to-end tests are the long tier
+		skip, err := endToEndTests()
+		if err == nil {
+			err = flag.Set("test.skip", skip)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "list end-to-end tests:", err)
+			os.Exit(1)
+		}
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "portico-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -20,6 +20,14 @@ import (
 // of the SDK takes minutes). Each test builds and runs one against the
 // monitor, as `portico up DIR` does.
 
+// longTier skips t under -short: it builds and runs a Pulumi Go program.
+func longTier(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs a Pulumi Go program: long tier, skipped under -short")
+	}
+}
+
 func run(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Program, error) {
 	t.Helper()
 	return runDir(t, filepath.Join("testdata", "programs", name), timeout)
@@ -68,6 +76,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestRunGoodProgram(t *testing.T) {
+	longTier(t)
 	t.Parallel()
 	p, err := run(t, "good", time.Minute)
 	if err != nil {
@@ -99,6 +108,7 @@ func TestRunGoodProgram(t *testing.T) {
 }
 
 func TestRunInvokes(t *testing.T) {
+	longTier(t)
 	t.Parallel()
 	p, err := run(t, "invoke", time.Minute)
 	if err != nil {
@@ -115,6 +125,7 @@ func TestRunInvokes(t *testing.T) {
 }
 
 func TestRunUnsupportedTypesWarn(t *testing.T) {
+	longTier(t)
 	t.Parallel()
 	p, err := run(t, "unsupported", time.Minute)
 	if err != nil {
@@ -129,6 +140,7 @@ func TestRunUnsupportedTypesWarn(t *testing.T) {
 }
 
 func TestRunBadPrograms(t *testing.T) {
+	longTier(t)
 	tests := []struct {
 		program string
 		timeout time.Duration

@@ -66,6 +66,9 @@ func TestBoto3(t *testing.T) {
 }
 
 func TestAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the AWS CLI: long tier, skipped under -short")
+	}
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
 		testtool.Missing(t, "aws", "the AWS CLI is not installed")

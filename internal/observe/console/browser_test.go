@@ -108,6 +108,9 @@ func (tr *traffic) run(l *live.Live, stop <-chan struct{}, done chan<- struct{})
 }
 
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a headless browser: long tier, skipped under -short")
+	}
 	bin := chromium(t)
 	l := live.New(live.Config{})
 	c := newTestConsole(t, l, func(c *Config) { c.Window = 20 * time.Second; c.Recent = 12 })
