@@ -13,36 +13,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/portico-dev/portico/internal/atomicfile"
 )
 
 const caseList = "ListObjectsV2: one page of 1 000 over 100 000 keys (go test -bench)"
 
 // diskPut writes b as the store does: temp file, fsync, rename, dir fsync.
 func diskPut(dir string, b []byte) error {
-	f, err := os.CreateTemp(dir, "put-")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, "object")); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(filepath.Join(dir, "object"), b, 0o600)
 }
 
 // timedOps runs op at least once and until d has passed; it returns MiB/s.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/openai/openaitest"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // TestAIExample runs examples/ai through `portico up` against the fake
@@ -72,7 +73,7 @@ func TestAIExample(t *testing.T) {
 
 	t.Run("streaming function with curl -N", func(t *testing.T) {
 		if _, err := exec.LookPath("curl"); err != nil {
-			t.Skip("curl not installed")
+			testtool.Missing(t, "curl", "not installed")
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -320,7 +321,7 @@ func grepLines(s, substr string) string {
 func browserEventSource(t *testing.T, streamURL string) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium not installed")
+		testtool.Missing(t, "chromium", "not installed")
 	}
 	page := `<!doctype html><html><body><ol id="out"></ol><script>
 const out = document.getElementById('out');

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,11 +21,25 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 var binary string // the portico binary built once for all tests
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() { // the binary's end-to-end tests are the long tier
+		skip, err := endToEndTests()
+		if err == nil {
+			err = flag.Set("test.skip", skip)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "list end-to-end tests:", err)
+			os.Exit(1)
+		}
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "portico-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -247,7 +262,7 @@ func TestSeedExample(t *testing.T) {
 func TestSeedWithCurl(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
-		t.Skip("curl is not installed")
+		testtool.Missing(t, "curl", "not installed")
 	}
 	in := up(t, filepath.Join("..", "..", "examples", "seed", "portico.yaml"))
 	out, err := exec.Command(curl, "-sS", "-i", in.endpoints["aiServicesHttpApi v1"]+"/?text=terrible+and+slow").CombinedOutput()
@@ -303,7 +318,7 @@ func TestInvokeCommand(t *testing.T) {
 // Invoke API and through `portico invoke`.
 func TestRuntimes(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
+		testtool.Missing(t, "node", "not installed")
 	}
 	spec := filepath.Join("..", "..", "examples", "functions", "portico.yaml")
 	in := up(t, spec)
@@ -589,9 +604,9 @@ func TestPulumiGoProgramRedeploys(t *testing.T) {
 
 // upProgram runs `portico up DIR` on a Pulumi program until the test
 // ends and returns its output and its endpoints by stage name.
-func upProgram(t *testing.T, dir string) (stdout, stderr *syncBuffer, endpoints map[string]string) {
+func upProgram(t *testing.T, dir string, flags ...string) (stdout, stderr *syncBuffer, endpoints map[string]string) {
 	t.Helper()
-	cmd := exec.Command(binary, "up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "")
+	cmd := exec.Command(binary, append([]string{"up", dir, "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", ""}, flags...)...)
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // copyExampleDir copies an example into a temp dir and returns the dir.
@@ -122,7 +124,7 @@ func TestStorageExample(t *testing.T) {
 	t.Run("aws cli", func(t *testing.T) {
 		awsBin, err := exec.LookPath("aws")
 		if err != nil {
-			t.Skip("the AWS CLI is not installed")
+			testtool.Missing(t, "aws", "the AWS CLI is not installed")
 		}
 		tmp := t.TempDir()
 		env := []string{

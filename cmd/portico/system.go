@@ -50,6 +50,7 @@ type options struct {
 	program           string // a Pulumi program's directory, instead of file
 	stack             string // the Pulumi stack a Go program runs as
 	programTimeout    time.Duration
+	strict            bool // a Pulumi program's routes behave as on AWS where Portico would tolerate a difference
 	listen, awsListen string
 	adminListen       string // "" for none
 	maxConcurrency    int
@@ -314,8 +315,9 @@ func retryDelays(first time.Duration) []time.Duration {
 }
 
 // programLoader returns the loader of the Pulumi program in o.program: a
-// YAML program is read; a Go program is built and run against Portico's
-// resource monitor on every load (runGo).
+// YAML program is read; a Go, Python or Node.js program is built (or its
+// dependencies installed) and run against Portico's resource monitor on
+// every load (runGo).
 func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer) (load func() (*spec.Spec, error), runGo bool, err error) {
 	proj, err := pulumirun.ReadProject(o.program)
 	if err != nil {
@@ -335,18 +337,19 @@ func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer)
 		return func() (*spec.Spec, error) {
 			return keep(pulumiyaml.Load(o.program, pulumiyaml.Options{APIEndpoint: endpoint}))
 		}, false, nil
-	case "go":
+	case "go", "python", "nodejs":
 		cfg := pulumirun.Config{
 			Dir:         o.program,
 			Stack:       o.stack,
 			BuildDir:    filepath.Join(dataDirFor(filepath.Join(o.program, pulumiyaml.ProjectFile), o.dataDir), "pulumi"),
 			Timeout:     o.programTimeout,
+			Strict:      o.strict,
 			APIEndpoint: endpoint,
 			Output:      stderr,
 		}
 		return func() (*spec.Spec, error) { return keep(pulumirun.Run(ctx, cfg)) }, true, nil
 	}
-	return nil, false, fmt.Errorf("%s: runtime %q: Portico runs Pulumi programs written in YAML or Go", filepath.Join(o.program, pulumiyaml.ProjectFile), proj.Runtime)
+	return nil, false, fmt.Errorf("%s: runtime %q: Portico runs Pulumi programs written in YAML, Go, Python or TypeScript/JavaScript (nodejs)", filepath.Join(o.program, pulumiyaml.ProjectFile), proj.Runtime)
 }
 
 // dataDirFor is the data directory: the flag's, or .portico beside the

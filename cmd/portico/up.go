@@ -34,8 +34,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.dataDir, "data-dir", "", "where Portico keeps its data (S3 objects, API keys created at run time); default .portico next to the spec file")
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send traces to this OpenTelemetry (OTLP/HTTP) endpoint")
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
-	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi Go program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
-	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go program: how long it may run (not counting its build) before it is stopped")
+	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
+	fs.BoolVar(&o.strict, "strict", false, "for a Pulumi Go, Python or Node.js program: behave as AWS would where Portico tolerates a difference (a function without an aws:lambda:Permission for API Gateway answers 500)")
+	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go, Python or Node.js program: how long it may run (not counting its build or install) before it is stopped")
 	fs.DurationVar(&o.timeouts.Header, "header-timeout", gateway.DefaultHeaderTimeout, "gateway: longest time a client may take to send a request's head (then the connection is closed)")
 	fs.DurationVar(&o.timeouts.Body, "body-timeout", gateway.DefaultBodyTimeout, "gateway: time allowed for a request body before -body-min-rate extends it (then 408)")
 	fs.IntVar(&o.timeouts.BodyMinRate, "body-min-rate", gateway.DefaultBodyMinRate, "gateway: every this many body bytes received extend the body timeout by 1s (-1: no extension)")
@@ -48,12 +49,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(pos) > 1:
-		return errors.New("usage: portico up [-f portico.yaml | DIR]")
-	case len(pos) == 1:
-		// portico up DIR: a Pulumi program (DIR/Pulumi.yaml, YAML or Go).
-		o.program = pos[0]
+	// portico up [DIR | FILE]: a spec, or a Pulumi program (DIR/Pulumi.yaml).
+	if o.file, o.program, err = target(fs, o.file, pos); err != nil {
+		return fmt.Errorf("%w\nusage: portico up [-f portico.yaml | DIR | FILE]", err)
 	}
 	o.logLevel = slog.LevelInfo
 	o.admin = givenAdmin()

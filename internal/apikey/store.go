@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-dev/portico/internal/atomicfile"
+	"github.com/portico-dev/portico/internal/redisconn"
 )
 
 func sortKeys(ks []Key) {
@@ -155,32 +157,8 @@ func (m *memKeys) persist(keys []Key) error {
 	if err != nil {
 		return fmt.Errorf("api keys: encode: %w", err)
 	}
-	dir := filepath.Dir(m.file)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(m.file)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("api keys: write %s: %w", m.file, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, m.file)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("api keys: write %s: %w", m.file, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+	if err := atomicfile.Write(m.file, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("api keys: %w", err)
 	}
 	return nil
 }
@@ -215,28 +193,17 @@ return 1
 `
 
 func newRedisKeys(url, prefix string, timeout time.Duration) (*redisKeys, error) {
-	ro, err := redis.ParseURL(url)
+	c, err := redisconn.Dial(context.Background(), url, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("api keys: redis url: %w", err)
+		return nil, fmt.Errorf("api keys: %w", err)
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = timeout, timeout, timeout, timeout
-	ro.ContextTimeoutEnabled = true
-	ro.MaxRetries = -1
-	ro.Protocol = 2
-	ro.DisableIdentity = true
 	r := &redisKeys{
-		c:       redis.NewClient(ro),
+		c:       c,
 		names:   prefix + "apikeys:names",
 		values:  prefix + "apikeys:values",
 		timeout: timeout,
 		create_: redis.NewScript(createScript),
 		delete_: redis.NewScript(deleteScript),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), max(timeout, time.Second))
-	defer cancel()
-	if err := r.c.Ping(ctx).Err(); err != nil {
-		r.c.Close()
-		return nil, fmt.Errorf("api keys: redis ping %s: %w", ro.Addr, err)
 	}
 	return r, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portico-dev/portico/internal/httptoken"
 	"github.com/portico-dev/portico/internal/integration"
 )
 
@@ -111,7 +112,7 @@ func ParseSource(expr string) (Source, error) {
 	}
 	switch kind {
 	case kindHeader:
-		if !isToken(name) {
+		if !httptoken.Valid(name) {
 			return Source{}, fmt.Errorf("identity source %q: invalid header name", expr)
 		}
 		name = textproto.CanonicalMIMEHeaderKey(name)
@@ -246,21 +247,6 @@ func joinNonEmpty(vs []string) string {
 		return ""
 	}
 	return strings.Join(vs, ",")
-}
-
-// isToken reports whether s is a valid HTTP header field name (RFC 9110
-// token).
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return s != ""
 }
 
 // ParseSources parses each expression in exprs, reporting every bad one.

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/atomicfile"
 )
 
 // AdminFile is the name, in a state directory, of the file holding the
@@ -66,27 +68,7 @@ func LoadOrCreateAdmin(dir string, given Admin) (Admin, error) {
 		return Admin{}, fmt.Errorf("admin credentials: %w", err)
 	}
 	b, _ := json.MarshalIndent(want, "", "  ")
-	tmp, err := os.CreateTemp(dir, ".admin-*.json")
-	if err != nil {
-		return Admin{}, fmt.Errorf("admin credentials: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err == nil {
-		_, err = tmp.Write(append(b, '\n'))
-		if err == nil {
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), path)
-		}
-		if err != nil {
-			return Admin{}, fmt.Errorf("admin credentials: write %s: %w", path, err)
-		}
-	} else {
-		tmp.Close()
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return Admin{}, fmt.Errorf("admin credentials: %w", err)
 	}
 	return want, nil

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +27,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/apikey"
+	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
@@ -308,6 +310,13 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		var it integration.Integration
 		switch in.Type {
 		case spec.AWSProxy:
+			if in.Unpermitted {
+				fn := in.Function
+				it = integration.Func(func(context.Context, http.ResponseWriter, *integration.Request) error {
+					return edge.New(edge.InternalError, fmt.Errorf("lambda %s: API Gateway has no permission to invoke it (no aws:lambda:Permission; --strict)", fn))
+				})
+				break
+			}
 			it = lambdaproxy.New(lambdaproxy.Config{
 				Function:             in.Function,
 				PayloadFormatVersion: in.PayloadFormatVersion,
@@ -514,6 +523,9 @@ func codeRevision(dir string) (string, error) {
 		if d.IsDir() {
 			if n := d.Name(); p != dir && (n == "__pycache__" || n == "node_modules" || strings.HasPrefix(n, ".")) {
 				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(p, "pyvenv.cfg")); err == nil {
+				return filepath.SkipDir // a Python virtualenv: installed packages, not code
 			}
 			return nil
 		}

@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/httptoken"
 )
 
 // Config is an API's CORS configuration, field for field API Gateway's
@@ -135,7 +137,7 @@ func New(cfg Config) (*Policy, error) {
 			p.methodsAny = true
 			continue
 		}
-		if !isToken(m) {
+		if !httptoken.Valid(m) {
 			errs = append(errs, fmt.Errorf("cors: allowMethods[%d] %q: not an HTTP method (a token such as GET, or *)", i, m))
 			continue
 		}
@@ -182,7 +184,7 @@ func headerList(field string, in []string) (out []string, wild bool, errs []erro
 			wild = true
 			continue
 		}
-		if !isToken(h) {
+		if !httptoken.Valid(h) {
 			errs = append(errs, fmt.Errorf("cors: %s[%d] %q: not a header name (a token such as content-type, or *)", field, i, h))
 			continue
 		}
@@ -257,25 +259,6 @@ func isHostPort(s string) bool {
 
 func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// isToken reports whether s is an RFC 9110 token (method or header name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isAlpha(c) || isDigit(c) {
-			continue
-		}
-		switch c {
-		case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-			continue
-		}
-		return false
-	}
-	return true
-}
 
 // Allowed reports whether origin (a request's Origin header value) is allowed
 // by the policy.
@@ -354,7 +337,7 @@ func (p *Policy) Preflight(r *http.Request) (resp *PreflightResponse, ok bool) {
 	}
 	p.setOrigin(h, origin)
 	if p.methodsAny {
-		if m := r.Header.Get(hRequestMethod); isToken(m) {
+		if m := r.Header.Get(hRequestMethod); httptoken.Valid(m) {
 			h[hAllowMethods] = []string{m}
 		}
 	} else if p.allowMethods != nil {
@@ -381,7 +364,7 @@ func requestedHeaders(values []string) string {
 	for _, v := range values {
 		for f := range strings.SplitSeq(v, ",") {
 			f = strings.TrimSpace(f)
-			if !isToken(f) {
+			if !httptoken.Valid(f) {
 				continue
 			}
 			if b.Len() > 0 {

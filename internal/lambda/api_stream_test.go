@@ -13,6 +13,8 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	smithy "github.com/aws/smithy-go"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // pyStream streams chunks from a generator (a Portico extension): n chunks
@@ -35,7 +37,7 @@ def gen(n, ms, fail):
 func pyStreamFn(t testing.TB) Function {
 	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
+		testtool.Missing(t, "python3", "not installed")
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte(pyStream), 0o644); err != nil {

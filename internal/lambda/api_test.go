@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // apiServer serves r.Handler on loopback and returns an SDK client for it.
@@ -268,7 +270,7 @@ func (l *lockedBuffer) String() string {
 func TestInvokeAPIWithAWSCLI(t *testing.T) {
 	awsPath, err := exec.LookPath("aws")
 	if err != nil {
-		t.Skip("aws CLI not on PATH")
+		testtool.Missing(t, "aws", "the AWS CLI is not on PATH")
 	}
 	r := newRunner(t, Config{}, fn(t, "echo", "goecho"))
 	ts, _ := apiServer(t, r)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/portico-dev/portico/internal/invocation"
 	"net/http"
 	"sort"
 	"sync"
@@ -81,14 +82,9 @@ func CheckEventInvokeConfig(c EventInvokeConfig) error {
 	return nil
 }
 
-// QueueStatus is one function's asynchronous queue at one moment.
-type QueueStatus struct {
-	Function string
-	// Depth counts the events queued, waiting for a retry or running.
-	Depth int
-	// OldestAge is the age of the oldest of them; 0 when Depth is 0.
-	OldestAge time.Duration
-}
+// QueueStatus is one function's asynchronous queue, as the console and the
+// metrics show it.
+type QueueStatus = invocation.QueueStatus
 
 // eventHeap orders events by Due.
 type eventHeap []*asyncq.Event

@@ -2,7 +2,8 @@ package lambda
 
 import (
 	"context"
-	"time"
+
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // Observer receives what the runner does, for metrics. The runner calls it
@@ -25,51 +26,24 @@ type Observer interface {
 	SandboxChanged(function string, from, to SandboxState)
 }
 
-// InvocationStats describes one finished invocation.
-type InvocationStats struct {
-	// Duration is the function's run time (the REPORT line's Duration);
-	// 0 when the invocation never reached the runtime.
-	Duration time.Duration
-	// InitDuration is the runtime's init phase, for cold starts; 0 otherwise.
-	InitDuration time.Duration
-	// Cold says the invocation started a new sandbox.
-	Cold bool
-	// ErrorType is "" on success; otherwise the error type the function
-	// reported (its own, unbounded set: "ValueError"...), a platform type
-	// (Sandbox.Timedout, Runtime.ExitError, Runtime.OutOfMemory,
-	// Runtime.InvalidEntrypoint...) or ErrorCanceled.
-	ErrorType string
-}
+// InvocationStats describes one finished invocation. It lives in the leaf
+// package invocation so that observers need not import the runner.
+type InvocationStats = invocation.Stats
 
 // ErrorCanceled is the InvocationStats.ErrorType of an invocation whose
 // caller went away (its context ended) before it finished.
-const ErrorCanceled = "Canceled"
+const ErrorCanceled = invocation.ErrorCanceled
 
 // SandboxState is the life-cycle state of a sandbox, for SandboxChanged.
-type SandboxState uint8
+type SandboxState = invocation.SandboxState
 
-// Sandbox states. A sandbox goes None -> Initializing -> Busy (its runtime
-// is ready and runs an invocation) <-> Idle (warm, waiting), and back to
-// None when it stops; an init failure goes Initializing -> None.
+// Sandbox states (see invocation.SandboxState).
 const (
-	SandboxNone         SandboxState = iota // not running (before start, after stop)
-	SandboxInitializing                     // slot reserved, runtime starting or initializing
-	SandboxBusy                             // initialized, running an invocation
-	SandboxIdle                             // initialized, waiting for an invocation
+	SandboxNone         = invocation.SandboxNone
+	SandboxInitializing = invocation.SandboxInitializing
+	SandboxBusy         = invocation.SandboxBusy
+	SandboxIdle         = invocation.SandboxIdle
 )
-
-// String returns the state's lower-case name.
-func (s SandboxState) String() string {
-	switch s {
-	case SandboxInitializing:
-		return "initializing"
-	case SandboxBusy:
-		return "busy"
-	case SandboxIdle:
-		return "idle"
-	}
-	return "none"
-}
 
 // InvokeTracer wraps each invocation in a trace span. StartInvoke is called
 // once per invocation that reaches a function, with the caller's context;

@@ -181,11 +181,23 @@ func (m *monitor) result() ([]pulumiyaml.Registration, map[string]any, []string)
 // else the SDK's source position.
 func (m *monitor) origin(req *pulumirpc.RegisterResourceRequest) pulumiyaml.Origin {
 	for _, f := range req.GetStackTrace().GetFrames() {
-		if o := position(f.GetPc()); o.File != "" && m.dir != "" && strings.HasPrefix(o.File, m.dir+string(filepath.Separator)) {
+		if o := position(f.GetPc()); o.File != "" && m.dir != "" && strings.HasPrefix(o.File, m.dir+string(filepath.Separator)) && !dependency(o.File[len(m.dir):]) {
 			return o
 		}
 	}
 	return position(req.GetSourcePosition())
+}
+
+// dependency reports whether a file of the program's directory belongs to
+// its installed packages (a virtualenv's site-packages, node_modules), not
+// to its own sources.
+func dependency(rel string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+		if part == "site-packages" || part == "node_modules" {
+			return true
+		}
+	}
+	return false
 }
 
 // position turns an SDK's source position (a file:// URI) into an Origin.

@@ -18,8 +18,15 @@ type Project struct {
 	// Binary is the runtime's binary option: a prebuilt program to run
 	// instead of building one.
 	Binary string
+	// Toolchain and Virtualenv are a Python program's runtime options
+	// (toolchain: pip, uv or poetry; virtualenv: a directory relative to
+	// the project).
+	Toolchain, Virtualenv string
+	// Typescript is a Node.js program's typescript option (default true).
+	Typescript *bool
 
 	dir, mainDir string
+	mainFile     string // main: naming a file, not a directory
 	config       map[string]projectConfig
 }
 
@@ -47,6 +54,9 @@ func ReadProject(dir string) (*Project, error) {
 		return nil, fmt.Errorf("%s:1:1: project: name is required", file)
 	}
 	p := &Project{Name: raw.Name, dir: dir, mainDir: filepath.Join(dir, raw.Main), config: map[string]projectConfig{}}
+	if fi, err := os.Stat(p.mainDir); err == nil && !fi.IsDir() {
+		p.mainDir, p.mainFile = filepath.Split(p.mainDir)
+	}
 	switch raw.Runtime.Kind {
 	case yaml.ScalarNode:
 		p.Runtime = raw.Runtime.Value
@@ -54,13 +64,17 @@ func ReadProject(dir string) (*Project, error) {
 		var rt struct {
 			Name    string `yaml:"name"`
 			Options struct {
-				Binary string `yaml:"binary"`
+				Binary     string `yaml:"binary"`
+				Toolchain  string `yaml:"toolchain"`
+				Virtualenv string `yaml:"virtualenv"`
+				Typescript *bool  `yaml:"typescript"`
 			} `yaml:"options"`
 		}
 		if err := raw.Runtime.Decode(&rt); err != nil {
 			return nil, fmt.Errorf("%s:%d:%d: runtime: %w", file, raw.Runtime.Line, raw.Runtime.Column, err)
 		}
 		p.Runtime, p.Binary = rt.Name, rt.Options.Binary
+		p.Toolchain, p.Virtualenv, p.Typescript = rt.Options.Toolchain, rt.Options.Virtualenv, rt.Options.Typescript
 	}
 	if p.Runtime == "" {
 		return nil, fmt.Errorf("%s:1:1: project: runtime is required", file)

@@ -1,6 +1,8 @@
-// Package pulumirun runs Pulumi programs (Pulumi.yaml with `runtime: go`)
-// with Portico as their engine: it builds the program, starts it with the
-// environment a Pulumi language host gives, and serves the resource
+// Package pulumirun runs Pulumi programs (Pulumi.yaml with `runtime: go`,
+// `python` or `nodejs`) with Portico as their engine: it builds the program
+// (Go) or installs its dependencies (a Python virtualenv, node_modules),
+// starts it with the environment a Pulumi language host gives, through
+// the language SDK's own entry points, and serves the resource
 // monitor and engine gRPC services the program's SDK talks to. Each
 // registration is answered at once with the outputs AWS would give (IDs,
 // ARNs, invokeArn, an apiEndpoint pointing at Portico), and when the
@@ -52,6 +54,11 @@ type Config struct {
 	// Output receives the program's own output and its log messages; nil
 	// discards them.
 	Output io.Writer
+	// Strict makes what AWS would refuse behave as on AWS: an AWS_PROXY
+	// integration whose function has no aws:lambda:Permission for API
+	// Gateway answers 500 (spec.Integration.Unpermitted). Without it
+	// Portico serves such routes and warns.
+	Strict bool
 }
 
 // Run builds and runs the Pulumi program in cfg.Dir and returns the
@@ -63,9 +70,6 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 	proj, err := ReadProject(cfg.Dir)
 	if err != nil {
 		return nil, err
-	}
-	if proj.Runtime != "go" {
-		return nil, fmt.Errorf("pulumi program %s: runtime %q: Portico runs Go programs here (and YAML programs with pulumiyaml)", cfg.Dir, proj.Runtime)
 	}
 	if cfg.Stack == "" {
 		cfg.Stack = "dev"
@@ -81,25 +85,19 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	bin := proj.Binary
-	if bin == "" {
-		if cfg.BuildDir == "" {
-			tmp, err := os.MkdirTemp("", "portico-pulumi-")
-			if err != nil {
-				return nil, fmt.Errorf("pulumi program: %w", err)
-			}
-			defer os.RemoveAll(tmp)
-			cfg.BuildDir = tmp
+	if cfg.BuildDir == "" {
+		tmp, err := os.MkdirTemp("", "portico-pulumi-")
+		if err != nil {
+			return nil, fmt.Errorf("pulumi program: %w", err)
 		}
-		// The first build compiles the Pulumi SDKs: minutes, so say so.
-		fmt.Fprintf(out, "pulumi program %s: go build (the first build of the Pulumi SDKs takes a few minutes)\n", proj.Name)
-		if bin, err = build(ctx, proj, cfg.BuildDir); err != nil {
-			return nil, err
-		}
-	} else if !filepath.IsAbs(bin) {
-		bin = filepath.Join(proj.mainDir, bin)
+		defer os.RemoveAll(tmp)
+		cfg.BuildDir = tmp
+	} else if err := os.MkdirAll(cfg.BuildDir, 0o755); err != nil {
+		return nil, fmt.Errorf("pulumi program: %w", err)
 	}
-
+	if cfg.BuildDir, err = filepath.Abs(cfg.BuildDir); err != nil {
+		return nil, fmt.Errorf("pulumi program: %w", err)
+	}
 	opts := pulumiyaml.Options{APIEndpoint: cfg.APIEndpoint}
 	src, err := filepath.Abs(proj.dir)
 	if err != nil {
@@ -120,10 +118,27 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 	go srv.Serve(lis)
 	defer srv.Stop()
 
+	var argv, env []string
+	switch proj.Runtime {
+	case "go":
+		argv, err = goCommand(ctx, proj, cfg.BuildDir, out)
+	case "python":
+		argv, err = pythonCommand(ctx, proj, cfg.BuildDir, out)
+	case "nodejs":
+		argv, env, err = nodeCommand(ctx, proj, cfg.Stack, lis.Addr().String(), out)
+	default:
+		return nil, fmt.Errorf("pulumi program %s: runtime %q: Portico runs Go, Python and Node.js programs here (and YAML programs with pulumiyaml)", cfg.Dir, proj.Runtime)
+	}
+	if err != nil {
+		return nil, err
+	}
+
 	rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	cfgJSON, _ := json.Marshal(config)
-	cmd := exec.CommandContext(rctx, bin)
+	errFile := filepath.Join(cfg.BuildDir, "program-error-"+proj.Name+".json")
+	_ = os.Remove(errFile)
+	cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
 	cmd.Dir = proj.mainDir
 	cmd.Env = append(os.Environ(),
 		"PULUMI_MONITOR="+lis.Addr().String(),
@@ -136,7 +151,9 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 		"PULUMI_CONFIG_SECRET_KEYS=[]",
 		"PULUMI_DRY_RUN=false",
 		"PULUMI_PARALLEL=16",
+		"PORTICO_ERROR_FILE="+errFile,
 	)
+	cmd.Env = append(cmd.Env, env...)
 	tail := &tailBuffer{max: 8 << 10}
 	w := io.MultiWriter(out, tail) // one writer: exec then writes from one goroutine at a time
 	cmd.Stdout, cmd.Stderr = w, w
@@ -149,7 +166,10 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("pulumi program %s: %w", proj.Name, ctx.Err())
 	case runErr != nil || len(logged) > 0:
-		why := strings.Join(logged, "\n")
+		why := programError(proj, errFile)
+		if why == "" {
+			why = nodeError(proj, strings.Join(logged, "\n"))
+		}
 		if why == "" {
 			why = strings.TrimSpace(tail.String())
 		}
@@ -158,7 +178,41 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 		}
 		return nil, fmt.Errorf("pulumi program %s failed (%v); nothing was deployed:\n%s", proj.Name, runErr, why)
 	}
-	return pulumiyaml.FromRegistrations(proj.dir, proj.Name, regs, stackOutputs(outputs), opts)
+	p, err := pulumiyaml.FromRegistrations(proj.dir, proj.Name, regs, stackOutputs(outputs), opts)
+	if err != nil {
+		return nil, err
+	}
+	// What AWS would do differently: say so at start, or, strict, do it.
+	warnings, unpermitted := missingPermissions(proj.Runtime, regs)
+	p.Warnings = append(p.Warnings, warnings...)
+	if cfg.Strict {
+		for _, a := range p.Spec.APIs {
+			for name, in := range a.Integrations {
+				if unpermitted[name] || unpermitted[strings.TrimPrefix(name, a.Name+"-")] {
+					in.Unpermitted = true
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+// goCommand builds a Go program into dir (unless Pulumi.yaml names a
+// prebuilt binary) and returns the command line that runs it.
+func goCommand(ctx context.Context, proj *Project, dir string, out io.Writer) ([]string, error) {
+	if bin := proj.Binary; bin != "" {
+		if !filepath.IsAbs(bin) {
+			bin = filepath.Join(proj.mainDir, bin)
+		}
+		return []string{bin}, nil
+	}
+	// The first build compiles the Pulumi SDKs: minutes, so say so.
+	fmt.Fprintf(out, "pulumi program %s: go build (the first build of the Pulumi SDKs takes a few minutes)\n", proj.Name)
+	bin, err := build(ctx, proj, dir)
+	if err != nil {
+		return nil, err
+	}
+	return []string{bin}, nil
 }
 
 // build compiles the program into dir and returns the binary's path.

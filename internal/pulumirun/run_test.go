@@ -20,11 +20,26 @@ import (
 // of the SDK takes minutes). Each test builds and runs one against the
 // monitor, as `portico up DIR` does.
 
+// longTier skips t under -short: it builds and runs a Pulumi Go program.
+func longTier(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs a Pulumi Go program: long tier, skipped under -short")
+	}
+}
+
 func run(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Program, error) {
+	t.Helper()
+	return runDir(t, filepath.Join("testdata", "programs", name), timeout)
+}
+
+// runDir runs the program in dir as `portico up` does and logs its output
+// and model when the test fails.
+func runDir(t *testing.T, dir string, timeout time.Duration) (*pulumiyaml.Program, error) {
 	t.Helper()
 	var out syncBuffer
 	p, err := Run(context.Background(), Config{
-		Dir:         filepath.Join("testdata", "programs", name),
+		Dir:         dir,
 		BuildDir:    t.TempDir(),
 		Timeout:     timeout,
 		APIEndpoint: func(string) string { return "http://127.0.0.1:8080" },
@@ -61,6 +76,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestRunGoodProgram(t *testing.T) {
+	longTier(t)
 	t.Parallel()
 	p, err := run(t, "good", time.Minute)
 	if err != nil {
@@ -92,6 +108,7 @@ func TestRunGoodProgram(t *testing.T) {
 }
 
 func TestRunInvokes(t *testing.T) {
+	longTier(t)
 	t.Parallel()
 	p, err := run(t, "invoke", time.Minute)
 	if err != nil {
@@ -108,6 +125,7 @@ func TestRunInvokes(t *testing.T) {
 }
 
 func TestRunUnsupportedTypesWarn(t *testing.T) {
+	longTier(t)
 	t.Parallel()
 	p, err := run(t, "unsupported", time.Minute)
 	if err != nil {
@@ -122,6 +140,7 @@ func TestRunUnsupportedTypesWarn(t *testing.T) {
 }
 
 func TestRunBadPrograms(t *testing.T) {
+	longTier(t)
 	tests := []struct {
 		program string
 		timeout time.Duration
@@ -169,7 +188,7 @@ func TestRunConfigErrors(t *testing.T) {
 		name, project, stack, want string
 	}{
 		{"no runtime", "name: p\n", "", "project: runtime is required"},
-		{"node", "name: p\nruntime: nodejs\n", "", `runtime "nodejs"`},
+		{"java", "name: p\nruntime: java\n", "", `runtime "java"`},
 		{"secret", "name: p\nruntime: go\n", "config:\n  p:token:\n    secure: AAABAx\n", "config p:token is encrypted"},
 	}
 	for _, tt := range tests {

@@ -152,6 +152,9 @@ func TestBoto3Compat(t *testing.T) {
 }
 
 func TestAWSCLICompat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the AWS CLI dozens of times: long tier, skipped under -short")
+	}
 	awsBin := needTool(t, "aws", "--version")
 	h := newHarness(t, Config{})
 	dir := t.TempDir()

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/portico-dev/portico/internal/atomicfile"
 )
 
 // On-disk layout, under Config.DataDir:
@@ -481,36 +483,13 @@ func writeFileSync(p string, data []byte) error {
 // writeFileAtomic writes data to p through a temp file in tmpDir, fsync and
 // rename.
 func writeFileAtomic(tmpDir, p string, data []byte) error {
-	f, err := os.CreateTemp(tmpDir, "m-*")
-	if err != nil {
-		return diskErr("create staging file", err)
+	if err := atomicfile.WriteVia(tmpDir, p, data, 0o600); err != nil {
+		return diskErr("replace file", err)
 	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return diskErr("write staging file", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return diskErr("fsync staging file", err)
-	}
-	if err := f.Close(); err != nil {
-		return diskErr("close staging file", err)
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		return diskErr("rename into place", err)
-	}
-	return syncDir(filepath.Dir(p))
+	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
 
 // diskErr wraps err with what failed, marking a full disk with errNoSpace.
 func diskErr(what string, err error) error {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // toolEnv is the environment for boto3 and the AWS CLI: admin credentials,
@@ -44,10 +46,10 @@ print("ok")
 func TestBoto3(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Skip("python3 not installed")
+		testtool.Missing(t, "python3", "not installed")
 	}
 	if exec.Command(py, "-c", "import boto3").Run() != nil {
-		t.Skip("boto3 not importable")
+		testtool.Missing(t, "boto3", "not importable")
 	}
 	h := newHarness(t, Config{})
 	dir := t.TempDir()
@@ -64,9 +66,12 @@ func TestBoto3(t *testing.T) {
 }
 
 func TestAWSCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the AWS CLI: long tier, skipped under -short")
+	}
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
-		t.Skip("aws CLI not installed")
+		testtool.Missing(t, "aws", "the AWS CLI is not installed")
 	}
 	h := newHarness(t, Config{})
 	dir := t.TempDir()

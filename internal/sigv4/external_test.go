@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // recorder is a loopback server that verifies each request it receives
@@ -38,10 +40,10 @@ func recorder(t *testing.T, service string, status int, respBody string) (*httpt
 
 func TestBotocoreSigV4Auth(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
+		testtool.Missing(t, "python3", "not installed")
 	}
 	if err := exec.Command("python3", "-c", "import botocore").Run(); err != nil {
-		t.Skip("botocore not installed")
+		testtool.Missing(t, "botocore", "not installed")
 	}
 	srv, got := recorder(t, "execute-api", 200, "{}")
 	script := `
@@ -83,7 +85,7 @@ urllib.request.urlopen(r, timeout=10).read()
 func TestAWSCLILambdaInvoke(t *testing.T) {
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
-		t.Skip("aws CLI not installed")
+		testtool.Missing(t, "aws", "the AWS CLI is not installed")
 	}
 	srv, got := recorder(t, "lambda", 200, `{"ok":true}`)
 	dir := t.TempDir()

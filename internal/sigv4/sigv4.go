@@ -55,6 +55,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/internal/httptoken"
 )
 
 // Algorithm is the only signing algorithm Verify accepts.
@@ -562,7 +564,7 @@ func (a *auth) checkDate() error {
 func validHeaderName(n string) bool {
 	for i := 0; i < len(n); i++ {
 		c := n[i]
-		if c >= 'A' && c <= 'Z' || c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+		if c >= 'A' && c <= 'Z' || !httptoken.IsTokenByte(c) {
 			return false
 		}
 	}

@@ -333,6 +333,12 @@ type Integration struct {
 	// 30000. AWS caps it at 30000; Portico allows up to 15 minutes.
 	TimeoutInMillis int `yaml:"timeoutInMillis"`
 
+	// Unpermitted marks an AWS_PROXY integration whose function grants API
+	// Gateway no permission to invoke it (a Pulumi program without an
+	// aws:lambda:Permission, run with --strict): every request answers 500
+	// {"message":"Internal Server Error"}, as on AWS. Set by loaders only.
+	Unpermitted bool `yaml:"-" json:",omitempty"`
+
 	// InvokeMode is BUFFERED (default) or RESPONSE_STREAM: an AWS_PROXY
 	// integration that streams forwards the function's chunks to the
 	// client as they come (Lambda response streaming). RESPONSE_STREAM is

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portico-dev/portico/internal/redisconn"
 )
 
 // DefaultRedisTimeout bounds each Redis call when RedisOptions.Timeout is 0.
@@ -113,20 +115,12 @@ func NewRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, error
 	if opts.Prefix == "" {
 		opts.Prefix = "portico:"
 	}
-	ro, err := redis.ParseURL(url)
+	c, err := redisconn.Dial(ctx, url, opts.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("redis store: url: %w", err)
+		return nil, fmt.Errorf("redis store: %w", err)
 	}
-	ro.DialTimeout = opts.Timeout
-	ro.ReadTimeout = opts.Timeout
-	ro.WriteTimeout = opts.Timeout
-	ro.PoolTimeout = opts.Timeout
-	ro.ContextTimeoutEnabled = true
-	ro.MaxRetries = -1
-	ro.Protocol = 2
-	ro.DisableIdentity = true
 	r := &Redis{
-		c:       redis.NewClient(ro),
+		c:       c,
 		opts:    opts,
 		take:    redis.NewScript(takeScript),
 		add:     redis.NewScript(addScript),
@@ -135,10 +129,6 @@ func NewRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, error
 	start := max(opts.Timeout, time.Second)
 	sctx, cancel := context.WithTimeout(ctx, start)
 	defer cancel()
-	if err := r.c.Ping(sctx).Err(); err != nil {
-		r.c.Close()
-		return nil, fmt.Errorf("redis store: ping %s: %w", ro.Addr, err)
-	}
 	for _, s := range []*redis.Script{r.take, r.add} {
 		if err := s.Load(sctx, r.c).Err(); err != nil {
 			r.c.Close()

@@ -72,8 +72,19 @@ def get_object(bucket, key):
         return _get_object_stdlib(bucket, key)
 
 
+def load_model():
+    """The model: model.json bundled beside this file when the function's
+    code carries it (the seed's Pulumi Python program declares no bucket),
+    else the object in S3."""
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), MODEL_KEY)
+    if "MODEL_BUCKET" not in os.environ and os.path.exists(bundled):
+        with open(bundled, "rb") as f:
+            return f.read()
+    return get_object(MODEL_BUCKET, MODEL_KEY)
+
+
 # Loaded once per sandbox, at init: warm invocations only score.
-MODEL = json.loads(get_object(MODEL_BUCKET, MODEL_KEY))
+MODEL = json.loads(load_model())
 
 
 def classify(text):

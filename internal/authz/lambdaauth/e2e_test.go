@@ -9,13 +9,14 @@ import (
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // TestRealRunner deploys the python authorizer in testdata/authfn on the
 // real function runner and authorizes requests through it.
 func TestRealRunner(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
+		testtool.Missing(t, "python3", "not installed")
 	}
 	if testing.Short() {
 		t.Skip("starts a python runtime")

@@ -98,8 +98,12 @@ func TestProgramGraph(t *testing.T) {
 
 // requirePulumiModules skips the test when pulumi-aws is not in the module
 // cache: it is far too large to download in a test.
+// Under -short it skips: building the programs is the long test tier.
 func requirePulumiModules(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds Pulumi Go programs: long tier, skipped under -short")
+	}
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
 		t.Fatalf("go env GOMODCACHE: %v", err)

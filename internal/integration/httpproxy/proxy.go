@@ -29,7 +29,9 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/edge"
+	"github.com/portico-dev/portico/internal/httptoken"
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/xrayid"
 )
 
 // Config is one HTTP_PROXY integration.
@@ -130,7 +132,7 @@ func New(cfg Config) (*Proxy, error) {
 		method = ""
 	}
 	var errs []error
-	if method != "" && !validToken(method) {
+	if method != "" && !httptoken.Valid(method) {
 		errs = append(errs, fmt.Errorf("method %q is not a valid HTTP method", cfg.Method))
 	}
 	ups := cfg.Upstreams
@@ -603,20 +605,9 @@ func appendTraceID(b []byte, now time.Time) []byte {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	b = append(b, "X-Amzn-Trace-Id: Root=1-"...)
-	b = appendHex(b, uint64(uint32(now.Unix())), 8)
-	b = append(b, '-')
-	b = appendHex(b, uint64(rand.Uint32()), 8)
-	b = appendHex(b, rand.Uint64(), 16)
+	b = append(b, "X-Amzn-Trace-Id: Root="...)
+	b = xrayid.New(now).Append(b)
 	return append(b, "\r\n"...)
-}
-
-func appendHex(b []byte, v uint64, digits int) []byte {
-	const hex = "0123456789abcdef"
-	for i := digits - 1; i >= 0; i-- {
-		b = append(b, hex[(v>>(4*uint(i)))&15])
-	}
-	return b
 }
 
 func validHostHeader(s string) bool {
@@ -627,25 +618,4 @@ func validHostHeader(s string) bool {
 		}
 	}
 	return true
-}
-
-// validToken reports whether s is an RFC 9110 token.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenByte(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenByte(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/httptoken"
 )
 
 // ErrIdleTimeout is in the error Serve returns when Config.IdleTimeout cut
@@ -39,7 +41,6 @@ type response struct {
 	broken        bool  // the request was not fully written
 	contentLength int64 // -1 when absent
 	chunked       bool  // Transfer-Encoding ends in chunked
-	otherTE       bool  // Transfer-Encoding without final chunked: read until close
 	hasConnection bool  // a Connection header names fields to drop
 	eventStream   bool  // Content-Type: text/event-stream
 }
@@ -152,11 +153,14 @@ func (c *conn) parseFields(s string, r *response) error {
 			return malformed("obsolete line folding")
 		}
 		colon := strings.IndexByte(line, ':')
-		if colon <= 0 || !validToken(line[:colon]) {
+		if colon <= 0 || !httptoken.Valid(line[:colon]) {
 			return malformed("header line %q", line)
 		}
 		key := http.CanonicalHeaderKey(line[:colon])
 		value := strings.Trim(line[colon+1:], " \t")
+		if !validFieldValue(value) {
+			return malformed("control character in header %s", key)
+		}
 		c.kvs = append(c.kvs, kv{key, value})
 		switch key {
 		case "Content-Length":
@@ -169,12 +173,13 @@ func (c *conn) parseFields(s string, r *response) error {
 			}
 			r.contentLength = n
 		case "Transfer-Encoding":
-			last := value
-			if i := strings.LastIndexByte(value, ','); i >= 0 {
-				last = value[i+1:]
+			// Only chunked, once, as net/http's client has it: a proxy that
+			// passed other codings on undecoded would hand the client
+			// bytes no header describes.
+			if r.chunked || !strings.EqualFold(value, "chunked") {
+				return malformed("unsupported transfer coding %q", value)
 			}
-			r.chunked = strings.EqualFold(strings.TrimSpace(last), "chunked")
-			r.otherTE = !r.chunked
+			r.chunked = true
 		case "Connection":
 			r.hasConnection = true
 			if listed([]string{value}, "close") {
@@ -187,7 +192,7 @@ func (c *conn) parseFields(s string, r *response) error {
 		}
 	}
 	r.kvs = c.kvs
-	if r.chunked || r.otherTE {
+	if r.chunked {
 		if r.contentLength >= 0 {
 			// Transfer-Encoding overrides Content-Length; such a message
 			// may be a smuggling attempt: do not reuse the connection.
@@ -195,10 +200,18 @@ func (c *conn) parseFields(s string, r *response) error {
 		}
 		r.contentLength = -1
 	}
-	if r.otherTE {
-		r.keepAlive = false
-	}
 	return nil
+}
+
+// validFieldValue reports whether v has no control characters but tab
+// (RFC 9110 §5.5), as net/http's client requires.
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // hopByHopResponse reports whether a response header stays between the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/portico-dev/portico/internal/httptoken"
 	"github.com/portico-dev/portico/internal/integration"
 )
 
@@ -84,7 +85,7 @@ func checkFuzzResponse(t *testing.T, resp *Response, err error) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	for k, vs := range resp.Header {
-		if !validHeaderName(k) || droppedResponseHeader(k) {
+		if !httptoken.Valid(k) || droppedResponseHeader(k) {
 			t.Fatalf("header name %q", k)
 		}
 		for _, v := range vs {

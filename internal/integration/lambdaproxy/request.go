@@ -1,7 +1,6 @@
 package lambdaproxy
 
 import (
-	"encoding/binary"
 	"net"
 	"net/http"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/xrayid"
 )
 
 // This file derives, from an *integration.Request, the pieces both payload
@@ -190,36 +190,7 @@ func appendTraceID(dst []byte, r *integration.Request) []byte {
 			return appendStringBody(dst, v[0])
 		}
 	}
-	dst = append(dst, "Root=1-"...)
-	var b [12]byte
-	binary.BigEndian.PutUint32(b[:4], uint32(r.Time.Unix()))
-	dst = appendHex(dst, b[:4])
-	dst = append(dst, '-')
-	h := fnv64a(fnvOffset, r.RequestID)
-	binary.BigEndian.PutUint64(b[:8], h)
-	binary.BigEndian.PutUint32(b[8:], uint32(fnv64a(h, "\x5c")))
-	return appendHex(dst, b[:])
-}
-
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-// fnv64a continues an FNV-1a 64-bit hash over s.
-func fnv64a(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
-	}
-	return h
-}
-
-func appendHex(dst, b []byte) []byte {
-	for _, c := range b {
-		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return dst
+	return xrayid.Derive(r.Time, r.RequestID).Append(append(dst, "Root="...))
 }
 
 // TraceID is the X-Ray trace header value the event carries in

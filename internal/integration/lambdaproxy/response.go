@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/portico-dev/portico/internal/httptoken"
 )
 
 // Response is the HTTP response a function's result maps to. Header holds
@@ -156,7 +158,7 @@ func decodeStructured(obj map[string]json.RawMessage, v2 bool) (*Response, error
 	}
 	for _, name := range slices.Sorted(maps.Keys(multi)) {
 		vs := multi[name]
-		if !validHeaderName(name) {
+		if !httptoken.Valid(name) {
 			continue
 		}
 		if vs == nil && strings.EqualFold(name, "Content-Type") {
@@ -171,7 +173,7 @@ func decodeStructured(obj map[string]json.RawMessage, v2 bool) (*Response, error
 	}
 	for _, name := range slices.Sorted(maps.Keys(headers)) {
 		v := headers[name]
-		if !validHeaderName(name) {
+		if !httptoken.Valid(name) {
 			continue
 		}
 		if v == nil {
@@ -309,34 +311,6 @@ func droppedResponseHeader(name string) bool {
 	}
 	return false
 }
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 0x80 || !isTokenChar[c] {
-			return false
-		}
-	}
-	return true
-}
-
-var isTokenChar = func() (t [128]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
 
 // validHeaderValue reports whether v can be sent as a header value: no
 // control characters other than horizontal tab.

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // Streaming functions: each streams five chunks 100 ms apart unless the
@@ -80,7 +81,7 @@ func streamRunner(t *testing.T) *lambda.Runner {
 		fns = append(fns, lambda.Function{Name: "python", Runtime: "python3.12", Handler: "app.handler", CodeDir: dir, Timeout: 10 * time.Second, ReservedConcurrency: -1})
 	}
 	if len(fns) == 0 {
-		t.Skip("neither node nor python3 installed")
+		testtool.Missing(t, "node, python3", "neither is installed")
 	}
 	r, err := lambda.New(lambda.Config{CacheDir: t.TempDir()}, lambda.Deps{})
 	if err != nil {

@@ -31,6 +31,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/portico-dev/portico/internal/atomicfile"
 )
 
 //go:embed scripts/bootstrap.py
@@ -341,28 +343,13 @@ func (r *Resolver) script(name string, content []byte) (string, error) {
 	return path, nil
 }
 
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it into place.
+// writeFileAtomic creates path's directory and writes data to path
+// atomically.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(tmp, perm)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.Write(path, data, perm)
 }
 
 // mismatchHint ends the warning about an interpreter whose version is not

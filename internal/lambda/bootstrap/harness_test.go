@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/lambda/bootstrap"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // cacheDir is shared by the package's tests so interpreters compile the
@@ -270,7 +271,7 @@ func need(t testing.TB, programs ...string) {
 	t.Helper()
 	for _, p := range programs {
 		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s is not on PATH", p)
+			testtool.Missing(t, p, "not on PATH")
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/lambda/bootstrap"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // findRIE returns the path of aws-lambda-rie (PATH, then $(go env GOPATH)/bin).
@@ -32,7 +33,7 @@ func findRIE(t *testing.T) string {
 			}
 		}
 	}
-	t.Skip("aws-lambda-rie not found on PATH or in $(go env GOPATH)/bin; install it with go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest")
+	testtool.Missing(t, "aws-lambda-rie", "not found on PATH or in $(go env GOPATH)/bin; install it with go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@latest")
 	return ""
 }
 

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/internal/httptoken"
 )
 
 // Serve is a small HTTP/1.1 server made for the Runtime API: one runtime,
@@ -287,7 +289,7 @@ func (cn *conn) readRequest() (route int, id string, status int) {
 	default:
 		return 0, "", http.StatusBadRequest
 	}
-	if !validToken(method) || bytes.IndexByte(target, ' ') >= 0 || len(target) == 0 {
+	if !httptoken.Valid(method) || bytes.IndexByte(target, ' ') >= 0 || !validTarget(target) {
 		return 0, "", http.StatusBadRequest
 	}
 	cn.head = string(method) == "HEAD"
@@ -335,7 +337,7 @@ func (cn *conn) readRequest() (route int, id string, status int) {
 			} else if !http11 && containsToken(value, "keep-alive") {
 				cn.keepAlive = true
 			}
-		case equalFold(name, "Expect"):
+		case equalFold(name, "Expect") && len(value) > 0: // empty: ignored, as net/http does
 			if !equalFold(value, "100-continue") {
 				return 0, "", http.StatusExpectationFailed
 			}
@@ -407,6 +409,25 @@ func failStatus(err error) int {
 	return http.StatusBadRequest
 }
 
+// validTarget reports whether a request-target has one of RFC 9112's
+// forms net/http takes: origin ("/path"), absolute ("http://h/path") or
+// asterisk ("*"), with well-formed %XX escapes and no control characters.
+func validTarget(t []byte) bool {
+	if len(t) == 0 || t[0] != '/' && string(t) != "*" && !bytes.Contains(t, []byte("://")) {
+		return false
+	}
+	for _, c := range t {
+		if c < ' ' || c == 0x7f {
+			return false
+		}
+	}
+	if bytes.IndexByte(t, '%') >= 0 {
+		_, err := url.ParseRequestURI(string(t))
+		return err == nil
+	}
+	return true
+}
+
 // routeOf maps a request path to its route; allow is the method a 405
 // names.
 func routeOf(target []byte) (route int, id, allow string) {
@@ -443,13 +464,20 @@ func routeOf(target []byte) (route int, id, allow string) {
 	return route, string(raw), "POST"
 }
 
-// splitHeader splits "Name: value" and trims the value's white space.
+// splitHeader splits "Name: value" and trims the value's white space. A
+// value with control characters other than tab (a bare CR, NUL...) is
+// malformed (RFC 9110 §5.5), as net/http has it.
 func splitHeader(h []byte) (name, value []byte, ok bool) {
 	i := bytes.IndexByte(h, ':')
-	if i <= 0 || !validToken(h[:i]) {
+	if i <= 0 || !httptoken.Valid(h[:i]) {
 		return nil, nil, false
 	}
 	v := h[i+1:]
+	for _, c := range v {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return nil, nil, false
+		}
+	}
 	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
 		v = v[1:]
 	}
@@ -457,19 +485,6 @@ func splitHeader(h []byte) (name, value []byte, ok bool) {
 		v = v[:len(v)-1]
 	}
 	return h[:i], v, true
-}
-
-// validToken: an RFC 9110 token (method, header name).
-func validToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func equalFold(b []byte, s string) bool {

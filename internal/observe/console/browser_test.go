@@ -19,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/live"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 var updateScreenshot = flag.Bool("update", false, "write the browser test's screenshot to docs/console.png")
@@ -31,7 +32,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("chromium is not installed (apt-get install -y chromium)")
+	testtool.Missing(t, "chromium", "not installed (apt-get install -y chromium)")
 	return ""
 }
 
@@ -107,6 +108,9 @@ func (tr *traffic) run(l *live.Live, stop <-chan struct{}, done chan<- struct{})
 }
 
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a headless browser: long tier, skipped under -short")
+	}
 	bin := chromium(t)
 	l := live.New(live.Config{})
 	c := newTestConsole(t, l, func(c *Config) { c.Window = 20 * time.Second; c.Recent = 12 })

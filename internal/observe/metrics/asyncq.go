@@ -5,14 +5,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // Queues registers the gauges of the functions' asynchronous queues, read
 // from f at each scrape: portico_lambda_async_queue_depth (events queued,
 // waiting for a retry or running) and
 // portico_lambda_async_queue_oldest_age_seconds, by function.
-func (m *Metrics) Queues(f func() []lambda.QueueStatus) error {
+func (m *Metrics) Queues(f func() []invocation.QueueStatus) error {
 	if err := m.reg.Register(queueCollector(f)); err != nil {
 		return fmt.Errorf("metrics: register async queue gauges: %w", err)
 	}
@@ -26,7 +26,7 @@ var (
 		"Age of the oldest asynchronous invocation held for a function (0 when none).", []string{"function"}, nil)
 )
 
-type queueCollector func() []lambda.QueueStatus
+type queueCollector func() []invocation.QueueStatus
 
 func (queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queueDepthDesc

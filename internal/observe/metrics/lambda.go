@@ -4,7 +4,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,7 +17,7 @@ type funcHandle struct {
 	errorTypes              capped
 
 	mu     sync.Mutex
-	states [4]int // per lambda.SandboxState
+	states [4]int // per invocation.SandboxState
 }
 
 // function returns fn's series, creating them on first use.
@@ -42,14 +42,14 @@ func (m *Metrics) function(fn string) *funcHandle {
 // (Runtime.*, Sandbox.*, Function.*) and Canceled as they are, the types
 // functions report themselves (any exception name) as "Unhandled".
 func errorTypeLabel(t string) string {
-	if t == lambda.ErrorCanceled || strings.HasPrefix(t, "Runtime.") || strings.HasPrefix(t, "Sandbox.") || strings.HasPrefix(t, "Function.") {
+	if t == invocation.ErrorCanceled || strings.HasPrefix(t, "Runtime.") || strings.HasPrefix(t, "Sandbox.") || strings.HasPrefix(t, "Function.") {
 		return t
 	}
 	return "Unhandled"
 }
 
 // Invoked implements lambda.Observer.
-func (m *Metrics) Invoked(fn string, s lambda.InvocationStats) {
+func (m *Metrics) Invoked(fn string, s invocation.Stats) {
 	h := m.function(fn)
 	h.invocations.Inc()
 	if s.Duration > 0 {
@@ -75,7 +75,7 @@ func (m *Metrics) Throttled(fn, reason string) {
 // SandboxChanged implements lambda.Observer: cold sandboxes are
 // initializing, warm ones are busy or idle, concurrent executions are the
 // sandboxes initializing or busy.
-func (m *Metrics) SandboxChanged(fn string, from, to lambda.SandboxState) {
+func (m *Metrics) SandboxChanged(fn string, from, to invocation.SandboxState) {
 	h := m.function(fn)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -85,10 +85,10 @@ func (m *Metrics) SandboxChanged(fn string, from, to lambda.SandboxState) {
 	if int(to) < len(h.states) {
 		h.states[to]++
 	}
-	cold := h.states[lambda.SandboxInitializing]
-	busy := h.states[lambda.SandboxBusy]
+	cold := h.states[invocation.SandboxInitializing]
+	busy := h.states[invocation.SandboxBusy]
 	h.cold.Set(float64(cold))
-	h.warm.Set(float64(busy + h.states[lambda.SandboxIdle]))
+	h.warm.Set(float64(busy + h.states[invocation.SandboxIdle]))
 	h.concurrent.Set(float64(cold + busy))
 }
 
@@ -112,7 +112,7 @@ func (m *Metrics) retainFunctions(functions []string) {
 		m.duration.DeletePartialMatch(l)
 		m.initDuration.DeletePartialMatch(l)
 		h.mu.Lock()
-		idle := h.states[lambda.SandboxInitializing] == 0 && h.states[lambda.SandboxBusy] == 0 && h.states[lambda.SandboxIdle] == 0
+		idle := h.states[invocation.SandboxInitializing] == 0 && h.states[invocation.SandboxBusy] == 0 && h.states[invocation.SandboxIdle] == 0
 		if idle {
 			m.funcs.Delete(fn)
 			m.concurrent.DeletePartialMatch(l)

@@ -16,18 +16,15 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Interface guards.
-var (
-	_ observe.Sink    = (*Metrics)(nil)
-	_ lambda.Observer = (*Metrics)(nil)
-)
+// Interface guards (lambda.Observer's is in guard_test.go: this package
+// does not import the runner).
+var _ observe.Sink = (*Metrics)(nil)
 
 // MaxRoutes caps the (api, stage, route) label sets; observations beyond
 // it are counted under route="_other" of their API and stage.

@@ -25,7 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/observe"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -36,8 +36,8 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 )
 
-// Interface guard.
-var _ lambda.InvokeTracer = (*Tracer)(nil)
+// The lambda.InvokeTracer guard is in guard_test.go: this package does not
+// import the runner.
 
 // Config configures a Tracer. Zero values mean the documented defaults.
 type Config struct {
@@ -290,17 +290,17 @@ func (t *Tracer) StartIntegration(ctx context.Context, kind, target string) (con
 // StartInvoke implements lambda.InvokeTracer: a span per function
 // invocation, whose ID becomes the function's X-Ray Parent. Without
 // export, the header carries the trace of ctx (a new one if ctx has none).
-func (t *Tracer) StartInvoke(ctx context.Context, function string) (string, func(lambda.InvocationStats)) {
+func (t *Tracer) StartInvoke(ctx context.Context, function string) (string, func(invocation.Stats)) {
 	if t == nil || t.tr == nil {
 		sc := oteltrace.SpanContextFromContext(ctx)
 		if !sc.IsValid() {
 			sc = childOf(sc)
 		}
-		return xrayHeader(sc), func(lambda.InvocationStats) {}
+		return xrayHeader(sc), func(invocation.Stats) {}
 	}
 	ctx, span := t.tr.Start(ctx, "invoke "+function, oteltrace.WithSpanKind(oteltrace.SpanKindInternal),
 		oteltrace.WithAttributes(attribute.String("faas.invoked_name", function)))
-	return xrayHeader(span.SpanContext()), func(s lambda.InvocationStats) {
+	return xrayHeader(span.SpanContext()), func(s invocation.Stats) {
 		span.SetAttributes(attribute.Bool("faas.coldstart", s.Cold), attribute.Float64("portico.lambda.duration_ms", float64(s.Duration)/1e6))
 		if s.Cold {
 			span.SetAttributes(attribute.Float64("portico.lambda.init_duration_ms", float64(s.InitDuration)/1e6))

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/portico-dev/portico/internal/xrayid"
 )
 
 // xrayIDs generates trace IDs X-Ray accepts: the first 4 bytes are the
@@ -15,10 +17,7 @@ import (
 type xrayIDs struct{}
 
 func (xrayIDs) NewIDs(ctx context.Context) (oteltrace.TraceID, oteltrace.SpanID) {
-	var tid oteltrace.TraceID
-	binary.BigEndian.PutUint32(tid[:4], uint32(time.Now().Unix()))
-	binary.BigEndian.PutUint32(tid[4:8], rand.Uint32())
-	binary.BigEndian.PutUint64(tid[8:], rand.Uint64())
+	tid := oteltrace.TraceID(xrayid.New(time.Now()))
 	return tid, xrayIDs{}.NewSpanID(ctx, tid)
 }
 
@@ -42,11 +41,7 @@ func XRayTraceID(ctx context.Context) string {
 }
 
 func xrayTraceID(tid oteltrace.TraceID) string {
-	var b [35]byte
-	b[0], b[1], b[10] = '1', '-', '-'
-	hex.Encode(b[2:10], tid[:4])
-	hex.Encode(b[11:], tid[4:])
-	return string(b[:])
+	return xrayid.ID(tid).String()
 }
 
 // XRayHeader is the X-Ray trace header of the span in ctx,

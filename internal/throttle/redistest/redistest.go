@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // Server is a running redis-server owned by one test.
@@ -30,7 +32,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip("redis-server not installed (Debian/Ubuntu: apt-get install redis-server); skipping Redis test")
+		testtool.Missing(t, "redis-server", "not installed (Debian/Ubuntu: apt-get install redis-server)")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -1,0 +1,5 @@
+import os
+
+
+def main(event, context):
+    return {"statusCode": 200, "body": "hello from " + os.environ["GREETING"]}

@@ -1,0 +1,6 @@
+import pulumi
+import pulumi_aws as aws
+
+api = aws.apigatewayv2.Api("api", protocol_type="HTTP")
+
+pulumi.export("url", api_endpoint)
