@@ -140,7 +140,9 @@ func setDefaults(s *Spec, pos positions) {
 			setAuthorizerDefaults(au, pos)
 		}
 		for _, r := range a.Routes {
-			r.Method, r.Path, _ = ParseRouteKey(r.Key) // errors are the validator's
+			if a.ProtocolType != WebSocket {
+				r.Method, r.Path, _ = ParseRouteKey(r.Key) // errors are the validator's
+			}
 			if _, ok := pos.at(&r.AuthorizationType); !ok {
 				r.AuthorizationType = AuthNone
 			}

@@ -332,11 +332,13 @@ func (v *validator) api(a *API) {
 	}
 	switch a.ProtocolType {
 	case "HTTP":
-	case "WEBSOCKET":
-		v.add(v.pos.or(&a.ProtocolType, a.Pos), "protocolType: WEBSOCKET APIs are not supported; only HTTP")
+	case WebSocket:
+		v.webSocketAPI(a)
+		return
 	default:
-		v.add(v.pos.or(&a.ProtocolType, a.Pos), "protocolType: must be HTTP, got %q", a.ProtocolType)
+		v.add(v.pos.or(&a.ProtocolType, a.Pos), "protocolType: must be HTTP or WEBSOCKET, got %q", a.ProtocolType)
 	}
+	v.httpOnly(a)
 	for _, i := range sorted(a.Integrations, func(i *Integration) Pos { return i.Pos }) {
 		if !v.broken[i] {
 			v.integration(i)
