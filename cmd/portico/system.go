@@ -32,6 +32,7 @@ import (
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
+	"github.com/portico-dev/portico/internal/websocket"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -176,7 +177,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
-			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
+			Metrics: met, WebSockets: &control.WebSockets{Registry: &websocket.Registry{}, Sinks: sinks}, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
 				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}}})
 	s.ctl = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",

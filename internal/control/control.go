@@ -79,6 +79,8 @@ type Deps struct {
 	// Metrics forgets the series of routes and functions a redeploy
 	// removed; nil when metrics are off.
 	Metrics *metrics.Metrics
+	// WebSockets serves WEBSOCKET APIs; nil refuses them.
+	WebSockets *WebSockets
 }
 
 // Controller owns the running configuration. Its methods are safe for
@@ -229,6 +231,15 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 	var apis []*gateway.API
 	for _, apiName := range sortedKeys(sp.APIs) {
 		a := sp.APIs[apiName]
+		if a.ProtocolType == spec.WebSocket {
+			ga, err := c.webSocketAPI(b, a, stages[apiName])
+			if err != nil {
+				b.close()
+				return nil, err
+			}
+			apis = append(apis, ga)
+			continue
+		}
 		ga := gateway.NewAPI(a.ID, a.Name, c.cfg.AccountID)
 		cp, err := corsPolicy(a)
 		if err != nil {

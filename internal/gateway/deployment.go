@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,12 @@ type API struct {
 	stages    map[string]*Stage
 	dflt      *Stage       // the $default stage, or nil
 	cors      *cors.Policy // nil without a CORS configuration
+	ws        http.Handler // a WebSocket API's handler; nil for HTTP APIs
 }
+
+// SetWebSocket makes a a WebSocket API: every request for it (upgrades
+// and @connections calls) goes to h, which then owns the response.
+func (a *API) SetWebSocket(h http.Handler) { a.ws = h }
 
 // SetCORS gives the API a CORS configuration: the gateway answers
 // preflights no route takes and sets CORS headers on every response.

@@ -120,6 +120,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for d = s.current.Load(); !d.acquire(); d = s.current.Load() {
 	}
 	defer d.release()
+	if a := d.api(r.Host); a != nil && a.ws != nil {
+		a.ws.ServeHTTP(w, r) // a WebSocket API (internal/websocket)
+		return
+	}
 
 	ctx, endReq := s.deps.Tracer.StartRequest(r.Context(), r)
 	if ctx != r.Context() {
