@@ -340,7 +340,11 @@ func endpoints(sp *spec.Spec, addr *net.TCPAddr) []string {
 			if st == "$default" {
 				path = "/"
 			}
-			lines = append(lines, fmt.Sprintf("endpoint %s %s http://%s%s", name, st, host, path))
+			scheme := "http"
+			if a.ProtocolType == spec.WebSocket {
+				scheme = "ws"
+			}
+			lines = append(lines, fmt.Sprintf("endpoint %s %s %s://%s%s", name, st, scheme, host, path))
 		}
 	}
 	sort.Strings(lines)
