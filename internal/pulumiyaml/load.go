@@ -39,26 +39,30 @@ const (
 	tObjectV2    = "aws:s3:BucketObjectv2"
 	tObject      = "aws:s3:BucketObject"
 	tLogGroup    = "aws:cloudwatch:LogGroup"
+	// tRouteResponse is a WebSocket route's route response; the route's
+	// routeResponseSelectionExpression carries its meaning.
+	tRouteResponse = "aws:apigatewayv2:RouteResponse"
 )
 
 // known lists the properties each supported type translates; others are
 // reported in one warning. A nil list accepts the resource with no effect.
 var known = map[string][]string{
-	tRole:        {"name", "assumeRolePolicy", "managedPolicyArns"},
-	tRolePolicy:  {"role", "policy"},
-	tRoleAttach:  {"role", "policyArn"},
-	tFunction:    {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions"},
-	tPermission:  nil,
-	tAPI:         {"name", "protocolType", "corsConfiguration"},
-	tAuthorizer:  {"apiId", "name", "authorizerType", "identitySources", "jwtConfiguration", "authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses", "authorizerResultTtlInSeconds"},
-	tIntegration: {"apiId", "integrationType", "integrationUri", "integrationMethod", "payloadFormatVersion", "timeoutMilliseconds"},
-	tRoute:       {"apiId", "routeKey", "target", "authorizationType", "authorizerId", "authorizationScopes", "apiKeyRequired"},
-	tStage:       {"apiId", "name", "autoDeploy", "stageVariables", "defaultRouteSettings", "routeSettings", "accessLogSettings"},
-	tBucketV2:    {"bucket"},
-	tBucket:      {"bucket"},
-	tObjectV2:    {"bucket", "key", "source"},
-	tObject:      {"bucket", "key", "source"},
-	tLogGroup:    nil,
+	tRole:          {"name", "assumeRolePolicy", "managedPolicyArns"},
+	tRolePolicy:    {"role", "policy"},
+	tRoleAttach:    {"role", "policyArn"},
+	tFunction:      {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions"},
+	tPermission:    nil,
+	tAPI:           {"name", "protocolType", "corsConfiguration", "routeSelectionExpression"},
+	tAuthorizer:    {"apiId", "name", "authorizerType", "identitySources", "jwtConfiguration", "authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses", "authorizerResultTtlInSeconds"},
+	tIntegration:   {"apiId", "integrationType", "integrationUri", "integrationMethod", "payloadFormatVersion", "timeoutMilliseconds"},
+	tRoute:         {"apiId", "routeKey", "target", "authorizationType", "authorizerId", "authorizationScopes", "apiKeyRequired", "routeResponseSelectionExpression"},
+	tStage:         {"apiId", "name", "autoDeploy", "stageVariables", "defaultRouteSettings", "routeSettings", "accessLogSettings"},
+	tBucketV2:      {"bucket"},
+	tBucket:        {"bucket"},
+	tObjectV2:      {"bucket", "key", "source"},
+	tObject:        {"bucket", "key", "source"},
+	tLogGroup:      nil,
+	tRouteResponse: nil,
 }
 
 // resource is one entry under resources.

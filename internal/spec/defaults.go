@@ -121,6 +121,9 @@ func setDefaults(s *Spec, pos positions) {
 				switch i.Type {
 				case AWSProxy:
 					i.PayloadFormatVersion = "2.0"
+					if a.ProtocolType == WebSocket {
+						i.PayloadFormatVersion = "1.0" // AWS's only value for WebSocket APIs
+					}
 				case HTTPProxy:
 					i.PayloadFormatVersion = "1.0"
 				}

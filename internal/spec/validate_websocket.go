@@ -59,11 +59,14 @@ func (v *validator) webSocketAPI(a *API) {
 		if i.TimeoutInMillis < 50 || i.TimeoutInMillis > 900000 {
 			v.add(v.pos.or(&i.TimeoutInMillis, i.Pos), "timeoutInMillis: must be 50 to 900000, got %d", i.TimeoutInMillis)
 		}
+		if i.PayloadFormatVersion != "1.0" {
+			v.add(v.pos.or(&i.PayloadFormatVersion, i.Pos), "payloadFormatVersion: WEBSOCKET APIs support only \"1.0\", got %q", i.PayloadFormatVersion)
+		}
 		for _, f := range []struct {
 			name string
 			ptr  any
 		}{{"uri", &i.URI}, {"method", &i.Method}, {"upstreams", &i.Upstreams}, {"invokeMode", &i.InvokeMode},
-			{"payloadFormatVersion", &i.PayloadFormatVersion}, {"maxConcurrency", &i.MaxConcurrency}, {"openAICompatible", &i.OpenAICompatible}} {
+			{"maxConcurrency", &i.MaxConcurrency}, {"openAICompatible", &i.OpenAICompatible}} {
 			if p, ok := v.pos.at(f.ptr); ok {
 				v.add(p, "%s: not used by WEBSOCKET APIs", f.name)
 			}
