@@ -160,6 +160,7 @@ func normalize(t *testing.T, ev *Event) []byte {
 		{`"(connectedAt|requestTimeEpoch)": \d+`, `"$1": 0`},
 		{`"requestTime": "[^"]+"`, `"requestTime": "TIME"`},
 		{`"Sec-Websocket-Key": (\[\s*)?"[^"]+"`, `"Sec-Websocket-Key": ${1}"KEY"`},
+		{`"X-Forwarded-Port": (\[\s*)?"\d+"`, `"X-Forwarded-Port": ${1}"PORT"`},
 	} {
 		b = regexp.MustCompile(re.re).ReplaceAll(b, []byte(re.with))
 	}
