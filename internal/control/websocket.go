@@ -34,8 +34,12 @@ func (c *Controller) webSocketAPI(b *built, a *spec.API, stages map[string]*depl
 		ws := &websocket.Stage{Name: stName, Variables: st.StageVariables, Routes: map[string]*websocket.Route{}}
 		for key, rt := range def.Routes {
 			in := def.Integrations[rt.Integration]
-			ws.Routes[key] = &websocket.Route{Key: key, Function: in.Function, Timeout: in.Timeout(),
+			wr := &websocket.Route{Key: key, Function: in.Function, Timeout: in.Timeout(),
 				TwoWay: rt.RouteResponseSelectionExpression != ""}
+			if l := routeLimit(st, key); l != nil {
+				wr.Throttle, wr.ThrottleKey = l, "stage:"+a.ID+"/"+stName+"/"+key
+			}
+			ws.Routes[key] = wr
 		}
 		if st.AccessLogSettings != nil {
 			sink, release, err := c.logs.acquire(st.AccessLogSettings)
@@ -49,6 +53,9 @@ func (c *Controller) webSocketAPI(b *built, a *spec.API, stages map[string]*depl
 	}
 	deps := websocket.Deps{Invoker: c.deps.Runner, Registry: c.deps.WebSockets.Registry,
 		Sinks: c.deps.WebSockets.Sinks, Logger: c.deps.Logger}
+	if c.deps.Store != nil {
+		deps.Limiter = c.deps.Store
+	}
 	if c.deps.Storage != nil && c.deps.Storage.Keyring != nil {
 		deps.Principals = c.deps.Storage.Keyring
 	}

@@ -62,6 +62,12 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 
 	var subprotocols []string
 	if rt := st.Routes["$connect"]; rt != nil {
+		if !h.allow(r.Context(), rt) {
+			rec.Status, rec.ErrorType = http.StatusTooManyRequests, "THROTTLED"
+			h.observe(st, rec, now)
+			writeJSONError(w, http.StatusTooManyRequests, "", "Too Many Requests")
+			return
+		}
 		ev := c.connectEvent(r, now, st.Variables)
 		res, err := h.invoke(r.Context(), rt, ev, rec)
 		if err != nil {
@@ -233,6 +239,12 @@ func (c *Conn) message(data []byte, binary bool) {
 		c.Send(ctx, gatewayMessage("Forbidden", c.ID, ev.RequestContext.RequestID))
 		return
 	}
+	if !h.allow(ctx, rt) {
+		rec.Status, rec.ErrorType = http.StatusTooManyRequests, "THROTTLED"
+		h.observe(st, rec, now)
+		c.Send(ctx, gatewayMessage("Too Many Requests", c.ID, ev.RequestContext.RequestID))
+		return
+	}
 	res, err := h.invoke(ctx, rt, ev, rec)
 	if err != nil {
 		rec.Status = http.StatusInternalServerError
@@ -275,6 +287,19 @@ func selectRoute(data []byte, path []string) string {
 	}
 	s, _ := v.(string)
 	return s
+}
+
+// allow takes a token from rt's bucket; a store failure lets the event
+// through when its decision says so (the store's failure policy).
+func (h *Handler) allow(ctx context.Context, rt *Route) bool {
+	if rt.Throttle == nil || h.deps.Limiter == nil {
+		return true
+	}
+	d, err := h.deps.Limiter.Take(ctx, rt.ThrottleKey, *rt.Throttle)
+	if err != nil {
+		h.deps.Logger.Warn("websocket throttle store failed", "key", rt.ThrottleKey, "err", err)
+	}
+	return d.Allowed
 }
 
 // invoke runs rt's function with ev under the route's timeout. A function

@@ -29,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/s3"
+	"github.com/portico-dev/portico/internal/throttle"
 )
 
 // AWS's quotas for WebSocket APIs; each is the default of a Limits field.
@@ -73,6 +74,11 @@ type Route struct {
 	// TwoWay sends the function's response body back to the client (a
 	// route response with key $default).
 	TwoWay bool
+	// Throttle is the stage's (or route's) token bucket under ThrottleKey;
+	// nil for none. A throttled $connect is refused with 429, a throttled
+	// message answered with API Gateway's "Too Many Requests" message.
+	Throttle    *throttle.Limit
+	ThrottleKey string
 }
 
 // Stage is one stage of the API.
@@ -111,6 +117,9 @@ type Deps struct {
 	// Principals resolves the access keys that sign @connections calls;
 	// nil refuses every call.
 	Principals s3.Principals
+	// Limiter holds the token buckets of route throttles; nil disables
+	// them.
+	Limiter Limiter
 	// Sinks receive a Record per connect, message and disconnect (metrics,
 	// the console), besides the stage's own.
 	Sinks []observe.Sink
@@ -118,6 +127,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+}
+
+// Limiter takes tokens from named buckets (throttle.Store satisfies it).
+type Limiter interface {
+	Take(ctx context.Context, key string, l throttle.Limit) (throttle.Decision, error)
 }
 
 // Handler serves one WebSocket API: upgrades on its stages' paths and the

@@ -26,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/internal/throttle"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -456,4 +457,39 @@ func TestConnections(t *testing.T) {
 			t.Errorf("post after close: %d", resp.StatusCode)
 		}
 	})
+}
+
+// TestThrottle: a route's bucket refuses the message past its burst with
+// API Gateway's message, and a throttled $connect refuses the handshake.
+func TestThrottle(t *testing.T) {
+	inv := &fakeInvoker{events: make(chan *Event, 64)}
+	frozen := time.Unix(1700000000, 0)
+	lim := throttle.NewLocal(func() time.Time { return frozen })
+	one := &throttle.Limit{Rate: 1, Burst: 1}
+	routes := map[string]*Route{
+		"$connect": {Key: "$connect", Function: "chat", Throttle: one, ThrottleKey: "c"},
+		"echo":     {Key: "echo", Function: "chat", TwoWay: true, Throttle: one, ThrottleKey: "e"},
+	}
+	h, err := New(Config{APIID: "abc123", RouteSelection: []string{"action"}, Stages: map[string]*Stage{"dev": {Name: "dev", Routes: routes}}},
+		Deps{Invoker: inv, Registry: &Registry{}, Limiter: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/dev"
+	c := dial(t, url)
+	<-inv.events
+	write(t, c, `{"action":"echo"}`)
+	<-inv.events // the first message is invoked (its answer has no body: nothing is sent)
+	write(t, c, `{"action":"echo"}`)
+	var got map[string]string
+	json.Unmarshal([]byte(read(t, c)), &got)
+	if got["message"] != "Too Many Requests" {
+		t.Errorf("second message: %v, want Too Many Requests", got)
+	}
+	_, resp, err := websocket.Dial(context.Background(), url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("second connect: %v %v, want 429", resp, err)
+	}
 }
