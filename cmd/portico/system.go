@@ -171,13 +171,14 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	s.closers = append(s.closers, transport.Close)
 	keyring := &s3.Keyring{}
+	wsConns := &websocket.Registry{}
 	store, err := s3.New(s3.Config{DataDir: dir, Region: region}, s3.Deps{Principals: keyring, Logger: s.logger})
 	if err != nil {
 		return nil, err
 	}
 	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
-			Metrics: met, WebSockets: &control.WebSockets{Registry: &websocket.Registry{}, Sinks: sinks}, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
+			Metrics: met, WebSockets: &control.WebSockets{Registry: wsConns, Sinks: sinks}, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
 				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}}})
 	s.ctl = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",
@@ -208,7 +209,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 			return nil, fmt.Errorf("listen: %w", err)
 		}
 		s.adminURL = "http://" + adminLn.Addr().String()
-		con, err := console.New(console.Config{Live: lv, Topology: topology{ctl}, Functions: functions{s.runner}, Logs: logs{s.runner}})
+		con, err := console.New(console.Config{Live: lv, Topology: topology{ctl}, Functions: functions{s.runner}, Logs: logs{s.runner}, Connections: wsConnections{wsConns}})
 		if err != nil {
 			return nil, err
 		}

@@ -20,6 +20,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -95,6 +96,9 @@ type Config struct {
 	Topology  Topology
 	Functions Functions
 	Logs      Logs
+	// Connections lists open WebSocket connections; nil leaves the
+	// section out.
+	Connections Connections
 	// Title is shown in the page header; default "Portico".
 	Title string
 	// Window is how much history the charts show; default 2 minutes.
@@ -163,16 +167,22 @@ type functionView struct {
 }
 
 type indexData struct {
-	Title     string
-	APIs      []API
-	Functions []functionView
-	Window    int
+	Title       string
+	APIs        []API
+	Functions   []functionView
+	Window      int
+	Connections []Connection
+	ShowConns   bool
 }
 
 func (c *Console) serveIndex(w http.ResponseWriter, r *http.Request) {
 	d := indexData{Title: c.cfg.Title, Window: int(c.cfg.Window / time.Second)}
 	if c.cfg.Topology != nil {
 		d.APIs = c.cfg.Topology.APIs()
+	}
+	if c.cfg.Connections != nil {
+		d.ShowConns, d.Connections = true, c.cfg.Connections.Connections()
+		sort.Slice(d.Connections, func(i, j int) bool { return d.Connections[i].ConnectedAt.Before(d.Connections[j].ConnectedAt) })
 	}
 	if c.cfg.Functions != nil {
 		for _, f := range c.cfg.Functions.Functions() {
