@@ -149,6 +149,8 @@ type Function struct {
 	ReservedConcurrency *int `yaml:"reservedConcurrency"`
 	// Role names a role under roles.
 	Role string `yaml:"role"`
+	// URL gives the function a Lambda function URL (docs/function-urls.md).
+	URL *FunctionURL `yaml:"url" json:",omitempty"`
 }
 
 // TimeoutDuration is Timeout as a time.Duration.

@@ -211,6 +211,9 @@ func (v *validator) function(f *Function) {
 			v.add(v.pos.or(&f.Role, f.Pos), "role: no role named %q%s", f.Role, didYouMean(f.Role, slices.Collect(maps.Keys(v.spec.Roles))))
 		}
 	}
+	if f.URL != nil {
+		v.functionURL(f)
+	}
 }
 
 // checkHandler checks the handler string of a Python or Node.js function
