@@ -12,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/awsauth"
 	"github.com/portico-dev/portico/internal/control"
+	"github.com/portico-dev/portico/internal/functionurl"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/lambda"
@@ -346,6 +348,13 @@ func endpoints(sp *spec.Spec, addr *net.TCPAddr) []string {
 				scheme = "ws"
 			}
 			lines = append(lines, fmt.Sprintf("endpoint %s %s %s://%s%s", name, st, scheme, host, path))
+		}
+	}
+	for _, name := range sortedNames(sp.Functions) {
+		if sp.Functions[name].URL != nil {
+			id := spec.DeriveURLID(name)
+			lines = append(lines, fmt.Sprintf("function-url %s http://%s/ http://%s%s%s/", name,
+				net.JoinHostPort(functionurl.Host(id, region), strconv.Itoa(addr.Port)), addr, functionurl.PathPrefix, name))
 		}
 	}
 	sort.Strings(lines)

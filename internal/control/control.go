@@ -271,6 +271,10 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 		apis = append(apis, ga)
 	}
 	b.Deployment = gateway.NewDeployment(apis, b.close)
+	if err := c.functionURLs(b, sp); err != nil {
+		b.close()
+		return nil, err
+	}
 	b.Deployment.SetAccountLimit(accountLimit(sp))
 	return b, nil
 }

@@ -67,4 +67,3 @@ func (c *Controller) webSocketAPI(b *built, a *spec.API, stages map[string]*depl
 	ga.SetWebSocket(h)
 	return ga, nil
 }
-

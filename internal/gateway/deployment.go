@@ -24,6 +24,10 @@ type Deployment struct {
 	apis     []*API
 	byHost   map[string]*API // lower-cased API id and name
 
+	// urls serves the requests urlMatch accepts (Lambda function URLs).
+	urls     http.Handler
+	urlMatch func(*http.Request) bool
+
 	refs    atomic.Int64
 	retired atomic.Bool
 	closers []func()
@@ -118,6 +122,12 @@ func NewDeployment(apis []*API, closers ...func()) *Deployment {
 		}
 	}
 	return d
+}
+
+// SetFunctionURLs makes h serve every request match accepts (function
+// URLs, by host name or path prefix), ahead of the APIs.
+func (d *Deployment) SetFunctionURLs(match func(*http.Request) bool, h http.Handler) {
+	d.urlMatch, d.urls = match, h
 }
 
 // SetAccountLimit sets the account-level token bucket every request of
