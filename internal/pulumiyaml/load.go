@@ -63,6 +63,7 @@ var known = map[string][]string{
 	tObject:        {"bucket", "key", "source"},
 	tLogGroup:      nil,
 	tRouteResponse: nil,
+	tFunctionURL:   functionURLProps,
 }
 
 // resource is one entry under resources.
@@ -134,6 +135,8 @@ func awsOutputs(project, typ, name string, prop func(string) (string, bool), opt
 		}
 		out["bucket"] = id
 		out["arn"] = "arn:aws:s3:::" + id
+	case tFunctionURL:
+		functionURLOutputs(out, prop)
 	case tLogGroup:
 		if n, ok := prop("name"); ok {
 			id = n

@@ -423,6 +423,8 @@ func (l *loader) translate(b *builder) {
 			t.route(r)
 		case tStage:
 			t.stage(r)
+		case tFunctionURL:
+			t.functionURL(r)
 		}
 	}
 }

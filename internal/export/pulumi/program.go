@@ -30,6 +30,9 @@ func (g *gen) program() ([]byte, error) {
 	for _, name := range sortedKeys(sp.Functions) {
 		fn := sp.Functions[name]
 		fnVar[name] = g.ident("fn", name)
+		if fn.URL != nil {
+			g.used[fnVar[name]] = true // its FunctionUrl names it
+		}
 		if fn.Role == "" {
 			if defaultRole == "" {
 				defaultRole = g.ident("role", "porticoDefaultLambda")
@@ -214,6 +217,11 @@ func (g *gen) program() ([]byte, error) {
 
 	// APIs.
 	var exports [][2]string // name, expression
+	for _, name := range sortedKeys(sp.Functions) {
+		if sp.Functions[name].URL != nil {
+			exports = append(exports, functionURL(g, name, sp.Functions[name].URL, fnVar[name]))
+		}
+	}
 	nStages := 0
 	for _, a := range sp.APIs {
 		nStages += len(a.Stages)
