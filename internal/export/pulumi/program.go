@@ -27,10 +27,11 @@ func (g *gen) program() ([]byte, error) {
 			g.used[v] = true
 		}
 	}
+	urls := streamingURLs(sp)
 	for _, name := range sortedKeys(sp.Functions) {
 		fn := sp.Functions[name]
 		fnVar[name] = g.ident("fn", name)
-		if fn.URL != nil {
+		if urls[name] != nil {
 			g.used[fnVar[name]] = true // its FunctionUrl names it
 		}
 		if fn.Role == "" {
@@ -217,10 +218,8 @@ func (g *gen) program() ([]byte, error) {
 
 	// APIs.
 	var exports [][2]string // name, expression
-	for _, name := range sortedKeys(sp.Functions) {
-		if sp.Functions[name].URL != nil {
-			exports = append(exports, functionURL(g, name, sp.Functions[name].URL, fnVar[name]))
-		}
+	for _, name := range sortedKeys(urls) {
+		exports = append(exports, functionURL(g, name, urls[name], fnVar[name]))
 	}
 	nStages := 0
 	for _, a := range sp.APIs {
