@@ -35,6 +35,7 @@ type Conn struct {
 	// duration, DELETE @connections) for the $disconnect event.
 	closing   atomic.Pointer[closeCause]
 	idle      *time.Timer
+	ready     chan struct{} // closed once the handshake is complete (ws is set)
 	done      chan struct{}
 	doneOnce  sync.Once
 	inflight  sync.WaitGroup
@@ -87,6 +88,11 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 			subprotocols = []string{p}
 		}
 	}
+	// Registered before the handshake completes, so that a client that
+	// has its 101 can already be reached through @connections (Send waits
+	// for ready).
+	c.ready = make(chan struct{})
+	h.deps.Registry.add(c)
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: subprotocols,
 		// API Gateway does not check Origin; $connect (or an authorizer)
@@ -94,6 +100,8 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
+		h.deps.Registry.remove(c)
+		c.doneOnce.Do(func() { close(c.done) })
 		rec.Status, rec.ErrorMessage = http.StatusBadRequest, err.Error()
 		h.observe(st, rec, now)
 		return // Accept wrote the error
@@ -102,7 +110,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 	h.observe(st, rec, now)
 	c.ws = ws
 	ws.SetReadLimit(h.cfg.Limits.MaxMessageBytes)
-	h.deps.Registry.add(c)
+	close(c.ready)
 	c.idle = time.AfterFunc(h.cfg.Limits.IdleTimeout, func() { c.close(websocket.StatusGoingAway, "Going away") })
 	maxTimer := time.AfterFunc(h.cfg.Limits.MaxDuration, func() { c.close(websocket.StatusGoingAway, "Going away") })
 	go func() {
@@ -183,16 +191,24 @@ func (c *Conn) close(code websocket.StatusCode, reason string) {
 	if !c.closing.CompareAndSwap(nil, &closeCause{code, reason}) {
 		return
 	}
-	go c.ws.Close(code, reason)
+	go func() {
+		select {
+		case <-c.ready:
+			c.ws.Close(code, reason)
+		case <-c.done:
+		}
+	}()
 }
 
 // Send writes one text message to the client. It returns ErrGone when the
 // connection has closed.
 func (c *Conn) Send(ctx context.Context, data []byte) error {
 	select {
+	case <-c.ready:
 	case <-c.done:
 		return ErrGone
-	default:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	if c.closing.Load() != nil {
 		return ErrGone

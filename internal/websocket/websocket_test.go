@@ -61,7 +61,7 @@ var (
 	otherKey = sigv4.Credentials{AccessKeyID: "AKIAOTHER0000000", SecretAccessKey: "other-secret"}
 )
 
-func principals(t *testing.T) s3.Principals {
+func principals(t testing.TB) s3.Principals {
 	allow, err := iam.ParsePolicy(map[string]any{"Version": "2012-10-17", "Statement": map[string]any{
 		"Effect": "Allow", "Action": "execute-api:ManageConnections", "Resource": "arn:aws:execute-api:us-east-1:000000000000:abc123/dev/POST/@connections/*"}})
 	if err != nil {
