@@ -191,6 +191,11 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		return nil, err
 	}
 	s.closers = append(s.closers, ctl.Close)
+	s.closers = append(s.closers, func() { // before the runner stops: $disconnect still runs
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		wsConns.Close(cctx)
+	})
 
 	awsMux := http.NewServeMux()
 	awsMux.Handle("/v2/", ctl.Handler())

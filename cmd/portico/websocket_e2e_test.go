@@ -47,6 +47,8 @@ func TestWebSocketChat(t *testing.T) {
 	}
 	var got struct {
 		Refused      int      `json:"refused"`
+		Denied       int      `json:"denied"`
+		User         string   `json:"user"`
 		Tokens       []string `json:"tokens"`
 		Pong         int      `json:"pong"`
 		SourceIP     string   `json:"get_source_ip"`
@@ -59,8 +61,8 @@ func TestWebSocketChat(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
 		t.Fatalf("client output %s: %v", out, err)
 	}
-	if got.Refused != 401 {
-		t.Errorf("connect without a user: %d, want 401", got.Refused)
+	if got.Refused != 401 || got.Denied != 403 || got.User != "ann" {
+		t.Errorf("connect without a user: %d, want 401; as mallory: %d, want 403; authorizer context user %q, want ann", got.Refused, got.Denied, got.User)
 	}
 	if s := strings.Join(got.Tokens, ""); len(got.Tokens) < 5 || !strings.HasPrefix(s, "You said: hi.") {
 		t.Errorf("tokens %q", got.Tokens)

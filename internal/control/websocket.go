@@ -36,6 +36,14 @@ func (c *Controller) webSocketAPI(b *built, a *spec.API, stages map[string]*depl
 			in := def.Integrations[rt.Integration]
 			wr := &websocket.Route{Key: key, Function: in.Function, Timeout: in.Timeout(),
 				TwoWay: rt.RouteResponseSelectionExpression != ""}
+			switch rt.AuthorizationType {
+			case spec.AuthIAM:
+				wr.Auth = &websocket.ConnectAuth{Type: websocket.AuthIAM}
+			case spec.AuthCustom:
+				if au := def.Authorizers[rt.Authorizer]; au != nil {
+					wr.Auth = &websocket.ConnectAuth{Type: websocket.AuthCustom, Function: au.Function, IdentitySource: au.IdentitySource}
+				}
+			}
 			if l := routeLimit(st, key); l != nil {
 				wr.Throttle, wr.ThrottleKey = l, "stage:"+a.ID+"/"+stName+"/"+key
 			}

@@ -42,7 +42,7 @@ func (v *validator) webSocketAPI(a *API) {
 		v.add(p, "cors: not used by WEBSOCKET APIs")
 	}
 	for _, au := range sorted(a.Authorizers, func(au *Authorizer) Pos { return au.Pos }) {
-		v.add(au.Pos, "authorizer %q: authorizers on WEBSOCKET APIs are not supported by Portico yet", au.Name)
+		v.webSocketAuthorizer(au)
 	}
 	for _, i := range sorted(a.Integrations, func(i *Integration) Pos { return i.Pos }) {
 		if v.broken[i] {
@@ -82,8 +82,23 @@ func (v *validator) webSocketAPI(a *API) {
 		} else if r.Key == "" || len(r.Key) > 128 {
 			v.add(r.Pos, "route %q: a route key is 1 to 128 characters", r.Key)
 		}
-		if r.AuthorizationType != AuthNone {
-			v.add(v.pos.or(&r.AuthorizationType, r.Pos), "authorizationType: WEBSOCKET routes support only NONE in Portico, got %q", r.AuthorizationType)
+		switch tp := v.pos.or(&r.AuthorizationType, r.Pos); {
+		case r.AuthorizationType == AuthNone:
+		case r.Key != RouteConnect:
+			v.add(tp, "authorizationType: on WEBSOCKET APIs only $connect is authorized (the connection is), got %q on %q", r.AuthorizationType, r.Key)
+		case r.AuthorizationType == AuthIAM:
+		case r.AuthorizationType == AuthCustom:
+			switch au := a.Authorizers[r.Authorizer]; {
+			case r.Authorizer == "":
+				v.add(tp, "route %q: authorizer is required for authorizationType CUSTOM", r.Key)
+			case au == nil:
+				v.add(v.pos.or(&r.Authorizer, r.Pos), "authorizer: no authorizer named %q in api %q%s", r.Authorizer, a.Name, didYouMean(r.Authorizer, slices.Collect(maps.Keys(a.Authorizers))))
+			}
+		default:
+			v.add(tp, "authorizationType: WEBSOCKET $connect supports NONE, AWS_IAM or CUSTOM (a Lambda REQUEST authorizer), got %q", r.AuthorizationType)
+		}
+		if p, ok := v.pos.at(&r.Authorizer); ok && r.AuthorizationType != AuthCustom {
+			v.add(p, "authorizer: only with authorizationType CUSTOM")
 		}
 		if p, ok := v.pos.at(&r.APIKeyRequired); ok {
 			v.add(p, "apiKeyRequired: not supported on WEBSOCKET routes")
@@ -113,6 +128,38 @@ func (v *validator) httpOnly(a *API) {
 	for _, r := range sorted(a.Routes, func(r *Route) Pos { return r.Pos }) {
 		if p, ok := v.pos.at(&r.RouteResponseSelectionExpression); ok {
 			v.add(p, "routeResponseSelectionExpression: only for WEBSOCKET APIs")
+		}
+	}
+}
+
+// wsIdentitySource is a WebSocket authorizer's identity source.
+var wsIdentitySource = regexp.MustCompile(`^route\.request\.(header|querystring)\.[A-Za-z0-9._~!$&'*+-]+$`)
+
+// webSocketAuthorizer validates a WebSocket API's authorizer: a Lambda
+// REQUEST authorizer answering with an IAM policy, whose identity sources
+// are route.request.header.NAME or route.request.querystring.NAME.
+func (v *validator) webSocketAuthorizer(au *Authorizer) {
+	if au.Type != AuthorizerRequest {
+		v.add(v.pos.or(&au.Type, au.Pos), "type: WEBSOCKET APIs support REQUEST (Lambda) authorizers only, got %q", au.Type)
+		return
+	}
+	switch {
+	case au.Function == "":
+		v.add(au.Pos, "authorizer %q: function is required", au.Name)
+	case v.spec.Functions[au.Function] == nil:
+		v.add(v.pos.or(&au.Function, au.Pos), "function: no function named %q%s", au.Function, didYouMean(au.Function, slices.Collect(maps.Keys(v.spec.Functions))))
+	}
+	for i, src := range au.IdentitySource {
+		if !wsIdentitySource.MatchString(src) {
+			v.add(v.pos.or(&au.IdentitySource, au.Pos), "identitySource[%d]: WEBSOCKET authorizers take route.request.header.NAME or route.request.querystring.NAME, got %q", i, src)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		ptr  any
+	}{{"authorizerPayloadFormatVersion", &au.AuthorizerPayloadFormatVersion}, {"enableSimpleResponses", &au.EnableSimpleResponses}, {"jwtConfiguration", &au.JWTConfiguration}} {
+		if p, ok := v.pos.at(f.ptr); ok {
+			v.add(p, "%s: not used by WEBSOCKET authorizers (they answer with an IAM policy)", f.name)
 		}
 	}
 }

@@ -41,8 +41,16 @@ func TestWebSocketSpecErrors(t *testing.T) {
 			`12:71: routeResponseSelectionExpression: $disconnect has no client to answer`}},
 		{"bad route response", wsAPI + "      send: {integration: f, routeResponseSelectionExpression: $request.body.x}\n", []string{
 			`12:64: routeResponseSelectionExpression: must be $default, got "$request.body.x"`}},
-		{"authorizer", wsAPI + "      $connect: {integration: f, authorizationType: AWS_IAM}\n", []string{
-			`12:53: authorizationType: WEBSOCKET routes support only NONE in Portico, got "AWS_IAM"`}},
+		{"authorizer off $connect", wsAPI + "      send: {integration: f, authorizationType: AWS_IAM}\n", []string{
+			`12:49: authorizationType: on WEBSOCKET APIs only $connect is authorized (the connection is), got "AWS_IAM" on "send"`}},
+		{"JWT on $connect", wsAPI + "      $connect: {integration: f, authorizationType: JWT, authorizer: a}\n    authorizers:\n      a: {type: REQUEST, function: fn}\n", []string{
+			`12:53: authorizationType: WEBSOCKET $connect supports NONE, AWS_IAM or CUSTOM (a Lambda REQUEST authorizer), got "JWT"`,
+			`12:70: authorizer: only with authorizationType CUSTOM`}},
+		{"bad authorizer", wsAPI + "      $connect: {integration: f, authorizationType: CUSTOM, authorizer: a}\n    authorizers:\n      a: {type: JWT, identitySource: [$request.header.Authorization]}\n", []string{
+			`14:17: type: WEBSOCKET APIs support REQUEST (Lambda) authorizers only, got "JWT"`}},
+		{"bad identity source", wsAPI + "      $connect: {integration: f, authorizationType: CUSTOM, authorizer: a}\n    authorizers:\n      a: {type: REQUEST, function: fn, identitySource: [$request.header.Auth], enableSimpleResponses: true}\n", []string{
+			`14:56: identitySource[0]: WEBSOCKET authorizers take route.request.header.NAME or route.request.querystring.NAME, got "$request.header.Auth"`,
+			`14:103: enableSimpleResponses: not used by WEBSOCKET authorizers (they answer with an IAM policy)`}},
 		{"missing integration", wsAPI + "      send: {integration: g}\n", []string{`12:27: integration: no integration named "g" in api "chat"`}},
 		{"http route response", fn + "apis:\n  a:\n    integrations: {f: {type: AWS_PROXY, function: fn}}\n    routes:\n      'GET /': {integration: f, routeResponseSelectionExpression: $default}\n", []string{
 			`7:67: routeResponseSelectionExpression: only for WEBSOCKET APIs`}},

@@ -30,6 +30,10 @@ type Conn struct {
 	userAgent   string
 	connectedAt time.Time
 	lastActive  atomic.Int64 // unix nanoseconds
+	// authorizer and identity are what $connect's authorization learnt;
+	// set before the connection opens, read-only after.
+	authorizer map[string]any
+	identity   *Identity
 
 	// closing records why Portico closed the connection (idle, maximum
 	// duration, DELETE @connections) for the $disconnect event.
@@ -62,6 +66,14 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 	rec := h.record(c, "$connect", now)
 
 	var subprotocols []string
+	if rt := st.Routes["$connect"]; rt != nil && rt.Auth != nil {
+		if status := h.authorizeConnect(r.Context(), r, c, st, rt.Auth); status != 0 {
+			rec.Status, rec.ErrorType = status, "AUTHORIZER_FAILURE"
+			h.observe(st, rec, now)
+			writeJSONError(w, status, "", http.StatusText(status))
+			return
+		}
+	}
 	if rt := st.Routes["$connect"]; rt != nil {
 		if !h.allow(r.Context(), rt) {
 			rec.Status, rec.ErrorType = http.StatusTooManyRequests, "THROTTLED"
@@ -101,6 +113,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 	})
 	if err != nil {
 		h.deps.Registry.remove(c)
+		h.deps.Registry.live.Done()
 		c.doneOnce.Do(func() { close(c.done) })
 		rec.Status, rec.ErrorMessage = http.StatusBadRequest, err.Error()
 		h.observe(st, rec, now)
@@ -121,6 +134,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 
 // serve reads messages until the connection ends, then runs $disconnect.
 func (c *Conn) serve() {
+	defer c.h.deps.Registry.live.Done()
 	ctx := context.Background()
 	var code int
 	var reason string

@@ -27,26 +27,33 @@ type Event struct {
 
 // RequestContext is the event's requestContext.
 type RequestContext struct {
-	RouteKey             string   `json:"routeKey"`
-	MessageID            string   `json:"messageId,omitempty"`
-	DisconnectStatusCode *int     `json:"disconnectStatusCode,omitempty"`
-	EventType            string   `json:"eventType"`
-	ExtendedRequestID    string   `json:"extendedRequestId"`
-	RequestTime          string   `json:"requestTime"`
-	MessageDirection     string   `json:"messageDirection"`
-	DisconnectReason     *string  `json:"disconnectReason,omitempty"`
-	Stage                string   `json:"stage"`
-	ConnectedAt          int64    `json:"connectedAt"`
-	RequestTimeEpoch     int64    `json:"requestTimeEpoch"`
-	Identity             Identity `json:"identity"`
-	RequestID            string   `json:"requestId"`
-	DomainName           string   `json:"domainName"`
-	ConnectionID         string   `json:"connectionId"`
-	APIID                string   `json:"apiId"`
+	RouteKey             string         `json:"routeKey"`
+	MessageID            string         `json:"messageId,omitempty"`
+	DisconnectStatusCode *int           `json:"disconnectStatusCode,omitempty"`
+	EventType            string         `json:"eventType"`
+	ExtendedRequestID    string         `json:"extendedRequestId"`
+	RequestTime          string         `json:"requestTime"`
+	MessageDirection     string         `json:"messageDirection"`
+	DisconnectReason     *string        `json:"disconnectReason,omitempty"`
+	Stage                string         `json:"stage"`
+	ConnectedAt          int64          `json:"connectedAt"`
+	RequestTimeEpoch     int64          `json:"requestTimeEpoch"`
+	Authorizer           map[string]any `json:"authorizer,omitempty"`
+	Identity             Identity       `json:"identity"`
+	RequestID            string         `json:"requestId"`
+	DomainName           string         `json:"domainName"`
+	ConnectionID         string         `json:"connectionId"`
+	APIID                string         `json:"apiId"`
 }
 
 // Identity is requestContext.identity.
 type Identity struct {
+	// AccessKey to UserARN identify an AWS_IAM caller of $connect.
+	AccessKey string `json:"accessKey,omitempty"`
+	AccountID string `json:"accountId,omitempty"`
+	Caller    string `json:"caller,omitempty"`
+	User      string `json:"user,omitempty"`
+	UserARN   string `json:"userArn,omitempty"`
 	UserAgent string `json:"userAgent,omitempty"`
 	SourceIP  string `json:"sourceIp"`
 }
@@ -72,11 +79,16 @@ func newID() string {
 // context returns the requestContext common to a connection's events.
 func (c *Conn) context(routeKey, eventType string, now time.Time) RequestContext {
 	id := newID()
-	return RequestContext{
+	ident := Identity{SourceIP: c.sourceIP}
+	if c.identity != nil {
+		ident = *c.identity
+		ident.SourceIP = c.sourceIP
+	}
+	return RequestContext{Authorizer: c.authorizer,
 		RouteKey: routeKey, EventType: eventType, ExtendedRequestID: id, RequestID: id,
 		RequestTime: now.UTC().Format(clfTime), MessageDirection: "IN", Stage: c.Stage,
 		ConnectedAt: c.connectedAt.UnixMilli(), RequestTimeEpoch: now.UnixMilli(),
-		Identity: Identity{SourceIP: c.sourceIP}, DomainName: c.domainName, ConnectionID: c.ID, APIID: c.APIID,
+		Identity: ident, DomainName: c.domainName, ConnectionID: c.ID, APIID: c.APIID,
 	}
 }
 

@@ -26,6 +26,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/s3"
@@ -79,6 +81,8 @@ type Route struct {
 	// message answered with API Gateway's "Too Many Requests" message.
 	Throttle    *throttle.Limit
 	ThrottleKey string
+	// Auth authorizes a $connect route; nil for NONE.
+	Auth *ConnectAuth
 }
 
 // Stage is one stage of the API.
@@ -210,9 +214,11 @@ func isUpgrade(r *http.Request) bool {
 type Registry struct {
 	mu    sync.RWMutex
 	conns map[string]*Conn
+	live  sync.WaitGroup // connections whose $disconnect has not finished
 }
 
 func (g *Registry) add(c *Conn) {
+	g.live.Add(1)
 	g.mu.Lock()
 	if g.conns == nil {
 		g.conns = map[string]*Conn{}
@@ -227,6 +233,24 @@ func (g *Registry) remove(c *Conn) {
 		delete(g.conns, c.ID)
 	}
 	g.mu.Unlock()
+}
+
+// Close closes every open connection with 1001 "Going away" (as API
+// Gateway does when it ends connections) and waits until their
+// $disconnect integrations have run, or ctx ends. Call it before the
+// function runner shuts down.
+func (g *Registry) Close(ctx context.Context) {
+	g.mu.RLock()
+	for _, c := range g.conns {
+		c.close(websocket.StatusGoingAway, "Going away")
+	}
+	g.mu.RUnlock()
+	done := make(chan struct{})
+	go func() { g.live.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // Get returns the open connection id, or nil.

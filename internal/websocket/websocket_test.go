@@ -493,3 +493,145 @@ func TestThrottle(t *testing.T) {
 		t.Errorf("second connect: %v %v, want 429", resp, err)
 	}
 }
+
+// TestConnectAuthorization: AWS_IAM and Lambda REQUEST authorizers on
+// $connect refuse the handshake (401, 403, 500) or let it through with
+// the caller's identity or the authorizer's context in every event.
+func TestConnectAuthorization(t *testing.T) {
+	policy := func(effect string) string {
+		return `{"principalId":"user-7","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"` + effect +
+			`","Resource":"arn:aws:execute-api:us-east-1:000000000000:abc123/dev/$connect"}]},"context":{"tier":"gold","n":3}}`
+	}
+	newAuthed := func(auth *ConnectAuth) (*httptest.Server, *fakeInvoker) {
+		inv := &fakeInvoker{events: make(chan *Event, 64), reply: func(ev *Event) (*lambda.InvokeResult, error) {
+			if ev.RequestContext.EventType == EventConnect && ev.Headers["Authorization"] != "" && ev.Body == nil && ev.RequestContext.Authorizer == nil && auth.Type == AuthCustom {
+				switch ev.Headers["Authorization"] {
+				case "allow":
+					return &lambda.InvokeResult{Payload: []byte(policy("Allow"))}, nil
+				case "deny":
+					return &lambda.InvokeResult{Payload: []byte(policy("Deny"))}, nil
+				default:
+					return &lambda.InvokeResult{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom"}`)}, nil
+				}
+			}
+			return &lambda.InvokeResult{Payload: []byte(`{"statusCode":200}`)}, nil
+		}}
+		routes := map[string]*Route{
+			"$connect": {Key: "$connect", Function: "chat", Auth: auth},
+			"$default": {Key: "$default", Function: "chat"},
+		}
+		h, err := New(Config{APIID: "abc123", Region: region, AccountID: account, RouteSelection: []string{"action"},
+			Stages: map[string]*Stage{"dev": {Name: "dev", Routes: routes}}}, Deps{Invoker: inv, Registry: &Registry{}, Principals: principals(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv, inv
+	}
+	dialWith := func(srv *httptest.Server, hdr http.Header) (*websocket.Conn, int) {
+		c, resp, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/dev", &websocket.DialOptions{HTTPHeader: hdr})
+		if err != nil {
+			if resp == nil {
+				t.Fatal(err)
+			}
+			return nil, resp.StatusCode
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c, 101
+	}
+	signedHeader := func(srv *httptest.Server, creds *sigv4.Credentials) http.Header {
+		req, _ := http.NewRequest("GET", srv.URL+"/dev", nil)
+		sum := sha256.Sum256(nil)
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey},
+			req, hex.EncodeToString(sum[:]), ManageService, region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return http.Header{"Authorization": req.Header["Authorization"], "X-Amz-Date": req.Header["X-Amz-Date"]}
+	}
+
+	t.Run("AWS_IAM", func(t *testing.T) {
+		srv, inv := newAuthed(&ConnectAuth{Type: AuthIAM})
+		tests := []struct {
+			name   string
+			hdr    http.Header
+			status int
+		}{
+			{"unsigned", nil, 403},
+			{"no execute-api:Invoke", signedHeader(srv, &fnKey), 403},
+			{"wrong secret", signedHeader(srv, &sigv4.Credentials{AccessKeyID: adminKey.AccessKeyID, SecretAccessKey: "x"}), 403},
+			{"admin", signedHeader(srv, &adminKey), 101},
+		}
+		for _, tt := range tests {
+			if _, got := dialWith(srv, tt.hdr); got != tt.status {
+				t.Errorf("%s: status %d, want %d", tt.name, got, tt.status)
+			}
+		}
+		ev := <-inv.events
+		if id := ev.RequestContext.Identity; id.AccessKey != adminKey.AccessKeyID || id.UserARN == "" {
+			t.Errorf("identity %+v", id)
+		}
+	})
+	t.Run("CUSTOM", func(t *testing.T) {
+		srv, inv := newAuthed(&ConnectAuth{Type: AuthCustom, Function: "authz", IdentitySource: []string{"route.request.header.Authorization"}})
+		tests := []struct {
+			name, token string
+			status      int
+		}{
+			{"missing identity source", "", 401},
+			{"deny", "deny", 403},
+			{"authorizer fails", "boom", 500},
+			{"allow", "allow", 101},
+		}
+		var conn *websocket.Conn
+		for _, tt := range tests {
+			hdr := http.Header{}
+			if tt.token != "" {
+				hdr.Set("Authorization", tt.token)
+			}
+			c, got := dialWith(srv, hdr)
+			if got != tt.status {
+				t.Errorf("%s: status %d, want %d", tt.name, got, tt.status)
+			}
+			if tt.token != "" {
+				if ev := <-inv.events; ev.RequestContext.EventType != EventConnect || ev.RequestContext.Authorizer != nil {
+					t.Errorf("%s: authorizer event %+v", tt.name, ev.RequestContext)
+				}
+			}
+			conn = c
+		}
+		connect := <-inv.events
+		write(t, conn, "hello")
+		msg := <-inv.events
+		for _, ev := range []*Event{connect, msg} {
+			if a := ev.RequestContext.Authorizer; a["principalId"] != "user-7" || a["tier"] != "gold" {
+				t.Errorf("%s authorizer %v", ev.RequestContext.EventType, a)
+			}
+		}
+	})
+}
+
+// TestRegistryClose: shutting down closes every connection with 1001 and
+// returns once $disconnect has run.
+func TestRegistryClose(t *testing.T) {
+	h := newHarness(t, Limits{}, nil)
+	c := dial(t, h.url("/dev"))
+	h.next(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		c.Read(ctx) // answers the close handshake
+	}()
+	h.reg.Close(ctx)
+	select {
+	case ev := <-h.inv.events:
+		if ev.RequestContext.EventType != EventDisconnect || *ev.RequestContext.DisconnectStatusCode != 1001 {
+			t.Errorf("event %+v", ev.RequestContext)
+		}
+	default:
+		t.Fatal("Close returned before $disconnect ran")
+	}
+	if ctx.Err() != nil || h.reg.Len() != 0 {
+		t.Errorf("ctx %v, %d connections left", ctx.Err(), h.reg.Len())
+	}
+}

@@ -1,6 +1,7 @@
 """A chat function behind a WebSocket API.
 
-$connect refuses clients that do not say who they are (?user=NAME);
+$connect runs after the authorizer (app/authorizer.py) admitted the
+client, and refuses one without a name again (defence in depth);
 "chat" streams the answer's tokens to the caller with post_to_connection;
 "ping" is a two-way route whose return body is the reply.
 """
@@ -43,7 +44,8 @@ def main(event, context):
         return {"statusCode": 200}
     body = json.loads(event.get("body") or "{}")
     if route == "ping":
-        return {"statusCode": 200, "body": json.dumps({"pong": body.get("n"), "connectionId": ctx["connectionId"]})}
+        return {"statusCode": 200, "body": json.dumps({"pong": body.get("n"), "connectionId": ctx["connectionId"],
+                                                       "user": ctx.get("authorizer", {}).get("user")})}
     client = management_client(ctx)
     conn = ctx["connectionId"]
     for tok in tokens(body.get("text", "")):

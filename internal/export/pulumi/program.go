@@ -285,7 +285,11 @@ func (g *gen) program() ([]byte, error) {
 			if au.Type == spec.AuthorizerJWT && au.JWTConfiguration != nil {
 				fmt.Fprintf(&args, "JwtConfiguration: &apigatewayv2.AuthorizerJwtConfigurationArgs{\nIssuer: pulumi.String(%s),\nAudiences: %s,\n},\n", q(au.JWTConfiguration.Issuer), strArray(au.JWTConfiguration.Audience))
 			}
-			if au.Type == spec.AuthorizerRequest {
+			if au.Type == spec.AuthorizerRequest && a.ProtocolType == spec.WebSocket {
+				// WebSocket authorizers answer with an IAM policy: no
+				// payload format, simple responses or result TTL on AWS.
+				fmt.Fprintf(&args, "AuthorizerUri: %s.InvokeArn,\n", fnVar[au.Function])
+			} else if au.Type == spec.AuthorizerRequest {
 				fmt.Fprintf(&args, "AuthorizerUri: %s.InvokeArn,\n", fnVar[au.Function])
 				pv := au.AuthorizerPayloadFormatVersion
 				if pv == "" {

@@ -20,19 +20,21 @@ import (
 
 // Resource type tokens of pulumi-aws v6.
 const (
-	tRole       = "aws:iam/role:Role"
-	tRolePolicy = "aws:iam/rolePolicy:RolePolicy"
-	tAttachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-	tBucket     = "aws:s3/bucketV2:BucketV2"
-	tObject     = "aws:s3/bucketObjectv2:BucketObjectv2"
-	tFunction   = "aws:lambda/function:Function"
-	tPermission = "aws:lambda/permission:Permission"
-	tAPI        = "aws:apigatewayv2/api:Api"
-	tAuthorizer = "aws:apigatewayv2/authorizer:Authorizer"
-	tIntegrate  = "aws:apigatewayv2/integration:Integration"
-	tRoute      = "aws:apigatewayv2/route:Route"
-	tStage      = "aws:apigatewayv2/stage:Stage"
-	tLogGroup   = "aws:cloudwatch/logGroup:LogGroup"
+	tRole          = "aws:iam/role:Role"
+	tRolePolicy    = "aws:iam/rolePolicy:RolePolicy"
+	tAttachment    = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	tBucket        = "aws:s3/bucketV2:BucketV2"
+	tObject        = "aws:s3/bucketObjectv2:BucketObjectv2"
+	tFunction      = "aws:lambda/function:Function"
+	tPermission    = "aws:lambda/permission:Permission"
+	tAPI           = "aws:apigatewayv2/api:Api"
+	tAuthorizer    = "aws:apigatewayv2/authorizer:Authorizer"
+	tIntegrate     = "aws:apigatewayv2/integration:Integration"
+	tRoute         = "aws:apigatewayv2/route:Route"
+	tStage         = "aws:apigatewayv2/stage:Stage"
+	tRouteResponse = "aws:apigatewayv2/routeResponse:RouteResponse"
+	tFunctionURL   = "aws:lambda/functionUrl:FunctionUrl"
+	tLogGroup      = "aws:cloudwatch/logGroup:LogGroup"
 )
 
 // TestProgramGraph compiles, vets and runs every example's exported program:
@@ -234,10 +236,22 @@ func wantGraph(t *testing.T, sp *spec.Spec, g graph) []want {
 		}
 		add(tFunction, name, in)
 	}
+	urls := streamingURLs(sp)
+	for _, name := range sortedKeys(urls) {
+		in := map[string]any{"functionName": g.out(tFunction, name, "name"), "authorizationType": urls[name].AuthorizationType}
+		if m := urls[name].InvokeMode; m != "" {
+			in["invokeMode"] = m
+		}
+		add(tFunctionURL, name+"-url", in)
+	}
 	for _, an := range sortedKeys(sp.APIs) {
 		a := sp.APIs[an]
 		apiID := g.out(tAPI, an, "id")
-		add(tAPI, an, map[string]any{"name": an, "protocolType": "HTTP"})
+		apiIn := map[string]any{"name": an, "protocolType": a.ProtocolType}
+		if a.ProtocolType == spec.WebSocket {
+			apiIn["routeSelectionExpression"] = a.RouteSelectionExpression
+		}
+		add(tAPI, an, apiIn)
 		invoked := map[string]bool{}
 		for _, aun := range sortedKeys(a.Authorizers) {
 			au := a.Authorizers[aun]
@@ -281,6 +295,10 @@ func wantGraph(t *testing.T, sp *spec.Spec, g graph) []want {
 			}
 			add(tRoute, an+"-"+rk, in)
 			routes = append(routes, an+"-"+rk)
+			if r.RouteResponseSelectionExpression != "" {
+				in["routeResponseSelectionExpression"] = r.RouteResponseSelectionExpression
+				add(tRouteResponse, an+"-"+rk+"-response", map[string]any{"apiId": apiID, "routeId": g.out(tRoute, an+"-"+rk, "id"), "routeResponseKey": "$default"})
+			}
 		}
 		for _, stn := range sortedKeys(a.Stages) {
 			st := a.Stages[stn]

@@ -29,6 +29,11 @@ async def main():
             out["refused"] = None
     except websockets.exceptions.InvalidStatus as e:
         out["refused"] = e.response.status_code
+    try:
+        async with websockets.connect(url + "?user=mallory"):
+            out["denied"] = None
+    except websockets.exceptions.InvalidStatus as e:
+        out["denied"] = e.response.status_code
 
     async with websockets.connect(url + "?user=ann") as ws:
         await ws.send(json.dumps({"action": "chat", "text": "hi"}))
@@ -42,6 +47,7 @@ async def main():
         await ws.send(json.dumps({"action": "ping", "n": 7}))
         pong = json.loads(await ws.recv())
         out["pong"] = pong["pong"]
+        out["user"] = pong["user"]
         conn = pong["connectionId"]
         c = mgmt()
         out["get_source_ip"] = c.get_connection(ConnectionId=conn)["Identity"]["SourceIp"]
