@@ -46,6 +46,7 @@ const (
 
 // options configure a running system (the flags of `portico up`).
 type options struct {
+	webSocketLimits   websocket.Limits // zero fields: AWS's
 	file              string
 	program           string // a Pulumi program's directory, instead of file
 	stack             string // the Pulumi stack a Go program runs as
@@ -180,7 +181,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
-			Metrics: met, WebSockets: &control.WebSockets{Registry: wsConns, Sinks: sinks}, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
+			Metrics: met, WebSockets: &control.WebSockets{Registry: wsConns, Sinks: sinks, Limits: o.webSocketLimits}, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
 				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}}})
 	s.ctl = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",

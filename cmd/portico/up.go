@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
+	"github.com/portico-dev/portico/internal/websocket"
 )
 
 func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -35,6 +36,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi Go program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
 	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go program: how long it may run (not counting its build) before it is stopped")
+	fs.Int64Var(&o.webSocketLimits.MaxMessageBytes, "websocket-max-message", websocket.DefaultMaxMessageBytes, "WebSocket APIs: largest message in bytes (AWS: 128 KB); larger closes the connection with 1009")
+	fs.DurationVar(&o.webSocketLimits.IdleTimeout, "websocket-idle-timeout", websocket.DefaultIdleTimeout, "WebSocket APIs: close a connection without messages for this long (AWS: 10m)")
+	fs.DurationVar(&o.webSocketLimits.MaxDuration, "websocket-max-duration", websocket.DefaultMaxDuration, "WebSocket APIs: close every connection after this long (AWS: 2h)")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // needTool fails under CI (where .ci/run installs it) and skips elsewhere.
@@ -121,5 +123,30 @@ func TestWebSocketBrowser(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatalf("no result from the browser\nportico:\n%s", in.stderr.String())
+	}
+}
+
+// TestWebSocketLimitFlags: the limits are configurable locally; a short
+// idle timeout closes an idle connection with 1001.
+func TestWebSocketLimitFlags(t *testing.T) {
+	in := up(t, copyExample(t, "chat"), "--websocket-idle-timeout", "300ms", "--websocket-max-message", "1024")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, in.endpoints["chatApi dev"]+"?user=ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("idle connection: %v, want close 1001", err)
+	}
+	c2, _, err := websocket.Dial(ctx, in.endpoints["chatApi dev"]+"?user=ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.CloseNow()
+	c2.Write(ctx, websocket.MessageText, []byte(strings.Repeat("x", 2048)))
+	if _, _, err := c2.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Errorf("2 KiB message with a 1 KiB limit: %v, want close 1009", err)
 	}
 }
