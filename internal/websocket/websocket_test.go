@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -633,5 +634,52 @@ func TestRegistryClose(t *testing.T) {
 	}
 	if ctx.Err() != nil || h.reg.Len() != 0 {
 		t.Errorf("ctx %v, %d connections left", ctx.Err(), h.reg.Len())
+	}
+}
+
+// TestManyStreams: 100 clients each receive a stream of 50 messages posted
+// through @connections at the same time; none is lost or reordered.
+func TestManyStreams(t *testing.T) {
+	const clients, messages = 100, 50
+	h := newHarness(t, Limits{}, nil)
+	conns := make([]*websocket.Conn, clients)
+	ids := make([]string, clients)
+	for i := range conns {
+		conns[i] = dial(t, h.url("/dev"))
+		ids[i] = h.next(t).RequestContext.ConnectionID
+	}
+	errs := make(chan error, 2*clients)
+	for i := range conns {
+		go func() { // the function streaming to client i
+			for m := range messages {
+				resp, body := call(t, h, &adminKey, "POST", "/dev/@connections/"+ids[i], fmt.Sprintf("%d:%d", i, m))
+				if resp.StatusCode != 200 {
+					errs <- fmt.Errorf("post %d:%d: %d %s", i, m, resp.StatusCode, body)
+					return
+				}
+			}
+			errs <- nil
+		}()
+		go func() { // client i
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for m := range messages {
+				_, b, err := conns[i].Read(ctx)
+				if err != nil {
+					errs <- fmt.Errorf("client %d message %d: %w", i, m, err)
+					return
+				}
+				if want := fmt.Sprintf("%d:%d", i, m); string(b) != want {
+					errs <- fmt.Errorf("client %d got %q, want %q", i, b, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 2 * clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
