@@ -44,6 +44,15 @@ func TestFunctionURLs(t *testing.T) {
 		}
 	})
 
+	t.Run("python streaming", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, curl, "-sSN", in.gateway+"/_lambda-url/pystream/?q=tokens").CombinedOutput()
+		if err != nil || string(out) != "Python\nstreams\ntokens\nword\nby\nword\n" {
+			t.Errorf("curl: %v\n%q", err, out)
+		}
+	})
+
 	t.Run("cors", func(t *testing.T) {
 		req, _ := http.NewRequest("OPTIONS", in.gateway+"/", nil)
 		req.Host = host("streamer")
