@@ -31,6 +31,9 @@ func (c *Controller) functionURLs(b *built, sp *spec.Spec) error {
 		return nil
 	}
 	deps := functionurl.Deps{Invoker: c.deps.Runner, Logger: c.deps.Logger}
+	if c.deps.WebSockets != nil {
+		deps.Sinks = c.deps.WebSockets.Sinks // the server's sinks: metrics, the console
+	}
 	if c.deps.Storage != nil && c.deps.Storage.Keyring != nil {
 		deps.Principals = c.deps.Storage.Keyring
 	}

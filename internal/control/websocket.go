@@ -11,7 +11,8 @@ import (
 
 // WebSockets is what WebSocket APIs share across deployments: the open
 // connections and the sinks of their connect, message and disconnect
-// records (metrics, the console).
+// records (metrics, the console); function URLs' records go to the same
+// sinks.
 type WebSockets struct {
 	Registry *websocket.Registry
 	Sinks    []observe.Sink

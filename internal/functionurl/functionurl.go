@@ -27,6 +27,7 @@ import (
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
@@ -67,7 +68,10 @@ type Deps struct {
 	// Principals resolves the access keys of AWS_IAM callers; nil refuses
 	// every AWS_IAM call.
 	Principals s3.Principals
-	Logger     *slog.Logger
+	// Sinks receive one Record per request (metrics, the console), with
+	// APIName "function-url/NAME".
+	Sinks  []observe.Sink
+	Logger *slog.Logger
 	Now        func() time.Time
 }
 
@@ -192,16 +196,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.CORS.Apply(w.Header(), origin)
 	}
 	rw := &tracking{ResponseWriter: w}
+	if len(h.deps.Sinks) > 0 {
+		ir.Record = &observe.Record{}
+		defer h.observe(ir, rw, e, start)
+	}
 	if err := e.proxy.Serve(r.Context(), rw, ir); err != nil {
 		if rw.wrote {
 			panic(http.ErrAbortHandler) // a stream failed mid-way: the client must see it
 		}
 		if ee := edge.As(err); ee.Kind == edge.InternalError || ee.Kind == edge.ServiceUnavailable {
 			h.deps.Logger.Warn("function url: invoke failed", "function", e.Function, "err", err)
-			writeError(w, http.StatusBadGateway, "Internal Server Error")
+			writeError(rw, http.StatusBadGateway, "Internal Server Error")
 			return
 		}
-		edge.Render(w, err)
+		edge.Render(rw, err)
 	}
 }
 
@@ -240,18 +248,51 @@ func (h *Handler) authorize(r *http.Request, body []byte, e *entry) (map[string]
 		"cognitoIdentity": nil, "principalOrgId": nil, "userArn": userARN, "userId": id.AccessKeyID}, 0
 }
 
-// tracking notes whether a response has started.
-type tracking struct {
-	http.ResponseWriter
-	wrote bool
+// observe completes the request's Record and hands it to the sinks.
+func (h *Handler) observe(ir *integration.Request, rw *tracking, e *entry, start time.Time) {
+	rec, r := ir.Record, ir.HTTP
+	rec.RequestID, rec.Time, rec.APIID, rec.APIName = ir.RequestID, start, e.ID, "function-url/"+e.Function
+	rec.AccountID, rec.Stage, rec.RouteKey, rec.Function = h.cfg.AccountID, "$default", "$default", e.Function
+	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, "HTTP/1.1"
+	rec.DomainName, rec.SourceIP, rec.UserAgent = ir.DomainName, ir.SourceIP, r.UserAgent()
+	rec.Status, rec.RequestLen, rec.ResponseLen = rw.status, int64(len(ir.Body)), rw.bytes
+	if rec.Status == 0 {
+		rec.Status = http.StatusBadGateway
+	}
+	rec.ResponseLatency = h.deps.Now().Sub(start)
+	for _, s := range h.deps.Sinks {
+		s.Observe(rec)
+	}
 }
 
-func (t *tracking) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
-func (t *tracking) Write(p []byte) (int, error) {
+// tracking notes whether a response has started, its status and size.
+type tracking struct {
+	http.ResponseWriter
+	wrote  bool
+	status int
+	bytes  int64
+}
+
+func (t *tracking) WriteHeader(code int) {
+	if !t.wrote {
+		t.status = code
+	}
 	t.wrote = true
-	return t.ResponseWriter.Write(p)
+	t.ResponseWriter.WriteHeader(code)
+}
+func (t *tracking) Write(p []byte) (int, error) {
+	if !t.wrote {
+		t.status = http.StatusOK
+	}
+	t.wrote = true
+	n, err := t.ResponseWriter.Write(p)
+	t.bytes += int64(n)
+	return n, err
 }
 func (t *tracking) Flush() {
+	if !t.wrote {
+		t.status = http.StatusOK
+	}
 	t.wrote = true
 	if f, ok := t.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

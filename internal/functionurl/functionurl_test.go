@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/router"
 )
 
@@ -134,5 +135,23 @@ func BenchmarkTTFB(b *testing.B) {
 			b.ReportMetric(float64(ds[len(ds)/2])/1e3, "p50-µs")
 			b.ReportMetric(float64(ds[len(ds)*99/100])/1e3, "p99-µs")
 		})
+	}
+}
+
+func TestRecords(t *testing.T) {
+	var got []observe.Record
+	h, err := New(Config{Region: "us-east-1", AccountID: "000000000000", URLs: []URL{{Function: "s", ID: "sid", AuthorizationType: "NONE", InvokeMode: "RESPONSE_STREAM"}}},
+		Deps{Invoker: streamer{}, Sinks: []observe.Sink{observe.SinkFunc(func(r *observe.Record) { got = append(got, *r) })}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "http://127.0.0.1/_lambda-url/s/a/b", nil)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if len(got) != 1 {
+		t.Fatalf("%d records", len(got))
+	}
+	rec := got[0]
+	if rec.APIName != "function-url/s" || rec.APIID != "sid" || rec.Status != 200 || rec.Path != "/a/b" || rec.ResponseLen != int64(len("first\nsecond\n")) || rec.Function != "s" {
+		t.Errorf("record %+v", rec)
 	}
 }
