@@ -2,8 +2,8 @@ package pulumiyaml
 
 import "github.com/portico-dev/portico/internal/spec"
 
-// tFunctionURL is a Lambda function URL.
-const tFunctionURL = "aws:lambda:FunctionUrl"
+// tFnURL is a Lambda function URL.
+const tFnURL = "aws:lambda:FunctionUrl"
 
 // functionURLProps are the FunctionUrl properties Portico translates.
 var functionURLProps = []string{"functionName", "authorizationType", "invokeMode", "cors"}

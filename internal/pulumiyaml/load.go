@@ -39,31 +39,29 @@ const (
 	tObjectV2    = "aws:s3:BucketObjectv2"
 	tObject      = "aws:s3:BucketObject"
 	tLogGroup    = "aws:cloudwatch:LogGroup"
-	// tRouteResponse is a WebSocket route's route response; the route's
-	// routeResponseSelectionExpression carries its meaning.
-	tRouteResponse = "aws:apigatewayv2:RouteResponse"
+	tRouteResp   = "aws:apigatewayv2:RouteResponse" // a WebSocket route response: its route's routeResponseSelectionExpression says it all
 )
 
 // known lists the properties each supported type translates; others are
 // reported in one warning. A nil list accepts the resource with no effect.
 var known = map[string][]string{
-	tRole:          {"name", "assumeRolePolicy", "managedPolicyArns"},
-	tRolePolicy:    {"role", "policy"},
-	tRoleAttach:    {"role", "policyArn"},
-	tFunction:      {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions"},
-	tPermission:    nil,
-	tAPI:           {"name", "protocolType", "corsConfiguration", "routeSelectionExpression"},
-	tAuthorizer:    {"apiId", "name", "authorizerType", "identitySources", "jwtConfiguration", "authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses", "authorizerResultTtlInSeconds"},
-	tIntegration:   {"apiId", "integrationType", "integrationUri", "integrationMethod", "payloadFormatVersion", "timeoutMilliseconds"},
-	tRoute:         {"apiId", "routeKey", "target", "authorizationType", "authorizerId", "authorizationScopes", "apiKeyRequired", "routeResponseSelectionExpression"},
-	tStage:         {"apiId", "name", "autoDeploy", "stageVariables", "defaultRouteSettings", "routeSettings", "accessLogSettings"},
-	tBucketV2:      {"bucket"},
-	tBucket:        {"bucket"},
-	tObjectV2:      {"bucket", "key", "source"},
-	tObject:        {"bucket", "key", "source"},
-	tLogGroup:      nil,
-	tRouteResponse: nil,
-	tFunctionURL:   functionURLProps,
+	tRole:        {"name", "assumeRolePolicy", "managedPolicyArns"},
+	tRolePolicy:  {"role", "policy"},
+	tRoleAttach:  {"role", "policyArn"},
+	tFunction:    {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions"},
+	tPermission:  nil,
+	tAPI:         {"name", "protocolType", "corsConfiguration", "routeSelectionExpression"},
+	tAuthorizer:  {"apiId", "name", "authorizerType", "identitySources", "jwtConfiguration", "authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses", "authorizerResultTtlInSeconds"},
+	tIntegration: {"apiId", "integrationType", "integrationUri", "integrationMethod", "payloadFormatVersion", "timeoutMilliseconds"},
+	tRoute:       {"apiId", "routeKey", "target", "authorizationType", "authorizerId", "authorizationScopes", "apiKeyRequired", "routeResponseSelectionExpression"},
+	tStage:       {"apiId", "name", "autoDeploy", "stageVariables", "defaultRouteSettings", "routeSettings", "accessLogSettings"},
+	tBucketV2:    {"bucket"},
+	tBucket:      {"bucket"},
+	tObjectV2:    {"bucket", "key", "source"},
+	tObject:      {"bucket", "key", "source"},
+	tLogGroup:    nil,
+	tRouteResp:   nil,
+	tFnURL:       functionURLProps,
 }
 
 // resource is one entry under resources.
@@ -135,7 +133,7 @@ func awsOutputs(project, typ, name string, prop func(string) (string, bool), opt
 		}
 		out["bucket"] = id
 		out["arn"] = "arn:aws:s3:::" + id
-	case tFunctionURL:
+	case tFnURL:
 		functionURLOutputs(out, prop)
 	case tLogGroup:
 		if n, ok := prop("name"); ok {

@@ -423,7 +423,7 @@ func (l *loader) translate(b *builder) {
 			t.route(r)
 		case tStage:
 			t.stage(r)
-		case tFunctionURL:
+		case tFnURL:
 			t.functionURL(r)
 		}
 	}

@@ -15,3 +15,8 @@ type Connection struct {
 	ConnectedAt         time.Time
 	LastActive          time.Time
 }
+
+// connsView is the page's connections section.
+type connsView struct {
+	List []Connection
+}

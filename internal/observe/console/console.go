@@ -167,12 +167,11 @@ type functionView struct {
 }
 
 type indexData struct {
-	Title       string
-	APIs        []API
-	Functions   []functionView
-	Window      int
-	Connections []Connection
-	ShowConns   bool
+	Title     string
+	APIs      []API
+	Functions []functionView
+	Window    int
+	Conns     *connsView // nil: no Connections configured
 }
 
 func (c *Console) serveIndex(w http.ResponseWriter, r *http.Request) {
@@ -181,8 +180,8 @@ func (c *Console) serveIndex(w http.ResponseWriter, r *http.Request) {
 		d.APIs = c.cfg.Topology.APIs()
 	}
 	if c.cfg.Connections != nil {
-		d.ShowConns, d.Connections = true, c.cfg.Connections.Connections()
-		sort.Slice(d.Connections, func(i, j int) bool { return d.Connections[i].ConnectedAt.Before(d.Connections[j].ConnectedAt) })
+		d.Conns = &connsView{List: c.cfg.Connections.Connections()}
+		sort.Slice(d.Conns.List, func(i, j int) bool { return d.Conns.List[i].ConnectedAt.Before(d.Conns.List[j].ConnectedAt) })
 	}
 	if c.cfg.Functions != nil {
 		for _, f := range c.cfg.Functions.Functions() {
