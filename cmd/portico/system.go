@@ -12,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/awsauth"
 	"github.com/portico-dev/portico/internal/control"
+	"github.com/portico-dev/portico/internal/functionurl"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/lambda"
@@ -35,6 +37,7 @@ import (
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
+	"github.com/portico-dev/portico/internal/websocket"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -46,6 +49,7 @@ const (
 
 // options configure a running system (the flags of `portico up`).
 type options struct {
+	webSocketLimits   websocket.Limits // zero fields: AWS's
 	file              string
 	program           string // a Pulumi program's directory, instead of file
 	stack             string // the Pulumi stack a Go program runs as
@@ -199,6 +203,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	}
 	s.closers = append(s.closers, transport.Close)
 	keyring := &s3.Keyring{}
+	wsConns := &websocket.Registry{}
 	store, err := s3.New(s3.Config{DataDir: dir, Region: region}, s3.Deps{Principals: keyring, Logger: s.logger, Notifier: control.S3Events{Runner: s.runner}})
 	if err != nil {
 		return nil, err
@@ -206,7 +211,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID,
 		GatewayAddr: s.gwLn.Addr().String(), DataDir: dir},
 		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
-			Metrics: met, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
+			Metrics: met, WebSockets: &control.WebSockets{Registry: wsConns, Sinks: sinks, Limits: o.webSocketLimits}, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
 				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}},
 			Builder: build.New(build.Config{Dir: filepath.Join(cacheDir, "build")}, build.Deps{Logger: s.logger, Interpreters: build.BootstrapInterpreters{R: resolver}})})
 	s.ctl = ctl
@@ -221,6 +226,11 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		return nil, err
 	}
 	s.closers = append(s.closers, ctl.Close)
+	s.closers = append(s.closers, func() { // before the runner stops: $disconnect still runs
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		wsConns.Close(cctx)
+	})
 
 	awsMux := http.NewServeMux()
 	awsMux.Handle("/v2/", ctl.Handler())
@@ -241,7 +251,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 			return nil, fmt.Errorf("listen: %w", err)
 		}
 		s.adminURL = "http://" + adminLn.Addr().String()
-		con, err := console.New(console.Config{Live: lv, Topology: topology{ctl}, Functions: functions{s.runner}, Logs: logs{s.runner}})
+		con, err := console.New(console.Config{Live: lv, Topology: topology{ctl}, Functions: functions{s.runner}, Logs: logs{s.runner}, Connections: wsConnections{wsConns}})
 		if err != nil {
 			return nil, err
 		}
@@ -384,7 +394,18 @@ func endpoints(sp *spec.Spec, addr *net.TCPAddr) []string {
 			if st == "$default" {
 				path = "/"
 			}
-			lines = append(lines, fmt.Sprintf("endpoint %s %s http://%s%s", name, st, host, path))
+			scheme := "http"
+			if a.ProtocolType == spec.WebSocket {
+				scheme = "ws"
+			}
+			lines = append(lines, fmt.Sprintf("endpoint %s %s %s://%s%s", name, st, scheme, host, path))
+		}
+	}
+	for _, name := range sortedNames(sp.Functions) {
+		if sp.Functions[name].URL != nil {
+			id := spec.DeriveURLID(name)
+			lines = append(lines, fmt.Sprintf("function-url %s http://%s/ http://%s%s%s/", name,
+				net.JoinHostPort(functionurl.Host(id, region), strconv.Itoa(addr.Port)), addr, functionurl.PathPrefix, name))
 		}
 	}
 	sort.Strings(lines)

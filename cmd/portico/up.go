@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
+	"github.com/portico-dev/portico/internal/websocket"
 )
 
 func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,6 +44,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "do not print functions' output (START/END/REPORT and what they print) in this terminal")
 	fs.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed asynchronous invocation (the second waits twice as long); Lambda's is 1m")
 	fs.StringVar(&o.isolation, "isolation", "", "function isolation: sandbox (required), none (plain processes); default: sandboxes where the machine allows them")
+	fs.Int64Var(&o.webSocketLimits.MaxMessageBytes, "websocket-max-message", websocket.DefaultMaxMessageBytes, "WebSocket APIs: largest message in bytes (AWS: 128 KB); larger closes the connection with 1009")
+	fs.DurationVar(&o.webSocketLimits.IdleTimeout, "websocket-idle-timeout", websocket.DefaultIdleTimeout, "WebSocket APIs: close a connection without messages for this long (AWS: 10m)")
+	fs.DurationVar(&o.webSocketLimits.MaxDuration, "websocket-max-duration", websocket.DefaultMaxDuration, "WebSocket APIs: close every connection after this long (AWS: 2h)")
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)

@@ -96,6 +96,8 @@ type Deps struct {
 	// before they are deployed; nil deploys code directories as they are
 	// (and refuses layers).
 	Builder Builder
+	// WebSockets serves WEBSOCKET APIs; nil refuses them.
+	WebSockets *WebSockets
 }
 
 // Builder prepares a function's files (build.Builder).
@@ -266,6 +268,15 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 	var apis []*gateway.API
 	for _, apiName := range sortedKeys(sp.APIs) {
 		a := sp.APIs[apiName]
+		if a.ProtocolType == spec.WebSocket {
+			ga, err := c.webSocketAPI(b, a, stages[apiName])
+			if err != nil {
+				b.close()
+				return nil, err
+			}
+			apis = append(apis, ga)
+			continue
+		}
 		ga := gateway.NewAPI(a.ID, a.Name, c.cfg.AccountID)
 		cp, err := corsPolicy(a)
 		if err != nil {
@@ -297,6 +308,10 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 		apis = append(apis, ga)
 	}
 	b.Deployment = gateway.NewDeployment(apis, b.close)
+	if err := c.functionURLs(b, sp); err != nil {
+		b.close()
+		return nil, err
+	}
 	b.Deployment.SetAccountLimit(accountLimit(sp))
 	return b, nil
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,10 @@ type Deployment struct {
 	apis     []*API
 	byHost   map[string]*API // lower-cased API id and name
 
+	// urls serves the requests urlMatch accepts (Lambda function URLs).
+	urls     http.Handler
+	urlMatch func(*http.Request) bool
+
 	refs    atomic.Int64
 	retired atomic.Bool
 	closers []func()
@@ -36,7 +41,12 @@ type API struct {
 	stages    map[string]*Stage
 	dflt      *Stage       // the $default stage, or nil
 	cors      *cors.Policy // nil without a CORS configuration
+	ws        http.Handler // a WebSocket API's handler; nil for HTTP APIs
 }
+
+// SetWebSocket makes a a WebSocket API: every request for it (upgrades
+// and @connections calls) goes to h, which then owns the response.
+func (a *API) SetWebSocket(h http.Handler) { a.ws = h }
 
 // SetCORS gives the API a CORS configuration: the gateway answers
 // preflights no route takes and sets CORS headers on every response.
@@ -112,6 +122,12 @@ func NewDeployment(apis []*API, closers ...func()) *Deployment {
 		}
 	}
 	return d
+}
+
+// SetFunctionURLs makes h serve every request match accepts (function
+// URLs, by host name or path prefix), ahead of the APIs.
+func (d *Deployment) SetFunctionURLs(match func(*http.Request) bool, h http.Handler) {
+	d.urlMatch, d.urls = match, h
 }
 
 // SetAccountLimit sets the account-level token bucket every request of

@@ -129,6 +129,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for d = s.current.Load(); !d.acquire(); d = s.current.Load() {
 	}
 	defer d.release()
+	if d.urls != nil && d.urlMatch(r) {
+		d.urls.ServeHTTP(w, r) // Lambda function URLs (internal/functionurl)
+		return
+	}
+	if a := d.api(r.Host); a != nil && a.ws != nil {
+		a.ws.ServeHTTP(w, r) // a WebSocket API (internal/websocket)
+		return
+	}
 
 	ctx, endReq := s.deps.Tracer.StartRequest(r.Context(), r)
 	if ctx != r.Context() {

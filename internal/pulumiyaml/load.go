@@ -40,6 +40,7 @@ const (
 	tObject      = "aws:s3:BucketObject"
 	tLogGroup    = "aws:cloudwatch:LogGroup"
 	tLayer       = "aws:lambda:LayerVersion"
+	tRouteResp   = "aws:apigatewayv2:RouteResponse" // a WebSocket route response: its route's routeResponseSelectionExpression says it all
 )
 
 // known lists the properties each supported type translates; others are
@@ -51,16 +52,18 @@ var known = map[string][]string{
 	tFunction:    {"name", "runtime", "handler", "code", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions", "layers"},
 	tLayer:       {"layerName", "code", "compatibleRuntimes", "description", "licenseInfo"},
 	tPermission:  {"function", "action", "principal", "sourceArn", "sourceAccount", "statementId"},
-	tAPI:         {"name", "protocolType", "corsConfiguration"},
+	tAPI:         {"name", "protocolType", "corsConfiguration", "routeSelectionExpression"},
 	tAuthorizer:  {"apiId", "name", "authorizerType", "identitySources", "jwtConfiguration", "authorizerUri", "authorizerPayloadFormatVersion", "enableSimpleResponses", "authorizerResultTtlInSeconds"},
 	tIntegration: {"apiId", "integrationType", "integrationUri", "integrationMethod", "payloadFormatVersion", "timeoutMilliseconds"},
-	tRoute:       {"apiId", "routeKey", "target", "authorizationType", "authorizerId", "authorizationScopes", "apiKeyRequired"},
+	tRoute:       {"apiId", "routeKey", "target", "authorizationType", "authorizerId", "authorizationScopes", "apiKeyRequired", "routeResponseSelectionExpression"},
 	tStage:       {"apiId", "name", "autoDeploy", "stageVariables", "defaultRouteSettings", "routeSettings", "accessLogSettings"},
 	tBucketV2:    {"bucket"},
 	tBucket:      {"bucket"},
 	tObjectV2:    {"bucket", "key", "source"},
 	tObject:      {"bucket", "key", "source"},
 	tLogGroup:    nil,
+	tRouteResp:   nil,
+	tFnURL:       functionURLProps,
 
 	tEventInvokeConfig:  {"functionName", "qualifier", "maximumRetryAttempts", "maximumEventAgeInSeconds", "destinationConfig"},
 	tBucketNotification: {"bucket", "lambdaFunctions", "topics", "queues", "eventbridge"},
@@ -142,6 +145,8 @@ func awsOutputs(project, typ, name string, prop func(string) (string, bool), opt
 		out["layerArn"] = "arn:aws:lambda:" + Region + ":" + Account + ":layer:" + id
 		out["arn"] = out["layerArn"].(string) + ":1"
 		out["version"] = "1"
+	case tFnURL:
+		functionURLOutputs(out, prop)
 	case tLogGroup:
 		if n, ok := prop("name"); ok {
 			id = n

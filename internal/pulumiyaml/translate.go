@@ -429,6 +429,8 @@ func (l *loader) translate(b *builder) {
 			t.eventInvokeConfig(r)
 		case tBucketNotification:
 			t.bucketNotification(r)
+		case tFnURL:
+			t.functionURL(r)
 		}
 	}
 }
@@ -711,6 +713,9 @@ func (t *translation) api(r *resource) {
 	if s, n, ok := l.str(r, "protocolType", false); ok {
 		set(m, "protocolType", s, pos(n))
 	}
+	if s, n, ok := l.str(r, "routeSelectionExpression", false); ok {
+		set(m, "routeSelectionExpression", s, pos(n))
+	}
 	v, n, ok := l.prop(r, "corsConfiguration")
 	if !ok {
 		return
@@ -859,6 +864,9 @@ func (t *translation) route(r *resource) {
 	}
 	if v, n, ok := l.boolean(r, "apiKeyRequired"); ok {
 		set(m, "apiKeyRequired", v, pos(n))
+	}
+	if s, n, ok := l.str(r, "routeResponseSelectionExpression", false); ok {
+		set(m, "routeResponseSelectionExpression", s, pos(n))
 	}
 }
 

@@ -121,6 +121,9 @@ func setDefaults(s *Spec, pos positions) {
 				switch i.Type {
 				case AWSProxy:
 					i.PayloadFormatVersion = "2.0"
+					if a.ProtocolType == WebSocket {
+						i.PayloadFormatVersion = "1.0" // AWS's only value for WebSocket APIs
+					}
 				case HTTPProxy:
 					i.PayloadFormatVersion = "1.0"
 				}
@@ -140,7 +143,9 @@ func setDefaults(s *Spec, pos positions) {
 			setAuthorizerDefaults(au, pos)
 		}
 		for _, r := range a.Routes {
-			r.Method, r.Path, _ = ParseRouteKey(r.Key) // errors are the validator's
+			if a.ProtocolType != WebSocket {
+				r.Method, r.Path, _ = ParseRouteKey(r.Key) // errors are the validator's
+			}
 			if _, ok := pos.at(&r.AuthorizationType); !ok {
 				r.AuthorizationType = AuthNone
 			}

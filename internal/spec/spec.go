@@ -171,6 +171,8 @@ type Function struct {
 	// Permissions are the function's resource-based policy: who else may
 	// invoke it (S3 notifications need s3.amazonaws.com).
 	Permissions []*Permission `yaml:"permissions" json:",omitempty"`
+	// URL gives the function a Lambda function URL (docs/function-urls.md).
+	URL *FunctionURL `yaml:"url" json:",omitempty"`
 }
 
 // TimeoutDuration is Timeout as a time.Duration.
@@ -230,8 +232,13 @@ type API struct {
 	// lower-case alphanumerics derived from the API's name, stable across
 	// runs.
 	ID string `yaml:"id"`
-	// ProtocolType must be HTTP (the default); WEBSOCKET is not supported.
+	// ProtocolType is HTTP (the default) or WEBSOCKET (see
+	// docs/websocket.md): a WebSocket API's routes are $connect,
+	// $disconnect, $default and keys chosen by RouteSelectionExpression.
 	ProtocolType string `yaml:"protocolType"`
+	// RouteSelectionExpression picks a WebSocket message's route key,
+	// e.g. $request.body.action; required for WEBSOCKET, unused by HTTP.
+	RouteSelectionExpression string `yaml:"routeSelectionExpression" json:",omitempty"`
 	// Integrations are the backends routes send requests to, keyed by
 	// integration name.
 	Integrations map[string]*Integration `yaml:"integrations"`
@@ -406,6 +413,10 @@ type Route struct {
 	AuthorizationScopes []string `yaml:"authorizationScopes"`
 	// APIKeyRequired makes callers send a valid x-api-key.
 	APIKeyRequired bool `yaml:"apiKeyRequired"`
+	// RouteResponseSelectionExpression makes a WebSocket route two-way:
+	// "$default" sends the function's response body back to the client
+	// (AWS's route response with key $default). Unused by HTTP APIs.
+	RouteResponseSelectionExpression string `yaml:"routeResponseSelectionExpression" json:",omitempty"`
 }
 
 // Stage is a deployed version of an API.

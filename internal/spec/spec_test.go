@@ -321,8 +321,7 @@ func TestParseErrors(t *testing.T) {
 			`3:3: bucket name "ab": must be 3 to 63 lower-case letters, digits, "." or "-", starting and ending with a letter or digit`}},
 
 		// APIs.
-		{"websocket", "apis:\n  a: {protocolType: WEBSOCKET}\n", []string{`2:21: protocolType: WEBSOCKET APIs are not supported; only HTTP`}},
-		{"bad protocol", "apis:\n  a: {protocolType: REST}\n", []string{`2:21: protocolType: must be HTTP, got "REST"`}},
+		{"bad protocol", "apis:\n  a: {protocolType: REST}\n", []string{`2:21: protocolType: must be HTTP or WEBSOCKET, got "REST"`}},
 		{"bad api id", "apis:\n  a: {id: ABC}\n", []string{`2:11: id: must be 1 to 63 lower-case letters or digits, got "ABC"`}},
 		{"duplicate api id", "apis:\n  a: {id: abc}\n  b: {id: abc}\n", []string{`3:11: api "b": id "abc" is also the id of api "a"`}},
 		{"integration type missing", "apis:\n  a:\n    integrations:\n      i: {uri: 'http://x'}\n", []string{`4:7: integration "i": type is required (AWS_PROXY or HTTP_PROXY)`}},

@@ -218,6 +218,9 @@ func (v *validator) function(f *Function) {
 			v.add(v.pos.or(&f.Role, f.Pos), "role: no role named %q%s", f.Role, didYouMean(f.Role, slices.Collect(maps.Keys(v.spec.Roles))))
 		}
 	}
+	if f.URL != nil {
+		v.functionURL(f)
+	}
 }
 
 // checkHandler checks the handler string of a Python or Node.js function
@@ -339,11 +342,13 @@ func (v *validator) api(a *API) {
 	}
 	switch a.ProtocolType {
 	case "HTTP":
-	case "WEBSOCKET":
-		v.add(v.pos.or(&a.ProtocolType, a.Pos), "protocolType: WEBSOCKET APIs are not supported; only HTTP")
+	case WebSocket:
+		v.webSocketAPI(a)
+		return
 	default:
-		v.add(v.pos.or(&a.ProtocolType, a.Pos), "protocolType: must be HTTP, got %q", a.ProtocolType)
+		v.add(v.pos.or(&a.ProtocolType, a.Pos), "protocolType: must be HTTP or WEBSOCKET, got %q", a.ProtocolType)
 	}
+	v.httpOnly(a)
 	for _, i := range sorted(a.Integrations, func(i *Integration) Pos { return i.Pos }) {
 		if !v.broken[i] {
 			v.integration(i)

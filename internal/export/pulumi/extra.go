@@ -53,7 +53,7 @@ func (g *gen) notesForExtensions() {
 				g.note("%s.upstreams: failover; only the first upstream by priority is exported", p)
 			}
 			if i.InvokeMode != "" && i.InvokeMode != "BUFFERED" {
-				g.note("%s.invokeMode %s: HTTP APIs buffer responses", p, i.InvokeMode)
+				g.note("%s.invokeMode %s: HTTP APIs buffer responses; %s", p, i.InvokeMode, g.streamingURLNote(a, in, i))
 			}
 			if i.IdleTimeoutInMillis != nil {
 				g.note("%s.idleTimeoutInMillis: idle timeout", p)

@@ -27,9 +27,13 @@ func (g *gen) program() ([]byte, error) {
 			g.used[v] = true
 		}
 	}
+	urls := streamingURLs(sp)
 	for _, name := range sortedKeys(sp.Functions) {
 		fn := sp.Functions[name]
 		fnVar[name] = g.ident("fn", name)
+		if urls[name] != nil {
+			g.used[fnVar[name]] = true // its FunctionUrl names it
+		}
 		if fn.Role == "" {
 			if defaultRole == "" {
 				defaultRole = g.ident("role", "porticoDefaultLambda")
@@ -227,6 +231,9 @@ func (g *gen) program() ([]byte, error) {
 
 	// APIs.
 	var exports [][2]string // name, expression
+	for _, name := range sortedKeys(urls) {
+		exports = append(exports, functionURL(g, name, urls[name], fnVar[name]))
+	}
 	nStages := 0
 	for _, a := range sp.APIs {
 		nStages += len(a.Stages)
@@ -235,7 +242,10 @@ func (g *gen) program() ([]byte, error) {
 		a := sp.APIs[an]
 		n := apis[an]
 		var args strings.Builder
-		fmt.Fprintf(&args, "Name: pulumi.String(%s),\nProtocolType: pulumi.String(\"HTTP\"),\n", q(an))
+		fmt.Fprintf(&args, "Name: pulumi.String(%s),\nProtocolType: pulumi.String(%s),\n", q(an), q(a.ProtocolType))
+		if a.ProtocolType == spec.WebSocket {
+			fmt.Fprintf(&args, "RouteSelectionExpression: pulumi.String(%s),\n", q(a.RouteSelectionExpression))
+		}
 		if c := a.Cors; c != nil {
 			args.WriteString("CorsConfiguration: &apigatewayv2.ApiCorsConfigurationArgs{\n")
 			if len(c.AllowOrigins) > 0 {
@@ -258,7 +268,7 @@ func (g *gen) program() ([]byte, error) {
 			}
 			args.WriteString("},\n")
 		}
-		g.p("// HTTP API %s.\n", an)
+		g.p("// %s API %s.\n", a.ProtocolType, an)
 		g.decl(n.api, fmt.Sprintf("apigatewayv2.NewApi(ctx, %s, &apigatewayv2.ApiArgs{\n%s})", q(an), args.String()))
 
 		// Permissions: API Gateway may invoke each function the API uses.
@@ -288,7 +298,11 @@ func (g *gen) program() ([]byte, error) {
 			if au.Type == spec.AuthorizerJWT && au.JWTConfiguration != nil {
 				fmt.Fprintf(&args, "JwtConfiguration: &apigatewayv2.AuthorizerJwtConfigurationArgs{\nIssuer: pulumi.String(%s),\nAudiences: %s,\n},\n", q(au.JWTConfiguration.Issuer), strArray(au.JWTConfiguration.Audience))
 			}
-			if au.Type == spec.AuthorizerRequest {
+			if au.Type == spec.AuthorizerRequest && a.ProtocolType == spec.WebSocket {
+				// WebSocket authorizers answer with an IAM policy: no
+				// payload format, simple responses or result TTL on AWS.
+				fmt.Fprintf(&args, "AuthorizerUri: %s.InvokeArn,\n", fnVar[au.Function])
+			} else if au.Type == spec.AuthorizerRequest {
 				fmt.Fprintf(&args, "AuthorizerUri: %s.InvokeArn,\n", fnVar[au.Function])
 				pv := au.AuthorizerPayloadFormatVersion
 				if pv == "" {
@@ -325,7 +339,7 @@ func (g *gen) program() ([]byte, error) {
 				}
 				fmt.Fprintf(&args, "IntegrationUri: pulumi.String(%s),\nIntegrationMethod: pulumi.String(%s),\n", q(uri), q(method))
 			}
-			if in.PayloadFormatVersion != "" {
+			if in.PayloadFormatVersion != "" && a.ProtocolType != spec.WebSocket {
 				fmt.Fprintf(&args, "PayloadFormatVersion: pulumi.String(%s),\n", q(in.PayloadFormatVersion))
 			}
 			if in.TimeoutInMillis > 0 {
@@ -352,8 +366,15 @@ func (g *gen) program() ([]byte, error) {
 			if r.APIKeyRequired {
 				args.WriteString("// apiKeyRequired: not exported (Portico extension; HTTP APIs have no API keys).\n")
 			}
+			if e := r.RouteResponseSelectionExpression; e != "" {
+				fmt.Fprintf(&args, "RouteResponseSelectionExpression: pulumi.String(%s),\n", q(e))
+			}
 			rv := g.ident("route", an, rk)
 			g.p("%s, err := apigatewayv2.NewRoute(ctx, %s, &apigatewayv2.RouteArgs{\n%s})\nif err != nil {\nreturn err\n}\n%s = append(%s, %s)\n", rv, q(an+"-"+rk), args.String(), n.routes, n.routes, rv)
+			if r.RouteResponseSelectionExpression != "" {
+				g.p("// A two-way route: the function's response goes back to the client.\n")
+				g.decl("", fmt.Sprintf("apigatewayv2.NewRouteResponse(ctx, %s, &apigatewayv2.RouteResponseArgs{\nApiId: %s.ID(),\nRouteId: %s.ID(),\nRouteResponseKey: pulumi.String(\"$default\"),\n})", q(an+"-"+rk+"-response"), n.api, rv))
+			}
 		}
 
 		for _, stn := range sortedKeys(a.Stages) {

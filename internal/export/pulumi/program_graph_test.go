@@ -20,22 +20,24 @@ import (
 
 // Resource type tokens of pulumi-aws v6.
 const (
-	tRole       = "aws:iam/role:Role"
-	tRolePolicy = "aws:iam/rolePolicy:RolePolicy"
-	tAttachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-	tBucket     = "aws:s3/bucketV2:BucketV2"
-	tObject     = "aws:s3/bucketObjectv2:BucketObjectv2"
-	tFunction   = "aws:lambda/function:Function"
-	tLayer      = "aws:lambda/layerVersion:LayerVersion"
-	tPermission = "aws:lambda/permission:Permission"
-	tAPI        = "aws:apigatewayv2/api:Api"
-	tAuthorizer = "aws:apigatewayv2/authorizer:Authorizer"
-	tIntegrate  = "aws:apigatewayv2/integration:Integration"
-	tRoute      = "aws:apigatewayv2/route:Route"
-	tStage      = "aws:apigatewayv2/stage:Stage"
-	tLogGroup   = "aws:cloudwatch/logGroup:LogGroup"
-	tEventCfg   = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
-	tNotify     = "aws:s3/bucketNotification:BucketNotification"
+	tRole          = "aws:iam/role:Role"
+	tRolePolicy    = "aws:iam/rolePolicy:RolePolicy"
+	tAttachment    = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	tBucket        = "aws:s3/bucketV2:BucketV2"
+	tObject        = "aws:s3/bucketObjectv2:BucketObjectv2"
+	tFunction      = "aws:lambda/function:Function"
+	tLayer         = "aws:lambda/layerVersion:LayerVersion"
+	tPermission    = "aws:lambda/permission:Permission"
+	tAPI           = "aws:apigatewayv2/api:Api"
+	tAuthorizer    = "aws:apigatewayv2/authorizer:Authorizer"
+	tIntegrate     = "aws:apigatewayv2/integration:Integration"
+	tRoute         = "aws:apigatewayv2/route:Route"
+	tStage         = "aws:apigatewayv2/stage:Stage"
+	tLogGroup      = "aws:cloudwatch/logGroup:LogGroup"
+	tEventCfg      = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+	tNotify        = "aws:s3/bucketNotification:BucketNotification"
+	tRouteResponse = "aws:apigatewayv2/routeResponse:RouteResponse"
+	tFunctionURL   = "aws:lambda/functionUrl:FunctionUrl"
 )
 
 // TestProgramGraph compiles, vets and runs every example's exported program:
@@ -254,10 +256,22 @@ func wantGraph(t *testing.T, sp *spec.Spec, g graph) []want {
 		add(tFunction, name, in)
 	}
 	ws = append(ws, wantAsync(sp, g, defaultRole)...)
+	urls := streamingURLs(sp)
+	for _, name := range sortedKeys(urls) {
+		in := map[string]any{"functionName": g.out(tFunction, name, "name"), "authorizationType": urls[name].AuthorizationType}
+		if m := urls[name].InvokeMode; m != "" {
+			in["invokeMode"] = m
+		}
+		add(tFunctionURL, name+"-url", in)
+	}
 	for _, an := range sortedKeys(sp.APIs) {
 		a := sp.APIs[an]
 		apiID := g.out(tAPI, an, "id")
-		add(tAPI, an, map[string]any{"name": an, "protocolType": "HTTP"})
+		apiIn := map[string]any{"name": an, "protocolType": a.ProtocolType}
+		if a.ProtocolType == spec.WebSocket {
+			apiIn["routeSelectionExpression"] = a.RouteSelectionExpression
+		}
+		add(tAPI, an, apiIn)
 		invoked := map[string]bool{}
 		for _, aun := range sortedKeys(a.Authorizers) {
 			au := a.Authorizers[aun]
@@ -301,6 +315,10 @@ func wantGraph(t *testing.T, sp *spec.Spec, g graph) []want {
 			}
 			add(tRoute, an+"-"+rk, in)
 			routes = append(routes, an+"-"+rk)
+			if r.RouteResponseSelectionExpression != "" {
+				in["routeResponseSelectionExpression"] = r.RouteResponseSelectionExpression
+				add(tRouteResponse, an+"-"+rk+"-response", map[string]any{"apiId": apiID, "routeId": g.out(tRoute, an+"-"+rk, "id"), "routeResponseKey": "$default"})
+			}
 		}
 		for _, stn := range sortedKeys(a.Stages) {
 			st := a.Stages[stn]

@@ -20,6 +20,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -99,6 +100,9 @@ type Config struct {
 	Topology  Topology
 	Functions Functions
 	Logs      Logs
+	// Connections lists open WebSocket connections; nil leaves the
+	// section out.
+	Connections Connections
 	// Title is shown in the page header; default "Portico".
 	Title string
 	// Window is how much history the charts show; default 2 minutes.
@@ -171,12 +175,17 @@ type indexData struct {
 	APIs      []API
 	Functions []functionView
 	Window    int
+	Conns     *connsView // nil: no Connections configured
 }
 
 func (c *Console) serveIndex(w http.ResponseWriter, r *http.Request) {
 	d := indexData{Title: c.cfg.Title, Window: int(c.cfg.Window / time.Second)}
 	if c.cfg.Topology != nil {
 		d.APIs = c.cfg.Topology.APIs()
+	}
+	if c.cfg.Connections != nil {
+		d.Conns = &connsView{List: c.cfg.Connections.Connections()}
+		sort.Slice(d.Conns.List, func(i, j int) bool { return d.Conns.List[i].ConnectedAt.Before(d.Conns.List[j].ConnectedAt) })
 	}
 	if c.cfg.Functions != nil {
 		for _, f := range c.cfg.Functions.Functions() {
