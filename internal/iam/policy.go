@@ -15,10 +15,16 @@
 // Principal may omit Resource (the resource is the one the policy is
 // attached to); it then matches every resource.
 //
+// Condition blocks are evaluated (condition.go) against the keys of the
+// request (Keys): the string, numeric, date, Bool, IP address, ARN and Null
+// operators, each with the IfExists suffix and the ForAnyValue: and
+// ForAllValues: qualifiers, over the keys listed in SupportedKeys.
+//
 // Not supported, and rejected by ParsePolicy with an error naming the
-// statement: Condition blocks and policy variables (${...}) in
-// Version 2012-10-17 resources. Rejecting is deliberate: ignoring a
-// condition would silently widen an Allow or narrow a Deny.
+// statement: other condition operators (Binary...) and keys, and policy
+// variables (${...}) in Version 2012-10-17 resources and condition values.
+// Rejecting is deliberate: ignoring a condition would silently widen an
+// Allow or narrow a Deny.
 //
 // Policies are immutable after parsing and safe for concurrent use.
 package iam
@@ -81,6 +87,9 @@ type Statement struct {
 	// such as {"Service": "lambda.amazonaws.com"}), nil when absent.
 	Principal    any
 	NotPrincipal bool
+	// conditions are the parsed Condition block, all of which must hold
+	// for the statement to apply.
+	conditions []clause
 }
 
 // ParsePolicy parses a policy document. doc is either a decoded document
@@ -236,7 +245,9 @@ func parseStatement(m map[string]any, version string) (Statement, error) {
 			}
 			havePrincipal, st.NotPrincipal, st.Principal = true, k == "NotPrincipal", v
 		case "Condition":
-			return st, errors.New("Condition is not supported (remove it, or express the restriction through Resource)")
+			if st.conditions, err = parseCondition(v, version); err != nil {
+				return st, err
+			}
 		default:
 			return st, fmt.Errorf("unknown field %q", k)
 		}
@@ -352,16 +363,24 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // Evaluate decides action (such as "s3:GetObject") on resource (an ARN)
-// under p alone: Deny if a matching Deny statement exists, else Allow if a
-// matching Allow statement exists, else NotApplicable.
+// under p alone, for a request without condition keys: Deny if a matching
+// Deny statement exists, else Allow if a matching Allow statement exists,
+// else NotApplicable.
 func (p *Policy) Evaluate(action, resource string) Decision {
+	return p.EvaluateWith(action, resource, nil)
+}
+
+// EvaluateWith is Evaluate for a request whose condition keys are keys: a
+// statement applies when its action and resource match and all of its
+// conditions hold.
+func (p *Policy) EvaluateWith(action, resource string, keys Keys) Decision {
 	if p == nil {
 		return NotApplicable
 	}
 	d := NotApplicable
 	for i := range p.Statements {
 		st := &p.Statements[i]
-		if !st.matches(action, resource) {
+		if !st.matches(action, resource) || !holds(st.conditions, keys) {
 			continue
 		}
 		if st.Effect == Deny {
@@ -377,9 +396,14 @@ func (p *Policy) Evaluate(action, resource string) Decision {
 // Allow if any allows, else NotApplicable (implicit deny). Nil policies are
 // skipped.
 func Evaluate(policies []*Policy, action, resource string) Decision {
+	return EvaluateWith(policies, action, resource, nil)
+}
+
+// EvaluateWith is Evaluate for a request whose condition keys are keys.
+func EvaluateWith(policies []*Policy, action, resource string, keys Keys) Decision {
 	d := NotApplicable
 	for _, p := range policies {
-		switch p.Evaluate(action, resource) {
+		switch p.EvaluateWith(action, resource, keys) {
 		case Deny:
 			return Deny
 		case Allow:
