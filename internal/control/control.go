@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,11 +32,11 @@ import (
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/observe"
+	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/observe/metrics"
 	"github.com/portico-dev/portico/internal/openai"
 	"github.com/portico-dev/portico/internal/queue"
 	"github.com/portico-dev/portico/internal/router"
-	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/throttle"
 )
@@ -112,6 +111,9 @@ type Controller struct {
 	spec     *spec.Spec                      // the last spec that was applied
 	deployed map[string]map[string]*deployed // API name -> stage -> what that stage runs
 	mgmt     mgmtState                       // Lambda API overrides and change times (override.go)
+
+	sinks   sinks   // what apply changes (apply.go)
+	running running // what the last apply committed, to roll back to
 }
 
 // deployed is the API definition attached to one stage: for auto-deploy
@@ -128,7 +130,7 @@ func New(cfg Config, deps Deps) *Controller {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}}
+	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}, sinks: sinksOf(deps)}
 }
 
 // load reads the definition again.
@@ -156,65 +158,18 @@ func (c *Controller) Apply(ctx context.Context, sp *spec.Spec) error {
 }
 
 // apply does the work of Apply; force names stages ("api/stage") to
-// redeploy even without autoDeploy.
+// redeploy even without autoDeploy. It builds the whole new system first
+// (compile) and then commits it step by step, undoing the committed steps
+// if a later one fails (commit, in apply.go).
 func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]bool) error {
-	fns := make([]lambda.Function, 0, len(sp.Functions))
-	for _, name := range sortedKeys(sp.Functions) {
-		f := c.mgmt.overlay(sp.Functions[name]) // the spec's function, as the Lambda API changed it
-		fn, err := lambdaFunction(f)
-		if err != nil {
-			return err
-		}
-		if fn, err = c.buildFunction(ctx, f, fn); err != nil {
-			return err
-		}
-		if st := sp.Storage; st != nil {
-			// Buckets live elsewhere: the SDKs' S3 clients go there.
-			fn.Environment = maps.Clone(fn.Environment)
-			maps.Copy(fn.Environment, s3.ExternalFunctionEnv(st.Endpoint))
-		}
-		fns = append(fns, fn)
-	}
-
-	// Decide what each stage runs, then build everything before touching
-	// the running system.
-	next := map[string]map[string]*deployed{}
-	now := time.Now().UTC()
-	for _, apiName := range sortedKeys(sp.APIs) {
-		a := sp.APIs[apiName]
-		next[apiName] = map[string]*deployed{}
-		for stName, st := range a.Stages {
-			prev := c.deployed[apiName][stName]
-			if prev == nil || st.AutoDeploy || force[apiName+"/"+stName] {
-				next[apiName][stName] = &deployed{api: a, id: newDeploymentID(), at: now}
-			} else {
-				next[apiName][stName] = prev
-			}
-		}
-	}
-	dep, err := c.build(sp, next)
+	p, err := c.compile(ctx, sp, force, false)
 	if err != nil {
 		return err
 	}
-	if c.deps.APIKeys != nil {
-		plans, keys := usagePlans(sp)
-		if err := c.deps.APIKeys.Update(plans, keys); err != nil {
-			dep.close()
-			return err
-		}
-	}
-	if err := c.applyStorage(ctx, sp); err != nil {
-		dep.close()
+	if err := c.commit(ctx, p); err != nil {
 		return err
 	}
-	if err := c.deps.Runner.Deploy(ctx, fns); err != nil {
-		dep.close()
-		if c.deps.APIKeys != nil && c.spec != nil {
-			_ = c.deps.APIKeys.Update(usagePlans(c.spec)) // back to the running spec's
-		}
-		return err
-	}
-	c.deps.Gateway.Swap(dep.Deployment)
+	next, fns, now := p.stages, p.fns, p.now
 	c.spec, c.deployed = sp, next
 	c.mgmt.applied(fns, now)
 	if m := c.deps.Metrics; m != nil {
@@ -244,7 +199,9 @@ func (b *built) close() {
 	}
 }
 
-func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed) (*built, error) {
+// build compiles the gateway deployment. With dry set, access log formats
+// are compiled but their destinations not opened.
+func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed, dry bool) (*built, error) {
 	b := &built{}
 	iamAuth, err := c.iamAuthorizer(sp)
 	if err != nil {
@@ -264,7 +221,9 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 			st := a.Stages[stName]
 			routes, err := c.routes(b, stages[apiName][stName].api, st, iamAuth)
 			var sinks []observe.Sink
-			if err == nil && st.AccessLogSettings != nil {
+			if err == nil && st.AccessLogSettings != nil && dry {
+				_, err = accesslog.Compile(st.AccessLogSettings.Format)
+			} else if err == nil && st.AccessLogSettings != nil {
 				var sink observe.Sink
 				var release func()
 				sink, release, err = c.logs.acquire(st.AccessLogSettings)
@@ -592,5 +551,5 @@ func (c *Controller) AccessLogDropped() uint64 { return c.logs.Dropped() }
 // after the HTTP servers shut down): its resources are released and the
 // stages' access logs are flushed and closed.
 func (c *Controller) Close() {
-	c.deps.Gateway.Swap(gateway.NewDeployment(nil))
+	c.sinks.gateway.Swap(gateway.NewDeployment(nil))
 }
