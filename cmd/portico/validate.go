@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/spec"
 )
 
@@ -17,6 +18,11 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	sp, err := spec.Load(*file)
+	if err == nil {
+		// The second half of the config pass: compile the system the way
+		// up does, without starting anything.
+		err = control.Check(ctx, sp, control.Config{Region: region, AccountID: accountID})
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError{1}
