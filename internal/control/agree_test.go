@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
@@ -15,7 +16,8 @@ import (
 
 // TestValidateAgreesWithUp runs each spec of testdata/agree through both
 // code paths: validate's (spec.Load, then Check) and up's (spec.Load, then
-// Apply against fake collaborators that start nothing). Both must give the
+// Apply with the real API key registry, keyring and gateway, and fakes for
+// the runner and the buckets, so nothing starts). Both must give the
 // same verdict and the same error, and every refusal must come from the
 // config pass with a file:line:col position: the first line of each file,
 // "# want: ok" or "# want: FILE:LINE:COL: MESSAGE" (the start of the first
@@ -44,8 +46,12 @@ func TestValidateAgreesWithUp(t *testing.T) {
 					return err
 				}
 				f := newFakes()
-				c := New(cfg, Deps{Runner: f.runner, Gateway: gateway.New(gateway.Deps{})})
-				c.sinks.apiKeys, c.sinks.keyring, c.sinks.buckets = f.keys, &s3.Keyring{}, f.buckets
+				keys, err := apikey.New(apikey.Config{})
+				if err != nil {
+					return err
+				}
+				c := New(cfg, Deps{Runner: f.runner, Gateway: gateway.New(gateway.Deps{}), APIKeys: keys})
+				c.sinks.keyring, c.sinks.buckets = &s3.Keyring{}, f.buckets
 				return c.Apply(ctx, sp)
 			}()
 

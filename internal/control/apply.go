@@ -219,7 +219,12 @@ func Check(ctx context.Context, sp *spec.Spec, cfg Config) error {
 		return err
 	}
 	p.dep.close()
-	return nil
+	// The API key registry's own checks, on a scratch registry.
+	keys, err := apikey.New(apikey.Config{})
+	if err != nil {
+		return err
+	}
+	return keys.Update(p.plans, p.keys)
 }
 
 // checkRunner is the runner Check compiles integrations against; it is
