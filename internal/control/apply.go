@@ -224,6 +224,7 @@ func Check(ctx context.Context, sp *spec.Spec, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer keys.Close()
 	return keys.Update(p.plans, p.keys)
 }
 
