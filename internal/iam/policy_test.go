@@ -3,6 +3,7 @@ package iam
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const rolePolicy = `{"Version":"2012-10-17","Statement":[
@@ -166,12 +167,18 @@ func TestManagedPolicies(t *testing.T) {
 func FuzzParseEvaluate(f *testing.F) {
 	f.Add(rolePolicy, "s3:GetObject", "arn:aws:s3:::models/x")
 	f.Add(`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}`, "a:b", "arn:")
+	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForAllValues:StringLikeIfExists":{"s3:prefix":["a*"]},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"DateLessThan":{"aws:CurrentTime":"2030-01-01"}}}}`, "s3:ListBucket", "a*")
+	keys := NewKeys("10.0.0.1:1", false, time.Unix(1e9, 0), "arn:aws:sts::1:assumed-role/r/s")
 	f.Fuzz(func(t *testing.T, doc, action, resource string) {
 		p, err := ParsePolicy(doc)
 		if err != nil {
 			return
 		}
-		d := p.Evaluate(action, resource)
+		// resource doubles as s3:prefix, so conditions see fuzzed values.
+		d := p.EvaluateWith(action, resource, Keys{}.Set(KeyS3Prefix, resource))
+		for k, v := range keys {
+			_ = p.EvaluateWith(action, resource, Keys{k: v})
+		}
 		if d != NotApplicable && d != Allow && d != Deny {
 			t.Fatalf("decision %d", d)
 		}
