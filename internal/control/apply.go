@@ -202,6 +202,7 @@ func (c *Controller) commit(ctx context.Context, p *plan) error {
 		}
 	}
 	c.sinks.gateway.Swap(p.dep.Deployment)
+	c.queues.install(p.dep.queues)
 	c.running = running{fns: p.fns, principals: p.principals, plans: p.plans, keys: p.keys}
 	return nil
 }

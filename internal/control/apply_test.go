@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
 )
@@ -23,8 +24,8 @@ import (
 var errInjected = errors.New("injected failure")
 
 // fakes are the collaborators apply changes, recording what they hold and
-// failing on demand (fail names the step: "runner", "apiKeys", "keyring",
-// "buckets"). A step fails only on the apply it is armed for: rollbacks
+// failing on demand (fail names the step: "builder", in the compile
+// phase, then the commit's "runner", "apiKeys", "keyring", "buckets"). A step fails only on the apply it is armed for: rollbacks
 // succeed.
 type fakes struct {
 	mu      sync.Mutex
@@ -93,6 +94,16 @@ func (r *fakeRunner) marks() map[string]string {
 	return out
 }
 
+// fakeBuilder builds in place; a failure is the compile phase's.
+type fakeBuilder struct{ f *fakes }
+
+func (b fakeBuilder) Build(_ context.Context, fn build.Function) (build.Result, error) {
+	if b.f.take("builder") {
+		return build.Result{}, errInjected
+	}
+	return build.Result{CodeDir: fn.CodeDir}, nil
+}
+
 type fakeKeys struct {
 	f    *fakes
 	keys []apikey.Key
@@ -149,9 +160,10 @@ type system struct {
 	keys    []string
 	keyring []string
 	buckets []string
+	queues  []string // integration -> its shared limiter's size
 }
 
-func look(t *testing.T, gw http.Handler, f *fakes) system {
+func look(t *testing.T, c *Controller, gw http.Handler, f *fakes) system {
 	t.Helper()
 	s := system{routes: map[string]string{}, marks: f.runner.marks()}
 	for _, path := range []string{"/v1", "/v2"} {
@@ -167,6 +179,12 @@ func look(t *testing.T, gw http.Handler, f *fakes) system {
 		s.buckets = append(s.buckets, b)
 	}
 	slices.Sort(s.buckets)
+	c.queues.mu.Lock()
+	for id, e := range c.queues.all {
+		s.queues = append(s.queues, fmt.Sprintf("%s=%d", id[strings.Index(id, "/")+1:], e.cfg.MaxConcurrency))
+	}
+	c.queues.mu.Unlock()
+	slices.Sort(s.queues)
 	return s
 }
 
@@ -192,12 +210,12 @@ apiKeys:
 apis:
   shop:
     integrations:
-      fn: {type: AWS_PROXY, function: fn}
+      fn: {type: AWS_PROXY, function: fn, maxConcurrency: %[3]d}
     routes:
       "GET /%[1]s": {integration: fn}
     stages:
       $default: {autoDeploy: true}
-`, v, strings.ToUpper(v))
+`, v, strings.ToUpper(v), map[string]int{"v1": 2, "v2": 4}[v])
 	path := filepath.Join(dir, v+".yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -229,24 +247,25 @@ func TestApplyAllOrNothing(t *testing.T) {
 	}
 	f := newFakes()
 	gw := gateway.New(gateway.Deps{})
-	c := New(Config{Region: "us-east-1", AccountID: "000000000000"}, Deps{Runner: f.runner, Gateway: gw, Storage: &Storage{Credentials: creds}})
+	c := New(Config{Region: "us-east-1", AccountID: "000000000000"}, Deps{Runner: f.runner, Gateway: gw, Storage: &Storage{Credentials: creds}, Builder: fakeBuilder{f}})
 	c.sinks.apiKeys, c.sinks.keyring, c.sinks.buckets = f.keys, f.keyring, f.buckets
 	if err := c.Apply(ctx, v1); err != nil {
 		t.Fatalf("apply v1: %v", err)
 	}
-	before := look(t, gw, f)
+	before := look(t, c, gw, f)
 	wantV1 := system{
 		routes:  map[string]string{"/v1": "200 v1", "/v2": `404 {"message":"Not Found"}`},
 		marks:   map[string]string{"fn": "v1"},
 		keys:    []string{"apikeyv1"},
 		keyring: []string{"function/fn", "accessKey/keyv1"},
 		buckets: []string{"bucket-v1"},
+		queues:  []string{"fn=2"},
 	}
 	if fmt.Sprint(before) != fmt.Sprint(wantV1) {
 		t.Fatalf("after v1:\n got %v\nwant %v", before, wantV1)
 	}
 
-	for _, step := range []string{"runner", "apiKeys", "keyring", "buckets"} {
+	for _, step := range []string{"builder", "runner", "apiKeys", "keyring", "buckets"} {
 		t.Run("fail at "+step, func(t *testing.T) {
 			f.fail = step
 			err := c.Apply(ctx, v2)
@@ -256,7 +275,7 @@ func TestApplyAllOrNothing(t *testing.T) {
 			if f.fail != "" {
 				t.Fatalf("step %s never ran", step)
 			}
-			if got := look(t, gw, f); fmt.Sprint(got) != fmt.Sprint(before) {
+			if got := look(t, c, gw, f); fmt.Sprint(got) != fmt.Sprint(before) {
 				t.Errorf("running system changed:\n got %v\nwant %v", got, before)
 			}
 			if c.Spec() != v1 {
@@ -268,10 +287,10 @@ func TestApplyAllOrNothing(t *testing.T) {
 	if err := c.Apply(ctx, v2); err != nil {
 		t.Fatalf("apply v2: %v", err)
 	}
-	got := look(t, gw, f)
+	got := look(t, c, gw, f)
 	if got.routes["/v2"] != "200 v2" || got.routes["/v1"] == "200 v1" || got.marks["fn"] != "v2" ||
 		fmt.Sprint(got.keys) != "[apikeyv2]" || fmt.Sprint(got.keyring) != "[function/fn accessKey/keyv2]" ||
-		fmt.Sprint(got.buckets) != "[bucket-v1 bucket-v2]" {
+		fmt.Sprint(got.buckets) != "[bucket-v1 bucket-v2]" || fmt.Sprint(got.queues) != "[fn=4]" {
 		t.Errorf("after v2: %v", got)
 	}
 }

@@ -191,6 +191,7 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 type built struct {
 	*gateway.Deployment
 	closers []func()
+	queues  map[string]*queueEntry // limiters this deployment created, shared once committed
 }
 
 func (b *built) close() {
@@ -202,7 +203,7 @@ func (b *built) close() {
 // build compiles the gateway deployment. With dry set, access log formats
 // are compiled but their destinations not opened.
 func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed, dry bool) (*built, error) {
-	b := &built{}
+	b := &built{queues: map[string]*queueEntry{}}
 	iamAuth, err := c.iamAuthorizer(sp)
 	if err != nil {
 		return nil, err
@@ -283,7 +284,7 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 			return nil, fmt.Errorf("integration %s: unsupported type %q", name, in.Type)
 		}
 		if in.MaxConcurrency != nil {
-			l, err := c.queues.get(a.ID+"/"+name, in)
+			l, err := c.queues.get(a.ID+"/"+name, in, b.queues)
 			if err != nil {
 				return nil, fmt.Errorf("integration %s: %w", name, err)
 			}
