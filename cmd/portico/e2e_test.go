@@ -378,7 +378,7 @@ func TestValidateCommand(t *testing.T) {
 	}
 	for _, tt := range []struct{ cond, want string }{
 		{"{StringLike: {s3:prefix: home/*}, Bool: {aws:SecureTransport: true}}", "ok"},
-		{"{StringLike: {aws:username: bob}}", ":4:9: policies[0]: policy: statement 0: Condition StringLike: key \"aws:username\" is not one Portico supplies"},
+		{"{StringLike: {aws:username: bob}}", ":4:116: policies[0]: policy: statement 0: Condition StringLike: key \"aws:username\" is not one Portico supplies"},
 	} {
 		if err := os.WriteFile(bad, []byte(policy(tt.cond)), 0o644); err != nil {
 			t.Fatal(err)

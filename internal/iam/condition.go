@@ -207,7 +207,7 @@ func parseCondition(v any, version string) ([]clause, error) {
 		c := clause{op: name}
 		if set, rest, ok := strings.Cut(name, ":"); ok {
 			if set != "ForAnyValue" && set != "ForAllValues" {
-				return nil, fmt.Errorf("Condition operator %q: unknown set qualifier %q (want ForAnyValue or ForAllValues)", name, set)
+				return nil, within(fmt.Errorf("Condition operator %q: unknown set qualifier %q (want ForAnyValue or ForAllValues)", name, set), name)
 			}
 			c.set, c.op = set, rest
 		}
@@ -216,35 +216,35 @@ func parseCondition(v any, version string) ([]clause, error) {
 		}
 		op, known := operators[c.op]
 		if !known && c.op != "Null" {
-			return nil, fmt.Errorf("Condition operator %q is not supported (supported: %s, Null, each with IfExists and ForAnyValue:/ForAllValues:)", name, strings.Join(sortedKeys(anyMap(operators)), ", "))
+			return nil, within(fmt.Errorf("Condition operator %q is not supported (supported: %s, Null, each with IfExists and ForAnyValue:/ForAllValues:)", name, strings.Join(sortedKeys(anyMap(operators)), ", ")), name)
 		}
 		if c.op == "Null" && c.set != "" {
-			return nil, fmt.Errorf("Condition operator %q: Null takes no set qualifier", name)
+			return nil, within(fmt.Errorf("Condition operator %q: Null takes no set qualifier", name), name)
 		}
 		block, ok := m[name].(map[string]any)
 		if !ok || len(block) == 0 {
-			return nil, fmt.Errorf("Condition %s must be a non-empty object of key: value(s), got %v", name, describe(m[name]))
+			return nil, within(fmt.Errorf("Condition %s must be a non-empty object of key: value(s), got %v", name, describe(m[name])), name)
 		}
 		for _, key := range sortedKeys(block) {
 			if !slices.ContainsFunc(SupportedKeys, func(k string) bool { return strings.EqualFold(k, key) }) {
-				return nil, fmt.Errorf("Condition %s: key %q is not one Portico supplies (supported: %s)", name, key, strings.Join(SupportedKeys, ", "))
+				return nil, within(fmt.Errorf("Condition %s: key %q is not one Portico supplies (supported: %s)", name, key, strings.Join(SupportedKeys, ", ")), name, key)
 			}
 			vals, err := conditionValues(block[key])
 			if err != nil {
-				return nil, fmt.Errorf("Condition %s %s: %w", name, key, err)
+				return nil, within(fmt.Errorf("Condition %s %s: %w", name, key, err), name, key)
 			}
 			for _, cv := range vals {
 				if version == "2012-10-17" && strings.Contains(cv, "${") {
-					return nil, fmt.Errorf("Condition %s %s: policy variables are not supported, got %q", name, key, cv)
+					return nil, within(fmt.Errorf("Condition %s %s: policy variables are not supported, got %q", name, key, cv), name, key)
 				}
 				if c.op == "Null" {
 					if cv != "true" && cv != "false" {
-						return nil, fmt.Errorf("Condition Null %s: want true or false, got %q", key, cv)
+						return nil, within(fmt.Errorf("Condition Null %s: want true or false, got %q", key, cv), name, key)
 					}
 					continue
 				}
 				if _, err := op.match(cv, ""); err != nil {
-					return nil, fmt.Errorf("Condition %s %s: %w", name, key, err)
+					return nil, within(fmt.Errorf("Condition %s %s: %w", name, key, err), name, key)
 				}
 			}
 			cl := c

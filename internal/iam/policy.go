@@ -110,19 +110,19 @@ func ParsePolicy(doc any) (*Policy, error) {
 		case "Version":
 			s, ok := v.(string)
 			if !ok || (s != "2012-10-17" && s != "2008-10-17") {
-				return nil, fmt.Errorf("policy: Version must be \"2012-10-17\" or \"2008-10-17\", got %v", describe(v))
+				return nil, within(fmt.Errorf("policy: Version must be \"2012-10-17\" or \"2008-10-17\", got %v", describe(v)), k)
 			}
 			p.Version = s
 		case "Id":
 			s, ok := v.(string)
 			if !ok {
-				return nil, fmt.Errorf("policy: Id must be a string, got %v", describe(v))
+				return nil, within(fmt.Errorf("policy: Id must be a string, got %v", describe(v)), k)
 			}
 			p.ID = s
 		case "Statement":
 			stmts, haveStmt = v, true
 		default:
-			return nil, fmt.Errorf("policy: unknown field %q (want Version, Id, Statement)", k)
+			return nil, within(fmt.Errorf("policy: unknown field %q (want Version, Id, Statement)", k), k)
 		}
 	}
 	if !haveStmt {
@@ -135,18 +135,24 @@ func ParsePolicy(doc any) (*Policy, error) {
 	case []any:
 		list = s
 	default:
-		return nil, fmt.Errorf("policy: Statement must be an object or an array, got %v", describe(stmts))
+		return nil, within(fmt.Errorf("policy: Statement must be an object or an array, got %v", describe(stmts)), "Statement")
 	}
 	if len(list) == 0 {
-		return nil, errors.New("policy: Statement is empty")
+		return nil, within(errors.New("policy: Statement is empty"), "Statement")
 	}
+	_, isList := stmts.([]any)
 	for i, raw := range list {
+		path := []any{"Statement"}
+		if isList {
+			path = append(path, i)
+		}
 		sm, ok := raw.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("policy: statement %d: must be an object, got %v", i, describe(raw))
+			return nil, within(fmt.Errorf("policy: statement %d: must be an object, got %v", i, describe(raw)), path...)
 		}
 		st, err := parseStatement(sm, p.Version)
 		if err != nil {
+			err = within(err, path...)
 			if sid, _ := sm["Sid"].(string); sid != "" {
 				return nil, fmt.Errorf("policy: statement %d (%s): %w", i, sid, err)
 			}
@@ -194,7 +200,7 @@ func parseStatement(m map[string]any, version string) (Statement, error) {
 		case "Sid":
 			s, ok := v.(string)
 			if !ok {
-				return st, fmt.Errorf("Sid must be a string, got %v", describe(v))
+				return st, within(fmt.Errorf("Sid must be a string, got %v", describe(v)), k)
 			}
 			st.Sid = s
 		case "Effect":
@@ -204,52 +210,52 @@ func parseStatement(m map[string]any, version string) (Statement, error) {
 			case "Deny":
 				st.Effect = Deny
 			default:
-				return st, fmt.Errorf("Effect must be \"Allow\" or \"Deny\", got %v", describe(v))
+				return st, within(fmt.Errorf("Effect must be \"Allow\" or \"Deny\", got %v", describe(v)), k)
 			}
 			haveEffect = true
 		case "Action", "NotAction":
 			if haveAction {
-				return st, errors.New("has both Action and NotAction")
+				return st, within(errors.New("has both Action and NotAction"), k)
 			}
 			haveAction, st.NotAction = true, k == "NotAction"
 			if st.Actions, err = stringList(k, v); err != nil {
-				return st, err
+				return st, within(err, k)
 			}
 			for _, a := range st.Actions {
 				if a != "*" && !validAction(a) {
-					return st, fmt.Errorf("%s %q: want \"service:name\" (wildcards allowed) or \"*\"", k, a)
+					return st, within(fmt.Errorf("%s %q: want \"service:name\" (wildcards allowed) or \"*\"", k, a), k)
 				}
 			}
 		case "Resource", "NotResource":
 			if haveResource {
-				return st, errors.New("has both Resource and NotResource")
+				return st, within(errors.New("has both Resource and NotResource"), k)
 			}
 			haveResource, st.NotResource = true, k == "NotResource"
 			if st.Resources, err = stringList(k, v); err != nil {
-				return st, err
+				return st, within(err, k)
 			}
 			for _, r := range st.Resources {
 				if r != "*" && !strings.HasPrefix(r, "arn:") {
-					return st, fmt.Errorf("%s %q: want an ARN (wildcards allowed) or \"*\"", k, r)
+					return st, within(fmt.Errorf("%s %q: want an ARN (wildcards allowed) or \"*\"", k, r), k)
 				}
 				if version == "2012-10-17" && strings.Contains(r, "${") {
-					return st, fmt.Errorf("%s %q: policy variables are not supported", k, r)
+					return st, within(fmt.Errorf("%s %q: policy variables are not supported", k, r), k)
 				}
 			}
 		case "Principal", "NotPrincipal":
 			if havePrincipal {
-				return st, errors.New("has both Principal and NotPrincipal")
+				return st, within(errors.New("has both Principal and NotPrincipal"), k)
 			}
 			if err := validPrincipal(v); err != nil {
-				return st, fmt.Errorf("%s: %w", k, err)
+				return st, within(fmt.Errorf("%s: %w", k, err), k)
 			}
 			havePrincipal, st.NotPrincipal, st.Principal = true, k == "NotPrincipal", v
 		case "Condition":
 			if st.conditions, err = parseCondition(v, version); err != nil {
-				return st, err
+				return st, within(err, k)
 			}
 		default:
-			return st, fmt.Errorf("unknown field %q", k)
+			return st, within(fmt.Errorf("unknown field %q", k), k)
 		}
 	}
 	switch {
@@ -261,6 +267,29 @@ func parseStatement(m map[string]any, version string) (Statement, error) {
 		return st, errors.New("Resource (or NotResource) is missing")
 	}
 	return st, nil
+}
+
+// PathError is a ParsePolicy error with the place in the document it is
+// about, from the top: field names and, when Statement is an array, the
+// statement's index (for example "Statement", 0, "Condition", "Bool",
+// "aws:SecureTransport"). Its message is the wrapped error's.
+type PathError struct {
+	Path []any
+	Err  error
+}
+
+func (e *PathError) Error() string { return e.Err.Error() }
+func (e *PathError) Unwrap() error { return e.Err }
+
+// within places err under path: it prefixes the path of a PathError err
+// already holds, or wraps err in a new one.
+func within(err error, path ...any) error {
+	var pe *PathError
+	if errors.As(err, &pe) {
+		pe.Path = append(append([]any{}, path...), pe.Path...)
+		return err
+	}
+	return &PathError{Path: path, Err: err}
 }
 
 func validAction(a string) bool {

@@ -1,6 +1,8 @@
 package iam
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +190,31 @@ func FuzzParseEvaluate(f *testing.F) {
 			t.Fatal("explicit deny did not win")
 		}
 	})
+}
+
+func TestParsePolicyErrorPath(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want string
+	}{
+		{"condition key", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`,
+			"[Statement 1 Condition Bool aws:MultiFactorAuthPresent]"},
+		{"operator", `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"BinaryEquals":{"s3:prefix":"QQ=="}}}}`, "[Statement Condition BinaryEquals]"},
+		{"resource", `{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}]}`, "[Statement 0 Resource]"},
+		{"top-level field", `{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}],"Extra":1}`, "[Extra]"},
+		{"missing field", `{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}`, "[Statement 0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParsePolicy(tt.doc)
+			var pe *PathError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v carries no path", err)
+			}
+			if got := fmt.Sprint(pe.Path); got != tt.want {
+				t.Errorf("path = %s, want %s (%v)", got, tt.want, err)
+			}
+		})
+	}
 }

@@ -90,6 +90,8 @@ type validator struct {
 	pos    positions
 	broken map[any]bool
 	spec   *Spec
+
+	anyNodes nodeMap // see decoder.anyNodes
 }
 
 // sorted returns a map's values ordered by position, so that "first"
@@ -282,7 +284,7 @@ func (v *validator) role(r *Role) {
 		at, label, before := v.pos.entry(&r.Policies, strconv.Itoa(i), r.Pos), fmt.Sprintf("policies[%d]", i), len(v.list)
 		r.Policies[i] = v.policy(p, at, label)
 		if len(v.list) == before {
-			v.parsePolicy(r, r.Policies[i], at, label)
+			v.parsePolicy(r, r.Policies[i], v.anyNodes[posKey{p: &r.Policies, k: strconv.Itoa(i)}], at, label)
 		}
 	}
 }
