@@ -10,14 +10,15 @@ import (
 
 	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/gateway"
+	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
 )
 
 // TestValidateAgreesWithUp runs each spec of testdata/agree through both
 // code paths: validate's (spec.Load, then Check) and up's (spec.Load, then
-// Apply with the real API key registry, keyring and gateway, and fakes for
-// the runner and the buckets, so nothing starts). Both must give the
+// Apply with the real runner, API key registry, keyring and gateway, and a
+// fake for the buckets; nothing starts). Both must give the
 // same verdict and the same error, and every refusal must come from the
 // config pass with a file:line:col position: the first line of each file,
 // "# want: ok" or "# want: FILE:LINE:COL: MESSAGE" (the start of the first
@@ -50,7 +51,15 @@ func TestValidateAgreesWithUp(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				c := New(cfg, Deps{Runner: f.runner, Gateway: gateway.New(gateway.Deps{}), APIKeys: keys})
+				defer keys.Close()
+				// The real runner: its Deploy checks each function; it
+				// starts a sandbox only when invoked, which nothing does.
+				runner, err := lambda.New(lambda.Config{CacheDir: t.TempDir()}, lambda.Deps{})
+				if err != nil {
+					return err
+				}
+				defer runner.Close(ctx)
+				c := New(cfg, Deps{Runner: runner, Gateway: gateway.New(gateway.Deps{}), APIKeys: keys})
 				c.sinks.keyring, c.sinks.buckets = &s3.Keyring{}, f.buckets
 				return c.Apply(ctx, sp)
 			}()
