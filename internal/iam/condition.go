@@ -312,6 +312,18 @@ func (p *Policy) HasConditions() bool {
 	return false
 }
 
+// AnyConditions reports whether some policy of ps has a Condition: when
+// none has, callers may skip building the request's Keys (nil keys decide
+// the same).
+func AnyConditions(ps []*Policy) bool {
+	for _, p := range ps {
+		if p != nil && p.HasConditions() {
+			return true
+		}
+	}
+	return false
+}
+
 // holds reports whether every clause holds for keys (clauses are ANDed).
 func holds(clauses []clause, keys Keys) bool {
 	for i := range clauses {

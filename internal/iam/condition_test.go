@@ -89,3 +89,43 @@ func TestConditionDeny(t *testing.T) {
 		t.Errorf("TLS: %v, want Allow", d)
 	}
 }
+
+// BenchmarkEvaluateConditions compares a decision without conditions (the
+// callers skip building keys then) with one that builds the request's keys
+// and evaluates three conditions.
+func BenchmarkEvaluateConditions(b *testing.B) {
+	plain, err := ParsePolicy(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cond, err := ParsePolicy(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*",
+		"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Bool":{"aws:SecureTransport":"false"},"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	b.Run("plain", func(b *testing.B) {
+		ps := []*Policy{plain}
+		for b.Loop() {
+			var keys Keys
+			if AnyConditions(ps) {
+				keys = NewKeys("10.1.2.3:4", false, now, "")
+			}
+			if EvaluateWith(ps, "s3:GetObject", "arn:aws:s3:::b/k", keys) != Allow {
+				b.Fatal("not allowed")
+			}
+		}
+	})
+	b.Run("conditions", func(b *testing.B) {
+		ps := []*Policy{cond}
+		for b.Loop() {
+			var keys Keys
+			if AnyConditions(ps) {
+				keys = NewKeys("10.1.2.3:4", false, now, "arn:aws:iam::1:role/r")
+			}
+			if EvaluateWith(ps, "s3:GetObject", "arn:aws:s3:::b/k", keys) != Allow {
+				b.Fatal("not allowed")
+			}
+		}
+	})
+}

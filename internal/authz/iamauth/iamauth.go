@@ -118,7 +118,10 @@ func (a *Authorizer) Authorize(ctx context.Context, r *integration.Request, scop
 	}
 	p := a.keys[id.AccessKeyID]
 	arn := authz.RouteARN(a.region, r)
-	keys := iam.NewKeys(r.HTTP.RemoteAddr, r.HTTP.TLS != nil, a.now(), "arn:aws:iam::"+a.account+":role/"+p.RoleName)
+	var keys iam.Keys // built only when a condition reads them
+	if iam.AnyConditions(p.Policies) {
+		keys = iam.NewKeys(r.HTTP.RemoteAddr, r.HTTP.TLS != nil, a.now(), "arn:aws:iam::"+a.account+":role/"+p.RoleName)
+	}
 	if d := iam.EvaluateWith(p.Policies, InvokeAction, arn, keys); d != iam.Allow {
 		return nil, forbidden(fmt.Errorf("role %s: %s on %s: %s", p.RoleName, InvokeAction, arn, d))
 	}
