@@ -129,3 +129,44 @@ func BenchmarkEvaluateConditions(b *testing.B) {
 		}
 	})
 }
+
+func TestNewKeys(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.FixedZone("x", 3600))
+	tests := []struct {
+		name, addr, arn    string
+		wantIP, wantARN    string
+		wantTLS, wantEpoch string
+	}{
+		{"IPv4 with port, assumed role", "10.1.2.3:5555", "arn:aws:sts::123456789012:assumed-role/app/fn", "10.1.2.3", "arn:aws:iam::123456789012:role/app", "false", "1780311600"},
+		{"IPv6 with port", "[::1]:80", "arn:aws:iam::1:role/r", "::1", "arn:aws:iam::1:role/r", "false", "1780311600"},
+		{"IPv4-mapped IPv6", "[::ffff:10.0.0.1]:1", "", "10.0.0.1", "", "false", "1780311600"},
+		{"bare address", "192.0.2.7", "", "192.0.2.7", "", "false", "1780311600"},
+		{"no address", "", "", "", "", "false", "1780311600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := NewKeys(tt.addr, false, now, tt.arn)
+			first := func(key string) string {
+				if v := k[key]; len(v) > 0 {
+					return v[0]
+				}
+				return ""
+			}
+			if got := first(KeySourceIP); got != tt.wantIP {
+				t.Errorf("aws:SourceIp = %q, want %q", got, tt.wantIP)
+			}
+			if got := first(KeyPrincipalARN); got != tt.wantARN {
+				t.Errorf("aws:PrincipalArn = %q, want %q", got, tt.wantARN)
+			}
+			if got := first(KeySecureTransport); got != tt.wantTLS {
+				t.Errorf("aws:SecureTransport = %q", got)
+			}
+			if got := first(KeyEpochTime); got != tt.wantEpoch {
+				t.Errorf("aws:EpochTime = %q, want %q", got, tt.wantEpoch)
+			}
+			if got := first(KeyCurrentTime); got != "2026-06-01T11:00:00Z" {
+				t.Errorf("aws:CurrentTime = %q", got)
+			}
+		})
+	}
+}
