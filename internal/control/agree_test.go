@@ -60,7 +60,7 @@ func TestValidateAgreesWithUp(t *testing.T) {
 				}
 				defer runner.Close(ctx)
 				c := New(cfg, Deps{Runner: runner, Gateway: gateway.New(gateway.Deps{}), APIKeys: keys})
-				c.sinks.keyring, c.sinks.buckets = &s3.Keyring{}, f.buckets
+				c.effects.keyring, c.effects.buckets = &s3.Keyring{}, f.buckets
 				return c.Apply(ctx, sp)
 			}()
 

@@ -37,9 +37,9 @@ var (
 	_ bucketEnsurer   = (*s3.Server)(nil)
 )
 
-// sinks are the collaborators of Deps that apply changes, nil where the
+// effects are the collaborators of Deps that apply changes, nil where the
 // system has none.
-type sinks struct {
+type effects struct {
 	runner  Runner
 	gateway gatewaySwapper
 	apiKeys apiKeyUpdater
@@ -47,8 +47,8 @@ type sinks struct {
 	buckets bucketEnsurer
 }
 
-func sinksOf(d Deps) sinks {
-	s := sinks{runner: d.Runner}
+func effectsOf(d Deps) effects {
+	s := effects{runner: d.Runner}
 	if d.Gateway != nil {
 		s.gateway = d.Gateway
 	}
@@ -125,7 +125,7 @@ func (c *Controller) compile(ctx context.Context, sp *spec.Spec, force map[strin
 			}
 		}
 	}
-	if c.sinks.keyring != nil || dry {
+	if c.effects.keyring != nil || dry {
 		var err error
 		if p.principals, err = c.principals(sp); err != nil {
 			return nil, err
@@ -166,42 +166,42 @@ func (c *Controller) commit(ctx context.Context, p *plan) error {
 	}
 	bg := context.WithoutCancel(ctx)
 	prev := c.running
-	if err := c.sinks.runner.Deploy(ctx, p.fns); err != nil {
+	if err := c.effects.runner.Deploy(ctx, p.fns); err != nil {
 		return fail(err)
 	}
 	undo = append(undo, func() {
-		if err := c.sinks.runner.Deploy(bg, prev.fns); err != nil {
+		if err := c.effects.runner.Deploy(bg, prev.fns); err != nil {
 			c.deps.Logger.Error("roll back functions", "err", err)
 		}
 	})
-	if c.sinks.apiKeys != nil {
-		if err := c.sinks.apiKeys.Update(p.plans, p.keys); err != nil {
+	if c.effects.apiKeys != nil {
+		if err := c.effects.apiKeys.Update(p.plans, p.keys); err != nil {
 			return fail(err)
 		}
 		undo = append(undo, func() {
-			if err := c.sinks.apiKeys.Update(prev.plans, prev.keys); err != nil {
+			if err := c.effects.apiKeys.Update(prev.plans, prev.keys); err != nil {
 				c.deps.Logger.Error("roll back API keys", "err", err)
 			}
 		})
 	}
-	if c.sinks.keyring != nil {
-		if err := c.sinks.keyring.Set(p.principals); err != nil {
+	if c.effects.keyring != nil {
+		if err := c.effects.keyring.Set(p.principals); err != nil {
 			return fail(err)
 		}
 		undo = append(undo, func() {
-			if err := c.sinks.keyring.Set(prev.principals); err != nil {
+			if err := c.effects.keyring.Set(prev.principals); err != nil {
 				c.deps.Logger.Error("roll back store principals", "err", err)
 			}
 		})
 	}
-	if c.sinks.buckets != nil && len(p.buckets) > 0 {
+	if c.effects.buckets != nil && len(p.buckets) > 0 {
 		// Additive: existing buckets and objects are never changed, so
 		// there is nothing to undo of the buckets that exist already.
-		if err := c.sinks.buckets.EnsureBuckets(ctx, p.buckets); err != nil {
+		if err := c.effects.buckets.EnsureBuckets(ctx, p.buckets); err != nil {
 			return fail(fmt.Errorf("buckets: %w", err))
 		}
 	}
-	c.sinks.gateway.Swap(p.dep.Deployment)
+	c.effects.gateway.Swap(p.dep.Deployment)
 	c.queues.install(p.dep.queues)
 	c.running = running{fns: p.fns, principals: p.principals, plans: p.plans, keys: p.keys}
 	return nil

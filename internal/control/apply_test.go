@@ -248,7 +248,7 @@ func TestApplyAllOrNothing(t *testing.T) {
 	f := newFakes()
 	gw := gateway.New(gateway.Deps{})
 	c := New(Config{Region: "us-east-1", AccountID: "000000000000"}, Deps{Runner: f.runner, Gateway: gw, Storage: &Storage{Credentials: creds}, Builder: fakeBuilder{f}})
-	c.sinks.apiKeys, c.sinks.keyring, c.sinks.buckets = f.keys, f.keyring, f.buckets
+	c.effects.apiKeys, c.effects.keyring, c.effects.buckets = f.keys, f.keyring, f.buckets
 	if err := c.Apply(ctx, v1); err != nil {
 		t.Fatalf("apply v1: %v", err)
 	}

@@ -112,7 +112,7 @@ type Controller struct {
 	deployed map[string]map[string]*deployed // API name -> stage -> what that stage runs
 	mgmt     mgmtState                       // Lambda API overrides and change times (override.go)
 
-	sinks   sinks   // what apply changes (apply.go)
+	effects effects // what apply changes (apply.go)
 	running running // what the last apply committed, to roll back to
 }
 
@@ -130,7 +130,7 @@ func New(cfg Config, deps Deps) *Controller {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}, sinks: sinksOf(deps)}
+	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}, effects: effectsOf(deps)}
 }
 
 // load reads the definition again.
@@ -552,5 +552,5 @@ func (c *Controller) AccessLogDropped() uint64 { return c.logs.Dropped() }
 // after the HTTP servers shut down): its resources are released and the
 // stages' access logs are flushed and closed.
 func (c *Controller) Close() {
-	c.sinks.gateway.Swap(gateway.NewDeployment(nil))
+	c.effects.gateway.Swap(gateway.NewDeployment(nil))
 }
