@@ -5,9 +5,12 @@
 // read side and CreateDeployment, Lambda's function management (see
 // docs/management-api.md).
 //
-// A redeploy builds the complete new deployment first; only when that
-// succeeds is it swapped in, and the old one drains. A spec that fails to
-// load or build leaves the running system untouched.
+// A redeploy builds the complete new system first (compile); only when
+// that succeeds does it change anything, step by step, undoing the steps
+// already taken if a later one fails (commit), and the old gateway
+// deployment drains. A spec that fails to load, build or commit leaves the
+// running system as it was. Check runs the same build without side
+// effects, for portico validate.
 package control
 
 import (
