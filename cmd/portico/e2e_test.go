@@ -385,6 +385,24 @@ func TestValidateCommand(t *testing.T) {
 			t.Errorf("validate output lacks %q:\n%s", want, out)
 		}
 	}
+
+	// A policy Condition: supported operators and keys pass, others are
+	// refused at the policy's position (up would refuse them too).
+	policy := func(cond string) string {
+		return "roles:\n  r:\n    policies:\n      - {Version: \"2012-10-17\", Statement: {Effect: Allow, Action: \"s3:*\", Resource: \"*\", Condition: " + cond + "}}\n"
+	}
+	for _, tt := range []struct{ cond, want string }{
+		{"{StringLike: {s3:prefix: home/*}, Bool: {aws:SecureTransport: true}}", "ok"},
+		{"{StringLike: {aws:username: bob}}", ":4:116: policies[0]: policy: statement 0: Condition StringLike: key \"aws:username\" is not one Portico supplies"},
+	} {
+		if err := os.WriteFile(bad, []byte(policy(tt.cond)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err = exec.Command(binary, "validate", "-f", bad).CombinedOutput()
+		if (err == nil) != (tt.want == "ok") || !strings.Contains(string(out), tt.want) {
+			t.Errorf("validate %s: %v\n%s\nwant %s", tt.cond, err, out, tt.want)
+		}
+	}
 }
 
 // TestRedeployUnderLoad edits the spec while requests flow: a good edit is

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/pulumiyaml"
 	"github.com/portico-dev/portico/internal/spec"
@@ -47,6 +48,11 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				sp, warnings = p.Spec, p.Warnings
 			}
 		}
+	}
+	if err == nil {
+		// The second half of the config pass: compile the system the way
+		// up does, without starting anything.
+		err = control.Check(ctx, sp, control.Config{Region: region, AccountID: accountID})
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -261,7 +261,11 @@ func (g *Gate) authorize(r *http.Request, p *s3.Principal, op operation) (*Error
 				" is not authorized to perform: " + r.Method + " " + r.URL.Path + " because only the admin principal may call Portico's management operations"},
 			fmt.Errorf("%s: admin-only operation %s %s", p.Name, r.Method, r.URL.Path)
 	}
-	switch d := iam.Evaluate(p.Policies, op.action, op.resource); d {
+	var keys iam.Keys // built only when a condition reads them
+	if iam.AnyConditions(p.Policies) {
+		keys = iam.NewKeys(r.RemoteAddr, r.TLS != nil, g.deps.Now(), p.ARN)
+	}
+	switch d := iam.EvaluateWith(p.Policies, op.action, op.resource, keys); d {
 	case iam.Allow:
 		return nil, nil
 	case iam.Deny:

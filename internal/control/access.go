@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/portico-dev/portico/internal/apikey"
@@ -82,20 +83,25 @@ func (c *Controller) iamAuthorizer(sp *spec.Spec) (gateway.Authorizer, error) {
 	return iamauth.New(iamauth.Config{Principals: ps, Region: c.cfg.Region, AccountID: c.cfg.AccountID})
 }
 
-// rolePolicies parses a role's inline policies and looks up its managed
+// rolePolicies returns a role's inline policies and looks up its managed
 // ones; a managed policy Portico does not know grants nothing and is
 // logged.
 func (c *Controller) rolePolicies(r *spec.Role) ([]*iam.Policy, error) {
 	if r == nil {
 		return nil, nil
 	}
-	var out []*iam.Policy
-	for i, doc := range r.Policies {
-		p, err := iam.ParsePolicy(doc)
-		if err != nil {
-			return nil, fmt.Errorf("role %s: policies[%d]: %w", r.Name, i, err)
+	// Policies are parsed once, by spec validation (Role.Parsed); a spec
+	// built in code rather than loaded is parsed here.
+	out := slices.Clone(r.Parsed)
+	if len(out) != len(r.Policies) {
+		out = out[:0]
+		for i, doc := range r.Policies {
+			p, err := iam.ParsePolicy(doc)
+			if err != nil {
+				return nil, fmt.Errorf("role %s: policies[%d]: %w", r.Name, i, err)
+			}
+			out = append(out, p)
 		}
-		out = append(out, p)
 	}
 	for _, arn := range r.ManagedPolicyArns {
 		p, ok := iam.ManagedPolicy(arn)

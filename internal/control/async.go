@@ -46,14 +46,33 @@ func (c *Controller) applyAsyncConfig(sp *spec.Spec) {
 // applyNotifications gives the store sp's bucket notifications that
 // changed since the last apply (so that a configuration set through the
 // S3 API stays until the spec's own changes). It runs after the functions
-// are deployed: the store checks each destination's permission.
-func (c *Controller) applyNotifications(sp *spec.Spec) error {
+// are deployed: the store checks each destination's permission. back sets
+// the buckets it changed as they were; on an error it has done so itself.
+func (c *Controller) applyNotifications(sp *spec.Spec) (back func(), err error) {
+	back = func() {}
 	st := c.deps.Storage
-	if st == nil || sp.Storage != nil {
-		return nil
+	if st == nil || st.Server == nil || sp.Storage != nil {
+		return back, nil
 	}
 	if c.notes == nil {
 		c.notes = map[string][]s3.Notification{}
+	}
+	type was struct {
+		list []s3.Notification
+		seen bool
+	}
+	changed := map[string]was{}
+	back = func() {
+		for name, w := range changed {
+			if err := st.Server.SetNotifications(name, w.list); err != nil {
+				c.deps.Logger.Error("roll back bucket notifications", "bucket", name, "err", err)
+			}
+			if w.seen {
+				c.notes[name] = w.list
+			} else {
+				delete(c.notes, name)
+			}
+		}
 	}
 	for _, name := range sortedKeys(sp.Buckets) {
 		var list []s3.Notification
@@ -66,11 +85,13 @@ func (c *Controller) applyNotifications(sp *spec.Spec) error {
 			continue
 		}
 		if err := st.Server.SetNotifications(name, list); err != nil {
-			return fmt.Errorf("bucket %s: notifications: %w", name, err)
+			back()
+			return func() {}, fmt.Errorf("bucket %s: notifications: %w", name, err)
 		}
+		changed[name] = was{old, seen}
 		c.notes[name] = list
 	}
-	return nil
+	return back, nil
 }
 
 // S3Events lets the S3 store notify functions: through the runner's

@@ -5,9 +5,12 @@
 // read side and CreateDeployment, Lambda's function management (see
 // docs/management-api.md).
 //
-// A redeploy builds the complete new deployment first; only when that
-// succeeds is it swapped in, and the old one drains. A spec that fails to
-// load or build leaves the running system untouched.
+// A redeploy builds the complete new system first (compile); only when
+// that succeeds does it change anything, step by step, undoing the steps
+// already taken if a later one fails (commit), and the old gateway
+// deployment drains. A spec that fails to load, build or commit leaves the
+// running system as it was. Check runs the same build without side
+// effects, for portico validate.
 package control
 
 import (
@@ -17,7 +20,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,6 +37,7 @@ import (
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/observe"
+	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/observe/metrics"
 	"github.com/portico-dev/portico/internal/openai"
 	"github.com/portico-dev/portico/internal/queue"
@@ -119,6 +122,9 @@ type Controller struct {
 	deployed map[string]map[string]*deployed // API name -> stage -> what that stage runs
 	mgmt     mgmtState                       // Lambda API overrides and change times (override.go)
 	notes    map[string][]s3.Notification    // bucket notifications last set from the spec
+
+	effects effects // what apply changes (apply.go)
+	running running // what the last apply committed, to roll back to
 }
 
 // deployed is the API definition attached to one stage: for auto-deploy
@@ -135,7 +141,7 @@ func New(cfg Config, deps Deps) *Controller {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}}
+	return &Controller{cfg: cfg, deps: deps, deployed: map[string]map[string]*deployed{}, effects: effectsOf(deps)}
 }
 
 // load reads the definition again.
@@ -163,73 +169,19 @@ func (c *Controller) Apply(ctx context.Context, sp *spec.Spec) error {
 }
 
 // apply does the work of Apply; force names stages ("api/stage") to
-// redeploy even without autoDeploy.
+// redeploy even without autoDeploy. It builds the whole new system first
+// (compile) and then commits it step by step, undoing the committed steps
+// if a later one fails (commit, in apply.go).
 func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]bool) error {
-	fns := make([]lambda.Function, 0, len(sp.Functions))
-	for _, name := range sortedKeys(sp.Functions) {
-		f := c.mgmt.overlay(sp.Functions[name]) // the spec's function, as the Lambda API changed it
-		fn, err := lambdaFunction(f)
-		if err != nil {
-			return err
-		}
-		if fn, err = c.buildFunction(ctx, f, fn); err != nil {
-			return err
-		}
-		if st := sp.Storage; st != nil {
-			// Buckets live elsewhere: the SDKs' S3 clients go there.
-			fn.Environment = maps.Clone(fn.Environment)
-			maps.Copy(fn.Environment, s3.ExternalFunctionEnv(st.Endpoint))
-		}
-		fns = append(fns, fn)
-	}
-
-	// Decide what each stage runs, then build everything before touching
-	// the running system.
-	next := map[string]map[string]*deployed{}
-	now := time.Now().UTC()
-	for _, apiName := range sortedKeys(sp.APIs) {
-		a := sp.APIs[apiName]
-		next[apiName] = map[string]*deployed{}
-		for stName, st := range a.Stages {
-			prev := c.deployed[apiName][stName]
-			if prev == nil || st.AutoDeploy || force[apiName+"/"+stName] {
-				next[apiName][stName] = &deployed{api: a, id: newDeploymentID(), at: now}
-			} else {
-				next[apiName][stName] = prev
-			}
-		}
-	}
-	dep, err := c.build(sp, next)
+	p, err := c.compile(ctx, sp, force, false)
 	if err != nil {
 		return err
 	}
-	if c.deps.APIKeys != nil {
-		plans, keys := usagePlans(sp)
-		if err := c.deps.APIKeys.Update(plans, keys); err != nil {
-			dep.close()
-			return err
-		}
-	}
-	if err := c.applyStorage(ctx, sp); err != nil {
-		dep.close()
+	p.spec = sp
+	if err := c.commit(ctx, p); err != nil {
 		return err
 	}
-	c.applyAsyncConfig(sp)
-	if err := c.deps.Runner.Deploy(ctx, fns); err != nil {
-		dep.close()
-		if c.deps.APIKeys != nil && c.spec != nil {
-			_ = c.deps.APIKeys.Update(usagePlans(c.spec)) // back to the running spec's
-		}
-		if c.spec != nil {
-			c.applyAsyncConfig(c.spec)
-		}
-		return err
-	}
-	if err := c.applyNotifications(sp); err != nil {
-		dep.close()
-		return err
-	}
-	c.deps.Gateway.Swap(dep.Deployment)
+	next, fns, now := p.stages, p.fns, p.now
 	c.spec, c.deployed = sp, next
 	c.mgmt.applied(fns, now)
 	if m := c.deps.Metrics; m != nil {
@@ -251,6 +203,7 @@ func (c *Controller) apply(ctx context.Context, sp *spec.Spec, force map[string]
 type built struct {
 	*gateway.Deployment
 	closers []func()
+	queues  map[string]*queueEntry // limiters this deployment created, shared once committed
 }
 
 func (b *built) close() {
@@ -259,8 +212,10 @@ func (b *built) close() {
 	}
 }
 
-func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed) (*built, error) {
-	b := &built{}
+// build compiles the gateway deployment. With dry set, access log formats
+// are compiled but their destinations not opened.
+func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed, dry bool) (*built, error) {
+	b := &built{queues: map[string]*queueEntry{}}
 	iamAuth, err := c.iamAuthorizer(sp)
 	if err != nil {
 		return nil, err
@@ -288,7 +243,9 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 			st := a.Stages[stName]
 			routes, err := c.routes(b, stages[apiName][stName].api, st, iamAuth)
 			var sinks []observe.Sink
-			if err == nil && st.AccessLogSettings != nil {
+			if err == nil && st.AccessLogSettings != nil && dry {
+				_, err = accesslog.Compile(st.AccessLogSettings.Format)
+			} else if err == nil && st.AccessLogSettings != nil {
 				var sink observe.Sink
 				var release func()
 				sink, release, err = c.logs.acquire(st.AccessLogSettings)
@@ -359,7 +316,7 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 			return nil, fmt.Errorf("integration %s: unsupported type %q", name, in.Type)
 		}
 		if in.MaxConcurrency != nil {
-			l, err := c.queues.get(a.ID+"/"+name, in)
+			l, err := c.queues.get(a.ID+"/"+name, in, b.queues)
 			if err != nil {
 				return nil, fmt.Errorf("integration %s: %w", name, err)
 			}
@@ -631,5 +588,5 @@ func (c *Controller) AccessLogDropped() uint64 { return c.logs.Dropped() }
 // after the HTTP servers shut down): its resources are released and the
 // stages' access logs are flushed and closed.
 func (c *Controller) Close() {
-	c.deps.Gateway.Swap(gateway.NewDeployment(nil))
+	c.effects.gateway.Swap(gateway.NewDeployment(nil))
 }

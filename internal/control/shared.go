@@ -92,25 +92,45 @@ type queueEntry struct {
 	l   *queue.Limiter
 }
 
-func (q *queues) get(id string, in *spec.Integration) (*queue.Limiter, error) {
+// get returns the limiter of integration id: the shared one when its size
+// is unchanged, else a new one, which is recorded in pending (not yet
+// shared) until install; a deployment that never commits leaves the
+// shared set as it was.
+func (q *queues) get(id string, in *spec.Integration, pending map[string]*queueEntry) (*queue.Limiter, error) {
 	cfg := queue.Config{MaxConcurrency: *in.MaxConcurrency, QueueTimeout: millis(in.QueueTimeoutInMillis)}
 	if in.MaxQueue != nil {
 		cfg.MaxQueue = *in.MaxQueue
 	}
+	same := func(e *queueEntry) bool {
+		return e != nil && e.cfg.MaxConcurrency == cfg.MaxConcurrency && e.cfg.MaxQueue == cfg.MaxQueue && e.cfg.QueueTimeout == cfg.QueueTimeout
+	}
+	if e := pending[id]; same(e) {
+		return e.l, nil
+	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if e := q.all[id]; e != nil && e.cfg.MaxConcurrency == cfg.MaxConcurrency && e.cfg.MaxQueue == cfg.MaxQueue && e.cfg.QueueTimeout == cfg.QueueTimeout {
+	e := q.all[id]
+	q.mu.Unlock()
+	if same(e) {
 		return e.l, nil
 	}
 	l, err := queue.New(cfg)
 	if err != nil {
 		return nil, err
 	}
+	pending[id] = &queueEntry{cfg: cfg, l: l}
+	return l, nil
+}
+
+// install shares the limiters a committed deployment created.
+func (q *queues) install(pending map[string]*queueEntry) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.all == nil {
 		q.all = map[string]*queueEntry{}
 	}
-	q.all[id] = &queueEntry{cfg: cfg, l: l}
-	return l, nil
+	for id, e := range pending {
+		q.all[id] = e
+	}
 }
 
 // Stats returns every queue's statistics by "apiID/integration".

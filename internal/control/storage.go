@@ -1,7 +1,6 @@
 package control
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/portico-dev/portico/internal/lambda"
@@ -13,7 +12,8 @@ import (
 // Storage is the embedded S3 store as the controller drives it: buckets
 // declared in the spec are created (and filled from their contents
 // directories) at every apply, and the principals that may call it follow
-// the spec's functions, roles and access keys.
+// the spec's functions, roles and access keys. With an external store
+// (the spec's storage:) Portico's own store holds no buckets of the spec.
 type Storage struct {
 	Server      *s3.Server
 	Keyring     *s3.Keyring
@@ -23,22 +23,24 @@ type Storage struct {
 	Admin sigv4.Credentials
 }
 
-// applyStorage makes the store match sp. With an external store (the
-// spec's storage:) Portico's own store holds no buckets of the spec.
-func (c *Controller) applyStorage(ctx context.Context, sp *spec.Spec) error {
+// principals are the callers the store knows under sp: the admin, each
+// function (with its own credentials) and each access key, with the
+// policies of their roles. Without a store only the access keys are
+// listed (Check's view).
+func (c *Controller) principals(sp *spec.Spec) ([]s3.Principal, error) {
 	st := c.deps.Storage
-	if st == nil {
-		return nil
-	}
 	var ps []s3.Principal
-	if st.Admin.AccessKeyID != "" {
+	if st != nil && st.Admin.AccessKeyID != "" {
 		ps = append(ps, s3.Principal{Name: "admin", Admin: true, ARN: "arn:aws:iam::" + c.cfg.AccountID + ":root", Credentials: st.Admin})
 	}
 	for _, name := range sortedKeys(sp.Functions) {
 		f := sp.Functions[name]
 		policies, err := c.rolePolicies(sp.Roles[f.Role])
 		if err != nil {
-			return fmt.Errorf("function %s: %w", name, err)
+			return nil, fmt.Errorf("function %s: %w", name, err)
+		}
+		if st == nil || st.Credentials == nil {
+			continue
 		}
 		id, secret, token := st.Credentials.ForName(name)
 		ps = append(ps, s3.Principal{Name: "function/" + name, Policies: policies, ARN: roleSessionARN(c.cfg.AccountID, f.Role, name),
@@ -48,22 +50,12 @@ func (c *Controller) applyStorage(ctx context.Context, sp *spec.Spec) error {
 		k := sp.AccessKeys[name]
 		policies, err := c.rolePolicies(sp.Roles[k.Role])
 		if err != nil {
-			return fmt.Errorf("access key %s: %w", name, err)
+			return nil, fmt.Errorf("access key %s: %w", name, err)
 		}
 		ps = append(ps, s3.Principal{Name: "accessKey/" + name, Policies: policies, ARN: "arn:aws:iam::" + c.cfg.AccountID + ":role/" + k.Role,
 			Credentials: sigv4.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}})
 	}
-	if err := st.Keyring.Set(ps); err != nil {
-		return err
-	}
-	if sp.Storage != nil {
-		return nil
-	}
-	var buckets []s3.Bucket
-	for _, name := range sortedKeys(sp.Buckets) {
-		buckets = append(buckets, s3.Bucket{Name: name, Contents: sp.Buckets[name].Contents})
-	}
-	return st.Server.EnsureBuckets(ctx, buckets)
+	return ps, nil
 }
 
 // FunctionCredentials returns what a function's sandbox gets as its AWS

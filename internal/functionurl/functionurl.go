@@ -72,7 +72,7 @@ type Deps struct {
 	// APIName "function-url/NAME".
 	Sinks  []observe.Sink
 	Logger *slog.Logger
-	Now        func() time.Time
+	Now    func() time.Time
 }
 
 // Handler serves the function URLs of one deployment. Safe for

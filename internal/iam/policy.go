@@ -15,10 +15,16 @@
 // Principal may omit Resource (the resource is the one the policy is
 // attached to); it then matches every resource.
 //
+// Condition blocks are evaluated (condition.go) against the keys of the
+// request (Keys): the string, numeric, date, Bool, IP address, ARN and Null
+// operators, each with the IfExists suffix and the ForAnyValue: and
+// ForAllValues: qualifiers, over the keys listed in SupportedKeys.
+//
 // Not supported, and rejected by ParsePolicy with an error naming the
-// statement: Condition blocks and policy variables (${...}) in
-// Version 2012-10-17 resources. Rejecting is deliberate: ignoring a
-// condition would silently widen an Allow or narrow a Deny.
+// statement: other condition operators (Binary...) and keys, and policy
+// variables (${...}) in Version 2012-10-17 resources and condition values.
+// Rejecting is deliberate: ignoring a condition would silently widen an
+// Allow or narrow a Deny.
 //
 // Policies are immutable after parsing and safe for concurrent use.
 package iam
@@ -81,6 +87,9 @@ type Statement struct {
 	// such as {"Service": "lambda.amazonaws.com"}), nil when absent.
 	Principal    any
 	NotPrincipal bool
+	// conditions are the parsed Condition block, all of which must hold
+	// for the statement to apply.
+	conditions []clause
 }
 
 // ParsePolicy parses a policy document. doc is either a decoded document
@@ -101,19 +110,19 @@ func ParsePolicy(doc any) (*Policy, error) {
 		case "Version":
 			s, ok := v.(string)
 			if !ok || (s != "2012-10-17" && s != "2008-10-17") {
-				return nil, fmt.Errorf("policy: Version must be \"2012-10-17\" or \"2008-10-17\", got %v", describe(v))
+				return nil, within(fmt.Errorf("policy: Version must be \"2012-10-17\" or \"2008-10-17\", got %v", describe(v)), k)
 			}
 			p.Version = s
 		case "Id":
 			s, ok := v.(string)
 			if !ok {
-				return nil, fmt.Errorf("policy: Id must be a string, got %v", describe(v))
+				return nil, within(fmt.Errorf("policy: Id must be a string, got %v", describe(v)), k)
 			}
 			p.ID = s
 		case "Statement":
 			stmts, haveStmt = v, true
 		default:
-			return nil, fmt.Errorf("policy: unknown field %q (want Version, Id, Statement)", k)
+			return nil, within(fmt.Errorf("policy: unknown field %q (want Version, Id, Statement)", k), k)
 		}
 	}
 	if !haveStmt {
@@ -126,18 +135,24 @@ func ParsePolicy(doc any) (*Policy, error) {
 	case []any:
 		list = s
 	default:
-		return nil, fmt.Errorf("policy: Statement must be an object or an array, got %v", describe(stmts))
+		return nil, within(fmt.Errorf("policy: Statement must be an object or an array, got %v", describe(stmts)), "Statement")
 	}
 	if len(list) == 0 {
-		return nil, errors.New("policy: Statement is empty")
+		return nil, within(errors.New("policy: Statement is empty"), "Statement")
 	}
+	_, isList := stmts.([]any)
 	for i, raw := range list {
+		path := []any{"Statement"}
+		if isList {
+			path = append(path, i)
+		}
 		sm, ok := raw.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("policy: statement %d: must be an object, got %v", i, describe(raw))
+			return nil, within(fmt.Errorf("policy: statement %d: must be an object, got %v", i, describe(raw)), path...)
 		}
 		st, err := parseStatement(sm, p.Version)
 		if err != nil {
+			err = within(err, path...)
 			if sid, _ := sm["Sid"].(string); sid != "" {
 				return nil, fmt.Errorf("policy: statement %d (%s): %w", i, sid, err)
 			}
@@ -185,7 +200,7 @@ func parseStatement(m map[string]any, version string) (Statement, error) {
 		case "Sid":
 			s, ok := v.(string)
 			if !ok {
-				return st, fmt.Errorf("Sid must be a string, got %v", describe(v))
+				return st, within(fmt.Errorf("Sid must be a string, got %v", describe(v)), k)
 			}
 			st.Sid = s
 		case "Effect":
@@ -195,50 +210,52 @@ func parseStatement(m map[string]any, version string) (Statement, error) {
 			case "Deny":
 				st.Effect = Deny
 			default:
-				return st, fmt.Errorf("Effect must be \"Allow\" or \"Deny\", got %v", describe(v))
+				return st, within(fmt.Errorf("Effect must be \"Allow\" or \"Deny\", got %v", describe(v)), k)
 			}
 			haveEffect = true
 		case "Action", "NotAction":
 			if haveAction {
-				return st, errors.New("has both Action and NotAction")
+				return st, within(errors.New("has both Action and NotAction"), k)
 			}
 			haveAction, st.NotAction = true, k == "NotAction"
 			if st.Actions, err = stringList(k, v); err != nil {
-				return st, err
+				return st, within(err, k)
 			}
 			for _, a := range st.Actions {
 				if a != "*" && !validAction(a) {
-					return st, fmt.Errorf("%s %q: want \"service:name\" (wildcards allowed) or \"*\"", k, a)
+					return st, within(fmt.Errorf("%s %q: want \"service:name\" (wildcards allowed) or \"*\"", k, a), k)
 				}
 			}
 		case "Resource", "NotResource":
 			if haveResource {
-				return st, errors.New("has both Resource and NotResource")
+				return st, within(errors.New("has both Resource and NotResource"), k)
 			}
 			haveResource, st.NotResource = true, k == "NotResource"
 			if st.Resources, err = stringList(k, v); err != nil {
-				return st, err
+				return st, within(err, k)
 			}
 			for _, r := range st.Resources {
 				if r != "*" && !strings.HasPrefix(r, "arn:") {
-					return st, fmt.Errorf("%s %q: want an ARN (wildcards allowed) or \"*\"", k, r)
+					return st, within(fmt.Errorf("%s %q: want an ARN (wildcards allowed) or \"*\"", k, r), k)
 				}
 				if version == "2012-10-17" && strings.Contains(r, "${") {
-					return st, fmt.Errorf("%s %q: policy variables are not supported", k, r)
+					return st, within(fmt.Errorf("%s %q: policy variables are not supported", k, r), k)
 				}
 			}
 		case "Principal", "NotPrincipal":
 			if havePrincipal {
-				return st, errors.New("has both Principal and NotPrincipal")
+				return st, within(errors.New("has both Principal and NotPrincipal"), k)
 			}
 			if err := validPrincipal(v); err != nil {
-				return st, fmt.Errorf("%s: %w", k, err)
+				return st, within(fmt.Errorf("%s: %w", k, err), k)
 			}
 			havePrincipal, st.NotPrincipal, st.Principal = true, k == "NotPrincipal", v
 		case "Condition":
-			return st, errors.New("Condition is not supported (remove it, or express the restriction through Resource)")
+			if st.conditions, err = parseCondition(v, version); err != nil {
+				return st, within(err, k)
+			}
 		default:
-			return st, fmt.Errorf("unknown field %q", k)
+			return st, within(fmt.Errorf("unknown field %q", k), k)
 		}
 	}
 	switch {
@@ -250,6 +267,29 @@ func parseStatement(m map[string]any, version string) (Statement, error) {
 		return st, errors.New("Resource (or NotResource) is missing")
 	}
 	return st, nil
+}
+
+// PathError is a ParsePolicy error with the place in the document it is
+// about, from the top: field names and, when Statement is an array, the
+// statement's index (for example "Statement", 0, "Condition", "Bool",
+// "aws:SecureTransport"). Its message is the wrapped error's.
+type PathError struct {
+	Path []any
+	Err  error
+}
+
+func (e *PathError) Error() string { return e.Err.Error() }
+func (e *PathError) Unwrap() error { return e.Err }
+
+// within places err under path: it prefixes the path of a PathError err
+// already holds, or wraps err in a new one.
+func within(err error, path ...any) error {
+	var pe *PathError
+	if errors.As(err, &pe) {
+		pe.Path = append(append([]any{}, path...), pe.Path...)
+		return err
+	}
+	return &PathError{Path: path, Err: err}
 }
 
 func validAction(a string) bool {
@@ -352,16 +392,24 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // Evaluate decides action (such as "s3:GetObject") on resource (an ARN)
-// under p alone: Deny if a matching Deny statement exists, else Allow if a
-// matching Allow statement exists, else NotApplicable.
+// under p alone, for a request without condition keys: Deny if a matching
+// Deny statement exists, else Allow if a matching Allow statement exists,
+// else NotApplicable.
 func (p *Policy) Evaluate(action, resource string) Decision {
+	return p.EvaluateWith(action, resource, nil)
+}
+
+// EvaluateWith is Evaluate for a request whose condition keys are keys: a
+// statement applies when its action and resource match and all of its
+// conditions hold.
+func (p *Policy) EvaluateWith(action, resource string, keys Keys) Decision {
 	if p == nil {
 		return NotApplicable
 	}
 	d := NotApplicable
 	for i := range p.Statements {
 		st := &p.Statements[i]
-		if !st.matches(action, resource) {
+		if !st.matches(action, resource) || !holds(st.conditions, keys) {
 			continue
 		}
 		if st.Effect == Deny {
@@ -377,9 +425,14 @@ func (p *Policy) Evaluate(action, resource string) Decision {
 // Allow if any allows, else NotApplicable (implicit deny). Nil policies are
 // skipped.
 func Evaluate(policies []*Policy, action, resource string) Decision {
+	return EvaluateWith(policies, action, resource, nil)
+}
+
+// EvaluateWith is Evaluate for a request whose condition keys are keys.
+func EvaluateWith(policies []*Policy, action, resource string, keys Keys) Decision {
 	d := NotApplicable
 	for _, p := range policies {
-		switch p.Evaluate(action, resource) {
+		switch p.EvaluateWith(action, resource, keys) {
 		case Deny:
 			return Deny
 		case Allow:

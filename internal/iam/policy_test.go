@@ -1,8 +1,11 @@
 package iam
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 const rolePolicy = `{"Version":"2012-10-17","Statement":[
@@ -91,7 +94,9 @@ func TestParsePolicy(t *testing.T) {
 		{"resource not arn", `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}}`, "want an ARN"},
 		{"empty action list", `{"Statement":{"Effect":"Allow","Action":[],"Resource":"*"}}`, "empty array"},
 		{"non-string action", `{"Statement":{"Effect":"Allow","Action":[1],"Resource":"*"}}`, "non-empty strings"},
-		{"condition", `{"Version":"2012-10-17","Statement":{"Sid":"C","Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}}`, "statement 0 (C): Condition is not supported"},
+		{"condition key", `{"Version":"2012-10-17","Statement":{"Sid":"C","Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}}`, "statement 0 (C): Condition Bool: key \"aws:MultiFactorAuthPresent\" is not one Portico supplies"},
+		{"condition operator", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"BinaryEquals":{"s3:prefix":"QQ=="}}}}`, "Condition operator \"BinaryEquals\" is not supported"},
+		{"condition value", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}}`, "is not an IP address or CIDR block"},
 		{"policy variable", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}/*"}}`, "policy variables"},
 		{"bad principal", `{"Statement":{"Effect":"Allow","Principal":{"Robot":"x"},"Action":"sts:AssumeRole"}}`, "unknown principal type"},
 		{"unknown statement field", `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Extra":1}}`, `unknown field "Extra"`},
@@ -164,12 +169,18 @@ func TestManagedPolicies(t *testing.T) {
 func FuzzParseEvaluate(f *testing.F) {
 	f.Add(rolePolicy, "s3:GetObject", "arn:aws:s3:::models/x")
 	f.Add(`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}`, "a:b", "arn:")
+	f.Add(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"ForAllValues:StringLikeIfExists":{"s3:prefix":["a*"]},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"DateLessThan":{"aws:CurrentTime":"2030-01-01"}}}}`, "s3:ListBucket", "a*")
+	keys := NewKeys("10.0.0.1:1", false, time.Unix(1e9, 0), "arn:aws:sts::1:assumed-role/r/s")
 	f.Fuzz(func(t *testing.T, doc, action, resource string) {
 		p, err := ParsePolicy(doc)
 		if err != nil {
 			return
 		}
-		d := p.Evaluate(action, resource)
+		// resource doubles as s3:prefix, so conditions see fuzzed values.
+		d := p.EvaluateWith(action, resource, Keys{}.Set(KeyS3Prefix, resource))
+		for k, v := range keys {
+			_ = p.EvaluateWith(action, resource, Keys{k: v})
+		}
 		if d != NotApplicable && d != Allow && d != Deny {
 			t.Fatalf("decision %d", d)
 		}
@@ -179,4 +190,31 @@ func FuzzParseEvaluate(f *testing.F) {
 			t.Fatal("explicit deny did not win")
 		}
 	})
+}
+
+func TestParsePolicyErrorPath(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want string
+	}{
+		{"condition key", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`,
+			"[Statement 1 Condition Bool aws:MultiFactorAuthPresent]"},
+		{"operator", `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"BinaryEquals":{"s3:prefix":"QQ=="}}}}`, "[Statement Condition BinaryEquals]"},
+		{"resource", `{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}]}`, "[Statement 0 Resource]"},
+		{"top-level field", `{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}],"Extra":1}`, "[Extra]"},
+		{"missing field", `{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}`, "[Statement 0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParsePolicy(tt.doc)
+			var pe *PathError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v carries no path", err)
+			}
+			if got := fmt.Sprint(pe.Path); got != tt.want {
+				t.Errorf("path = %s, want %s (%v)", got, tt.want, err)
+			}
+		})
+	}
 }

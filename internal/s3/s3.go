@@ -356,11 +356,31 @@ func (c *call) authorize(action, resource string) error {
 	if c.who.Admin {
 		return nil
 	}
-	if iam.Evaluate(c.who.Policies, action, resource) != iam.Allow {
+	if iam.EvaluateWith(c.who.Policies, action, resource, c.conditionKeys(action)) != iam.Allow {
 		return &apiError{Status: 403, Code: "AccessDenied", Message: "Access Denied",
 			cause: fmt.Errorf("%s may not %s on %s", c.who.Name, action, resource)}
 	}
 	return nil
+}
+
+// conditionKeys are the IAM condition keys of the request: the global ones
+// and, for the list actions, s3:prefix (empty when not given, as on AWS),
+// s3:delimiter and s3:max-keys.
+func (c *call) conditionKeys(action string) iam.Keys {
+	if !iam.AnyConditions(c.who.Policies) {
+		return nil // nothing reads them: skip the allocations
+	}
+	k := iam.NewKeys(c.r.RemoteAddr, c.r.TLS != nil, c.srv.deps.Now(), c.who.ARN)
+	switch action {
+	case "s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads":
+		k.Set(iam.KeyS3Prefix, c.q("prefix"))
+		for _, name := range []string{"delimiter", "max-keys"} {
+			if c.has(name) {
+				k.Set("s3:"+name, c.q(name))
+			}
+		}
+	}
+	return k
 }
 
 func bucketARN(b string) string      { return "arn:aws:s3:::" + b }

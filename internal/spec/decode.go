@@ -64,6 +64,11 @@ type decoder struct {
 	broken map[any]bool // resources whose body was not a mapping
 	nodes  int
 	over   bool
+
+	// anyNodes keeps the YAML node of each entry of a list of free-form
+	// values (role policies), keyed as pos is, so that validation can point
+	// inside the value.
+	anyNodes nodeMap
 }
 
 func nodePos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
@@ -364,6 +369,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, label string) {
 				continue
 			}
 			d.pos[posKey{p: v.Addr().Interface(), k: strconv.Itoa(len(list))}] = nodePos(e)
+			if d.anyNodes != nil {
+				d.anyNodes[posKey{p: v.Addr().Interface(), k: strconv.Itoa(len(list))}] = e
+			}
 			list = append(list, d.anyValue(e, 0))
 		}
 		v.Set(reflect.ValueOf(list))

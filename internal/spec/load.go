@@ -29,7 +29,7 @@ func Load(path string) (*Spec, error) {
 // position. The returned *Spec must not be modified: share it freely.
 func Parse(file string, data []byte) (*Spec, error) {
 	e := &errs{file: file}
-	d := &decoder{errs: e, pos: positions{}, broken: map[any]bool{}}
+	d := &decoder{errs: e, pos: positions{}, broken: map[any]bool{}, anyNodes: nodeMap{}}
 	dir := filepath.Dir(file)
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
@@ -44,7 +44,7 @@ func Parse(file string, data []byte) (*Spec, error) {
 	}
 	setDefaults(s, d.pos)
 	setAsyncDefaults(s)
-	v := &validator{errs: e, pos: d.pos, broken: d.broken, spec: s}
+	v := &validator{errs: e, pos: d.pos, broken: d.broken, spec: s, anyNodes: d.anyNodes}
 	v.validate()
 	if len(e.list) > 0 {
 		return nil, e.list.sort()

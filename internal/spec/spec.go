@@ -8,7 +8,11 @@
 // -> an immutable *Spec. Nothing on the request path reads YAML.
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/portico-dev/portico/internal/iam"
+)
 
 // Pos is a position in the spec file, for error messages.
 type Pos struct {
@@ -192,6 +196,9 @@ type Role struct {
 	// Policies are inline IAM policy documents, each a mapping or its JSON
 	// text. After Load each is a map[string]any with Version and Statement.
 	Policies []any `yaml:"policies"`
+	// Parsed holds Policies parsed by the iam package during validation,
+	// in the same order, so that no later step parses them again.
+	Parsed []*iam.Policy `yaml:"-" json:"-"`
 }
 
 // Bucket is an S3 bucket.

@@ -310,6 +310,10 @@ func TestParseErrors(t *testing.T) {
 			`4:9: policies[0]: Statement must be a mapping or a non-empty list of mappings`}},
 		{"policy bad JSON text", "roles:\n  r:\n    policies: ['{\"Version\": ']\n", []string{
 			`3:16: policies[0]: policy document is not valid JSON: unexpected EOF`}},
+		{"policy parsed: errors point inside it", "roles:\n  r:\n    policies:\n      - Version: '2012-10-17'\n        Statement:\n          - {Effect: Allow, Action: 's3:*', Resource: '*'}\n          - {Effect: Allow, Action: GetObject, Resource: '*'}\n      - {Version: '2012-10-17', Statement: {Effect: Allow, Action: 's3:*', Resource: '*', Condition: {StringLike: {s3:prefix: a*}, Bool: {aws:MultiFactorAuthPresent: true}}}}\n      - '{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":{\"NumericBetween\":{\"s3:max-keys\":1}}}}'\n", []string{
+			`7:29: policies[0]: policy: statement 1: Action "GetObject": want "service:name" (wildcards allowed) or "*"`,
+			`8:139: policies[1]: policy: statement 0: Condition Bool: key "aws:MultiFactorAuthPresent" is not one Portico supplies (supported: aws:SourceIp, aws:CurrentTime, aws:EpochTime, aws:SecureTransport, aws:PrincipalArn, s3:prefix, s3:delimiter, s3:max-keys)`,
+			`9:9: policies[2]: policy: statement 0: Condition operator "NumericBetween" is not supported (supported: ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, Bool, DateEquals, DateGreaterThan, DateGreaterThanEquals, DateLessThan, DateLessThanEquals, DateNotEquals, IpAddress, NotIpAddress, NumericEquals, NumericGreaterThan, NumericGreaterThanEquals, NumericLessThan, NumericLessThanEquals, NumericNotEquals, StringEquals, StringEqualsIgnoreCase, StringLike, StringNotEquals, StringNotEqualsIgnoreCase, StringNotLike, Null, each with IfExists and ForAnyValue:/ForAllValues:)`}},
 		{"assume role policy not a document", "roles:\n  r: {assumeRolePolicy: 42}\n", []string{
 			`2:25: assumeRolePolicy: expected a policy document (a mapping or its JSON text)`}},
 		{"assume role policy JSON text", "roles:\n  r: {assumeRolePolicy: '{\"Version\":\"2012-10-17\"}'}\n", []string{

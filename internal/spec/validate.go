@@ -90,6 +90,8 @@ type validator struct {
 	pos    positions
 	broken map[any]bool
 	spec   *Spec
+
+	anyNodes nodeMap // see decoder.anyNodes
 }
 
 // sorted returns a map's values ordered by position, so that "first"
@@ -286,8 +288,13 @@ func (v *validator) role(r *Role) {
 			v.add(v.pos.entry(&r.ManagedPolicyArns, strconv.Itoa(i), r.Pos), "managedPolicyArns[%d]: %q is not an ARN (arn:partition:service:region:account:resource)", i, a)
 		}
 	}
+	r.Parsed = nil
 	for i, p := range r.Policies {
-		r.Policies[i] = v.policy(p, v.pos.entry(&r.Policies, strconv.Itoa(i), r.Pos), fmt.Sprintf("policies[%d]", i))
+		at, label, before := v.pos.entry(&r.Policies, strconv.Itoa(i), r.Pos), fmt.Sprintf("policies[%d]", i), len(v.list)
+		r.Policies[i] = v.policy(p, at, label)
+		if len(v.list) == before {
+			v.parsePolicy(r, r.Policies[i], v.anyNodes[posKey{p: &r.Policies, k: strconv.Itoa(i)}], at, label)
+		}
 	}
 }
 

@@ -284,6 +284,10 @@ func (v *validator) cors(c *Cors, cp Pos) {
 	}
 	headers("allowHeaders", &c.AllowHeaders)
 	headers("exposeHeaders", &c.ExposeHeaders)
+	if c.AllowCredentials && slices.Contains(c.AllowOrigins, "*") {
+		// API Gateway's own message for this, as the cors package says it.
+		v.add(v.pos.or(&c.AllowCredentials, cp), "allowCredentials: allow-credentials is not supported if 'allow-origin' is *")
+	}
 	if c.MaxAge != nil && (*c.MaxAge < MinCorsMaxAge || *c.MaxAge > MaxCorsMaxAge) {
 		v.add(v.pos.or(&c.MaxAge, cp), "maxAge: must be %d to %d seconds, got %d", MinCorsMaxAge, MaxCorsMaxAge, *c.MaxAge)
 	}

@@ -56,6 +56,8 @@ func (v *validator) concurrency(i *Integration) {
 	}
 	if c := i.MaxConcurrency; c != nil && *c < 1 {
 		v.add(v.pos.or(&i.MaxConcurrency, i.Pos), "maxConcurrency: must be 1 or more, got %d", *c)
+	} else if c != nil && *c > maxIntegrationConcurrency {
+		v.add(v.pos.or(&i.MaxConcurrency, i.Pos), "maxConcurrency: must be at most %d, got %d", maxIntegrationConcurrency, *c)
 	}
 	if q := i.MaxQueue; q != nil && (*q < 0 || *q > MaxQueueLength) {
 		v.add(v.pos.or(&i.MaxQueue, i.Pos), "maxQueue: must be 0 to %d, got %d", MaxQueueLength, *q)
@@ -64,6 +66,9 @@ func (v *validator) concurrency(i *Integration) {
 		v.add(v.pos.or(&i.QueueTimeoutInMillis, i.Pos), "queueTimeoutInMillis: must be 1 to %d, got %d", MaxQueueTimeoutInMillis, *t)
 	}
 }
+
+// maxIntegrationConcurrency is the queue package's bound on maxConcurrency.
+const maxIntegrationConcurrency = 1 << 20
 
 // upstreams checks an HTTP_PROXY integration's upstream list (whether it
 // is allowed at all is the caller's check) and openAICompatible.

@@ -53,6 +53,7 @@ type Authorizer struct {
 	region, account string
 	keys            map[string]*Principal
 	verifier        sigv4.Verifier
+	now             func() time.Time // condition keys' clock
 }
 
 // New validates cfg (non-empty region and account, every key with an ID,
@@ -88,6 +89,10 @@ func New(cfg Config) (*Authorizer, error) {
 		return nil, fmt.Errorf("iamauth: %w", errors.Join(errs...))
 	}
 	a.verifier = sigv4.Verifier{Lookup: a.lookup, Now: cfg.Now, Region: cfg.Region}
+	a.now = cfg.Now
+	if a.now == nil {
+		a.now = time.Now
+	}
 	return a, nil
 }
 
@@ -113,7 +118,11 @@ func (a *Authorizer) Authorize(ctx context.Context, r *integration.Request, scop
 	}
 	p := a.keys[id.AccessKeyID]
 	arn := authz.RouteARN(a.region, r)
-	if d := iam.Evaluate(p.Policies, InvokeAction, arn); d != iam.Allow {
+	var keys iam.Keys // built only when a condition reads them
+	if iam.AnyConditions(p.Policies) {
+		keys = iam.NewKeys(r.HTTP.RemoteAddr, r.HTTP.TLS != nil, a.now(), "arn:aws:iam::"+a.account+":role/"+p.RoleName)
+	}
+	if d := iam.EvaluateWith(p.Policies, InvokeAction, arn, keys); d != iam.Allow {
 		return nil, forbidden(fmt.Errorf("role %s: %s on %s: %s", p.RoleName, InvokeAction, arn, d))
 	}
 	return &integration.Authorizer{IAM: a.identity(p)}, nil

@@ -91,6 +91,11 @@ func parseResponse(payload []byte, simple, v1 bool) (*result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy response: policyDocument: %w", err)
 	}
+	if p.HasConditions() {
+		// The result is cached across requests: a condition on one
+		// request's keys cannot be decided once for all of them.
+		return nil, errors.New("policy response: policyDocument: Condition is not supported in authorizer responses")
+	}
 	res.policy = p
 	res.identity.PrincipalID = pid
 	return res, nil
