@@ -61,6 +61,7 @@ type options struct {
 	admin             awsauth.Admin    // given admin credentials and console token (else generated)
 	pprof             bool             // serve /debug/pprof/ on the admin listener
 	timeouts          gateway.Timeouts // how long clients may take to send requests
+	tls               tlsOptions       // the HTTPS listener, HTTP/2 without TLS
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -73,6 +74,7 @@ type system struct {
 	runner   *lambda.Runner
 	ctl      *control.Controller
 	gwLn     net.Listener
+	tlsURL   string // the gateway's HTTPS listener, "" for none
 	awsURL   string
 	adminURL string
 	admin    awsauth.Admin // the admin credentials and console token
@@ -194,7 +196,14 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
 	awsMux.Handle("/", s.runner.Handler())
-	s.serve(gateway.NewHTTPServer(gw, o.timeouts), gateway.FramingListener(s.gwLn))
+	gwSrv := gateway.NewHTTPServer(gw, o.timeouts)
+	if o.tls.h2c {
+		gwSrv = h2cServer(gwSrv)
+	}
+	s.serve(gwSrv, gateway.FramingListener(s.gwLn))
+	if s.tlsURL, err = s.startTLS(o.tls, dir, gw, o.timeouts); err != nil {
+		return nil, err
+	}
 	gate, err := awsauth.New(awsauth.Config{Region: region, AccountID: accountID},
 		awsauth.Deps{Principals: keyring, S3: store, Next: awsMux, Logger: s.logger})
 	if err != nil {

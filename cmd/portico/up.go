@@ -39,6 +39,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.timeouts.Header, "header-timeout", gateway.DefaultHeaderTimeout, "gateway: longest time a client may take to send a request's head (then the connection is closed)")
 	fs.DurationVar(&o.timeouts.Body, "body-timeout", gateway.DefaultBodyTimeout, "gateway: time allowed for a request body before -body-min-rate extends it (then 408)")
 	fs.IntVar(&o.timeouts.BodyMinRate, "body-min-rate", gateway.DefaultBodyMinRate, "gateway: every this many body bytes received extend the body timeout by 1s (-1: no extension)")
+	o.tls.register(fs)
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)
@@ -68,6 +69,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		s.ctl.Watch(ctx, 500*time.Millisecond)
 	}
 	fmt.Fprintf(stdout, "gateway http://%s\naws %s\n", s.gwLn.Addr(), s.awsURL)
+	if s.tlsURL != "" {
+		fmt.Fprintf(stdout, "gateway-tls %s\n", s.tlsURL)
+	}
 	if s.adminURL != "" {
 		fmt.Fprintf(stdout, "console %s\n", s.adminURL)
 		if s.tokenReq {
