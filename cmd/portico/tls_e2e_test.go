@@ -337,3 +337,48 @@ func runChromium(t *testing.T, chromium string, args ...string) string {
 	}
 	return stdout.String()
 }
+
+// TestUpstreamTLS: an HTTP_PROXY integration reaches an https upstream
+// whose certificate only the spec's caFile trusts, verified under
+// serverNameToVerify; without tlsConfig the same upstream is refused (503).
+func TestUpstreamTLS(t *testing.T) {
+	upstream := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "secure upstream")
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: upstream.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "upstream-ca.pem"), ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := fmt.Sprintf(`apis:
+  api:
+    integrations:
+      trusted:
+        type: HTTP_PROXY
+        uri: "%[1]s/{proxy}"
+        tlsConfig: {serverNameToVerify: example.com, caFile: upstream-ca.pem}
+      untrusted: {type: HTTP_PROXY, uri: "%[1]s/{proxy}"}
+    routes:
+      "GET /trusted/{proxy+}": {integration: trusted}
+      "GET /untrusted/{proxy+}": {integration: untrusted}
+    stages:
+      $default: {autoDeploy: true}
+`, upstream.URL)
+	specFile := filepath.Join(dir, "portico.yaml")
+	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := up(t, specFile)
+	for path, want := range map[string]string{"/trusted/x": "200 secure upstream", "/untrusted/x": "503 "} {
+		resp, err := http.Get(in.gateway + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := fmt.Sprint(resp.StatusCode, " ", string(b)); !strings.HasPrefix(got, want) {
+			t.Errorf("GET %s: %q, want %q", path, got, want)
+		}
+	}
+}

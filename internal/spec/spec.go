@@ -339,6 +339,9 @@ type Integration struct {
 	// read from /v1/chat/completions, /v1/completions and /v1/embeddings
 	// responses (and streams) and metered per route and API key.
 	OpenAICompatible bool `yaml:"openAICompatible"`
+	// TLSConfig tunes how an HTTP_PROXY integration verifies https
+	// upstreams (see IntegrationTLS).
+	TLSConfig *IntegrationTLS `yaml:"tlsConfig" json:",omitempty"`
 }
 
 // Upstream is one of an HTTP_PROXY integration's upstreams.

@@ -409,6 +409,7 @@ func (v *validator) integration(i *Integration) {
 	v.invokeMode(i)
 	v.concurrency(i)
 	v.upstreams(i)
+	v.tlsConfig(i)
 }
 
 // proxyURIVars checks an HTTP_PROXY URI and returns the names of the

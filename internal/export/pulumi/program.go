@@ -311,6 +311,11 @@ func (g *gen) program() ([]byte, error) {
 					method = "ANY"
 				}
 				fmt.Fprintf(&args, "IntegrationUri: pulumi.String(%s),\nIntegrationMethod: pulumi.String(%s),\n", q(uri), q(method))
+				if t := in.TLSConfig; t != nil && t.ServerNameToVerify != "" {
+					// caFile has no AWS counterpart: API Gateway verifies
+					// upstreams against public roots.
+					fmt.Fprintf(&args, "TlsConfig: &apigatewayv2.IntegrationTlsConfigArgs{ServerNameToVerify: pulumi.String(%s)},\n", q(t.ServerNameToVerify))
+				}
 			}
 			if in.PayloadFormatVersion != "" {
 				fmt.Fprintf(&args, "PayloadFormatVersion: pulumi.String(%s),\n", q(in.PayloadFormatVersion))
