@@ -66,7 +66,7 @@ type certsPair = certs.Pair
 
 // startTLS starts the gateway's TLS listener when o asks for one, and
 // returns its URL ("" for none).
-func (s *system) startTLS(o tlsOptions, dataDir string, h http.Handler, t gateway.Timeouts) (string, error) {
+func (s *system) startTLS(o tlsOptions, dataDir string, gw *gateway.Server, t gateway.Timeouts) (string, error) {
 	ca, pairs, err := o.serverConfig(dataDir)
 	if err != nil || o.listen == "" {
 		return "", err
@@ -80,7 +80,10 @@ func (s *system) startTLS(o tlsOptions, dataDir string, h http.Handler, t gatewa
 		return "", fmt.Errorf("listen: %w", err)
 	}
 	s.closers = append(s.closers, func() { ln.Close() })
-	s.serve(gateway.NewHTTPServer(h, t), gateway.TLSListener(ln, certs.ServerConfig(loaded, ca), t.Header))
+	// Custom domain names' certificates and mutual TLS come from the
+	// current deployment, at each handshake.
+	cfg := gw.TLSConfig(certs.ServerConfig(loaded, ca))
+	s.serve(gateway.NewHTTPServer(gw, t), gateway.TLSListener(ln, cfg, t.Header))
 	return "https://" + ln.Addr().String(), nil
 }
 

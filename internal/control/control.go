@@ -261,6 +261,12 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 	}
 	b.Deployment = gateway.NewDeployment(apis, b.close)
 	b.Deployment.SetAccountLimit(accountLimit(sp))
+	doms, err := domains(sp, apis)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	b.Deployment.SetDomains(doms)
 	return b, nil
 }
 

@@ -21,7 +21,8 @@ type Deployment struct {
 	account  *throttle.Limit // the account-level bucket; nil for none
 	observed bool            // some stage has sinks
 	apis     []*API
-	byHost   map[string]*API // lower-cased API id and name
+	byHost   map[string]*API    // lower-cased API id and name
+	domains  map[string]*Domain // custom domain names (domains.go)
 
 	refs    atomic.Int64
 	retired atomic.Bool

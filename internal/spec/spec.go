@@ -44,6 +44,9 @@ type Spec struct {
 	// Account holds the account-level throttle that every API shares.
 	// Default: AWS's 10 000 requests per second with a burst of 5 000.
 	Account *AccountSettings `yaml:"account"`
+	// DomainNames are custom domain names with their API mappings, keyed
+	// by the name (see DomainName).
+	DomainNames map[string]*DomainName `yaml:"domainNames" json:",omitempty"`
 }
 
 // AccountSettings are settings of the whole (local) account.

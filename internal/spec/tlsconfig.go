@@ -3,8 +3,6 @@ package spec
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"os"
-	"path/filepath"
 	"regexp"
 )
 
@@ -42,15 +40,15 @@ func (v *validator) tlsConfig(i *Integration) {
 		return
 	}
 	p := v.pos.or(&c.CAFile, c.Pos)
-	path := c.CAFile
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(v.spec.Dir, path)
+	b, ok := v.readFile("caFile", c.CAFile, p)
+	if ok && v.pemCertificates("caFile", c.CAFile, b, p) {
+		c.CAFile, c.CAPEM = v.abs(c.CAFile), b
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		v.add(p, "caFile: %v", err)
-		return
-	}
+}
+
+// pemCertificates checks that b, the content of the file written in
+// field, holds one or more PEM certificates and nothing unparsable.
+func (v *validator) pemCertificates(field, written string, b []byte, p Pos) bool {
 	n := 0
 	for rest := b; ; {
 		var block *pem.Block
@@ -61,14 +59,14 @@ func (v *validator) tlsConfig(i *Integration) {
 			continue
 		}
 		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
-			v.add(p, "caFile: %q: certificate %d: %v", c.CAFile, n+1, err)
-			return
+			v.add(p, "%s: %q: certificate %d: %v", field, written, n+1, err)
+			return false
 		}
 		n++
 	}
 	if n == 0 {
-		v.add(p, "caFile: %q holds no PEM certificate", c.CAFile)
-		return
+		v.add(p, "%s: %q holds no PEM certificate", field, written)
+		return false
 	}
-	c.CAFile, c.CAPEM = path, b
+	return true
 }

@@ -138,6 +138,11 @@ func (v *validator) validate() {
 		}
 	}
 	v.account()
+	for _, d := range sorted(v.spec.DomainNames, func(d *DomainName) Pos { return d.Pos }) {
+		if !v.broken[d] {
+			v.domainName(d)
+		}
+	}
 	for _, k := range sorted(v.spec.AccessKeys, func(k *AccessKey) Pos { return k.Pos }) {
 		if !v.broken[k] {
 			v.accessKey(k)
