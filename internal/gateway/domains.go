@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/edge"
+	"github.com/portico-dev/portico/internal/integration"
 )
 
 // Custom domain names and API mappings (API Gateway's DomainName and
@@ -105,15 +106,17 @@ func (d *Deployment) domain(host string) *Domain {
 }
 
 // viaDomain resolves a request for the custom domain dm: its API, stage
-// and path (the mapping key stripped), after checking mutual TLS.
-func viaDomain(dm *Domain, r *http.Request, rawPath string) (*API, *Stage, string, error) {
+// and path (the mapping key stripped), after checking mutual TLS; the
+// client's certificate goes to ir.
+func viaDomain(dm *Domain, r *http.Request, ir *integration.Request, rawPath string) (*API, *Stage, string, error) {
 	if dm.ClientCAs != nil {
 		// The certificate was verified in the handshake; the connection
 		// must also have been made for this domain, so that a client
 		// cannot handshake for another name and then ask for this one.
-		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || !nameMatches(dm.Name, r.TLS.ServerName) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 || !nameMatches(dm.Name, r.TLS.ServerName) {
 			return nil, nil, "", edge.New(edge.Forbidden, errors.New("mutual TLS: no client certificate verified for "+dm.Name))
 		}
+		ir.ClientCert = r.TLS.PeerCertificates[0]
 	}
 	m, path := dm.match(rawPath)
 	if m == nil {

@@ -102,7 +102,7 @@ func TestDomainMutualTLS(t *testing.T) {
 		{"plain HTTP", nil, 403},
 		{"TLS without a client certificate", &tls.ConnectionState{ServerName: "secure.example.test"}, 403},
 		{"handshake for another name", &tls.ConnectionState{ServerName: "other.example.test", VerifiedChains: verified}, 403},
-		{"verified for the domain", &tls.ConnectionState{ServerName: "secure.example.test", VerifiedChains: verified}, 200},
+		{"verified for the domain", &tls.ConnectionState{ServerName: "secure.example.test", VerifiedChains: verified, PeerCertificates: verified[0]}, 200},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Host, r.TLS = "secure.example.test", tt.tls

@@ -254,7 +254,7 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	if dm := d.domain(host); dm != nil {
 		// A custom domain name: its API mappings decide (domains.go).
 		var err error
-		if api, stage, path, err = viaDomain(dm, r, rawPath); err != nil {
+		if api, stage, path, err = viaDomain(dm, r, ir, rawPath); err != nil {
 			return orFraming(framing, err)
 		}
 	} else if api = d.api(host); api == nil {
