@@ -59,6 +59,8 @@ var known = map[string][]string{
 	tObjectV2:    {"bucket", "key", "source"},
 	tObject:      {"bucket", "key", "source"},
 	tLogGroup:    nil,
+	tDomainName:  {"domainName", "domainNameConfiguration", "mutualTlsAuthentication"},
+	tAPIMapping:  {"apiId", "domainName", "stage", "apiMappingKey"},
 }
 
 // resource is one entry under resources.
@@ -130,6 +132,8 @@ func awsOutputs(project, typ, name string, prop func(string) (string, bool), opt
 		}
 		out["bucket"] = id
 		out["arn"] = "arn:aws:s3:::" + id
+	case tDomainName:
+		id = domainOutputs(out, prop, name)
 	case tLogGroup:
 		if n, ok := prop("name"); ok {
 			id = n

@@ -423,6 +423,10 @@ func (l *loader) translate(b *builder) {
 			t.route(r)
 		case tStage:
 			t.stage(r)
+		case tDomainName:
+			t.domainName(r)
+		case tAPIMapping:
+			t.apiMapping(r)
 		}
 	}
 }

@@ -394,6 +394,11 @@ func (g *gen) program() ([]byte, error) {
 		}
 		g.p("\n")
 	}
+	apiVars, stageVars := map[string]string{}, map[string]map[string]string{}
+	for an, n := range apis {
+		apiVars[an], stageVars[an] = n.api, n.stage
+	}
+	g.domainNames(sp, apiVars, stageVars)
 	for _, e := range exports {
 		g.p("ctx.Export(%s, %s)\n", q(e[0]), e[1])
 	}
