@@ -4,8 +4,8 @@
 package integration
 
 import (
-	"crypto/x509"
 	"context"
+	"crypto/x509"
 	"net/http"
 	"time"
 

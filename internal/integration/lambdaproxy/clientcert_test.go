@@ -31,7 +31,7 @@ func TestEventV2ClientCert(t *testing.T) {
 			Authentication struct {
 				ClientCert struct {
 					ClientCertPem, SubjectDN, IssuerDN, SerialNumber string
-					Validity                                        struct{ NotBefore, NotAfter string }
+					Validity                                         struct{ NotBefore, NotAfter string }
 				}
 			}
 		}
