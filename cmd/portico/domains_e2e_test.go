@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -184,5 +185,109 @@ domainNames:
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestCustomDomainsBrowser loads a page through a custom domain's API
+// mapping in headless Chromium (HTTP/2, the local CA trusted by its public
+// key): the mapping key is stripped before the upstream sees the path.
+func TestCustomDomainsBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is required under CI=true")
+		}
+		t.Skip("chromium not installed")
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><body><p id="p">upstream saw %s</p><script>
+document.body.dataset.proto = performance.getEntriesByType('navigation')[0].nextHopProtocol;
+</script></body></html>`, r.URL.Path)
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	spec := fmt.Sprintf(`apis:
+  site:
+    integrations:
+      up: {type: HTTP_PROXY, uri: "%s/{proxy}"}
+    routes:
+      "GET /{proxy+}": {integration: up}
+    stages:
+      live: {autoDeploy: true}
+domainNames:
+  www.localhost:
+    apiMappings:
+      - {api: site, stage: live, apiMappingKey: app}
+`, upstream.URL)
+	specFile := filepath.Join(dir, "portico.yaml")
+	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := up(t, specFile, "--tls-listen", "127.0.0.1:0")
+	port := in.tls[strings.LastIndexByte(in.tls, ':')+1:]
+	dom := runChromium(t, chromium, "--host-resolver-rules=MAP www.localhost 127.0.0.1",
+		"--ignore-certificate-errors-spki-list="+caSPKI(t, in.dataDir),
+		"--virtual-time-budget=3000", "--dump-dom", "https://www.localhost:"+port+"/app/index.html")
+	for _, want := range []string{"upstream saw /index.html", `data-proto="h2"`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("DOM lacks %s:\n%s", want, dom)
+		}
+	}
+}
+
+// TestCustomDomainsLambdaEvent: a function behind a mutual TLS custom
+// domain gets the domain name and the client certificate in its 2.0 event.
+func TestCustomDomainsLambdaEvent(t *testing.T) {
+	dir := t.TempDir()
+	_, aliceCert, aliceKey := clientPKI(t, dir)
+	if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code := "import json\ndef handler(event, context):\n    return {'statusCode': 200, 'body': json.dumps(event['requestContext'])}\n"
+	if err := os.WriteFile(filepath.Join(dir, "fn", "index.py"), []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := `functions:
+  ctx: {runtime: python3.12, handler: index.handler, code: fn}
+apis:
+  api:
+    integrations:
+      ctx: {type: AWS_PROXY, function: ctx}
+    routes:
+      "GET /ctx": {integration: ctx}
+    stages:
+      $default: {autoDeploy: true}
+domainNames:
+  secure.localhost:
+    mutualTlsAuthentication: {truststoreFile: truststore.pem}
+    apiMappings:
+      - {api: api, stage: $default, apiMappingKey: v1}
+`
+	specFile := filepath.Join(dir, "portico.yaml")
+	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := up(t, specFile, "--tls-listen", "127.0.0.1:0")
+	port := in.tls[strings.LastIndexByte(in.tls, ':')+1:]
+	out := curl(t, "--cacert", filepath.Join(in.dataDir, "tls", "ca.pem"), "--cert", aliceCert, "--key", aliceKey,
+		"--resolve", "secure.localhost:"+port+":127.0.0.1", "https://secure.localhost:"+port+"/v1/ctx")
+	var rc struct {
+		DomainName, DomainPrefix string
+		HTTP                     struct{ Path string }
+		Authentication           struct {
+			ClientCert struct {
+				ClientCertPem, SubjectDN, IssuerDN, SerialNumber string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rc); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	c := rc.Authentication.ClientCert
+	if rc.DomainName != "secure.localhost" || rc.DomainPrefix != "secure" || rc.HTTP.Path != "/v1/ctx" ||
+		c.SubjectDN != "CN=alice" || c.IssuerDN != "CN=client ca,O=Portico tests" || c.SerialNumber != "10:92" ||
+		!strings.HasPrefix(c.ClientCertPem, "-----BEGIN CERTIFICATE-----") {
+		t.Errorf("requestContext = %+v", rc)
 	}
 }

@@ -287,19 +287,9 @@ document.body.dataset.proto = performance.getEntriesByType('navigation')[0].next
 	defer upstream.Close()
 	in := up(t, proxySpec(t, upstream.URL), "--tls-listen", "127.0.0.1:0")
 	port := in.tls[strings.LastIndexByte(in.tls, ':')+1:]
-	caPEM, err := os.ReadFile(filepath.Join(in.dataDir, "tls", "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(caPEM)
-	caCert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spki := sha256.Sum256(caCert.RawSubjectPublicKeyInfo)
 
 	dom := runChromium(t, chromium, "--host-resolver-rules=MAP api.localhost 127.0.0.1",
-		"--ignore-certificate-errors-spki-list="+base64.StdEncoding.EncodeToString(spki[:]),
+		"--ignore-certificate-errors-spki-list="+caSPKI(t, in.dataDir),
 		"--virtual-time-budget=3000", "--dump-dom", "https://api.localhost:"+port+"/index.html")
 	for _, want := range []string{"upstream page", `data-proto="h2"`} {
 		if !strings.Contains(dom, want) {
@@ -381,4 +371,24 @@ func TestUpstreamTLS(t *testing.T) {
 			t.Errorf("GET %s: %q, want %q", path, got, want)
 		}
 	}
+}
+
+// caSPKI is the base64 SHA-256 of the local CA's public key in dataDir, as
+// Chromium's --ignore-certificate-errors-spki-list takes it.
+func caSPKI(t *testing.T, dataDir string) string {
+	t.Helper()
+	caPEM, err := os.ReadFile(filepath.Join(dataDir, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(caPEM)
+	if block == nil {
+		t.Fatal("ca.pem: no PEM block")
+	}
+	ca, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(ca.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
