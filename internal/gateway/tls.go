@@ -45,13 +45,15 @@ func (l *tlsListener) acceptLoop() {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if !errors.Is(err, net.ErrClosed) {
 				// Out of file descriptors and the like: back off as
-				// net/http does.
+				// net/http does, and keep serving.
 				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				time.Sleep(tempDelay)
-				continue
+				select {
+				case <-time.After(tempDelay):
+					continue
+				case <-l.done:
+				}
 			}
 			l.err = err
 			l.close()
