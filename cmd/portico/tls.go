@@ -6,14 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/certs"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/pulumiyaml"
+	"github.com/portico-dev/portico/internal/spec"
 )
 
 // tlsOptions configure the gateway's TLS listener and HTTP/2 (flags of
@@ -130,4 +133,25 @@ func cmdTLS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprint(stdout, certs.Trust(path))
 	return nil
+}
+
+// domainLines lists the custom domain names' mappings as URLs on the
+// gateway's listeners (the TLS one when there is one): "domain URL API
+// STAGE" lines.
+func domainLines(sp *spec.Spec, gwAddr, tlsURL string) []string {
+	base, port := "http://", gwAddr[strings.LastIndexByte(gwAddr, ':')+1:]
+	if tlsURL != "" {
+		base, port = "https://", tlsURL[strings.LastIndexByte(tlsURL, ':')+1:]
+	}
+	var lines []string
+	for _, name := range slices.Sorted(maps.Keys(sp.DomainNames)) {
+		for _, m := range sp.DomainNames[name].APIMappings {
+			u := base + strings.Replace(name, "*", "x", 1) + ":" + port + "/"
+			if m.APIMappingKey != "" {
+				u += m.APIMappingKey + "/"
+			}
+			lines = append(lines, fmt.Sprintf("domain %s %s %s", u, m.API, m.Stage))
+		}
+	}
+	return lines
 }

@@ -81,6 +81,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, line := range endpoints(s.spec, s.gwLn.Addr().(*net.TCPAddr)) {
 		fmt.Fprintln(stdout, line)
 	}
+	for _, line := range domainLines(s.spec, s.gwLn.Addr().String(), s.tlsURL) {
+		fmt.Fprintln(stdout, line)
+	}
 	if p := s.program; p != nil {
 		for _, w := range p.Warnings {
 			s.logger.Warn(w)
