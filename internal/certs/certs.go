@@ -216,15 +216,19 @@ func ServerConfig(certs []tls.Certificate, ca *CA) *tls.Config {
 		NextProtos: []string{"h2", "http/1.1"},
 	}
 	cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		name := hello.ServerName
+		if name == "" && hello.Conn != nil {
+			// No SNI (a URL with an IP address): the address dialled.
+			if a, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok {
+				name = a.IP.String()
+			}
+		}
 		for i := range certs {
 			if hello.ServerName != "" && hello.SupportsCertificate(&certs[i]) == nil {
 				return &certs[i], nil
 			}
-		}
-		name := hello.ServerName
-		if name == "" {
-			if a, ok := hello.Conn.LocalAddr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
-				name = a.IP.String()
+			if hello.ServerName == "" && name != "" && certs[i].Leaf != nil && certs[i].Leaf.VerifyHostname(name) == nil {
+				return &certs[i], nil
 			}
 		}
 		if ca != nil && (name == "" || Covers(name)) {
