@@ -10,11 +10,18 @@ import (
 const validityTime = "Jan _2 15:04:05 2006 GMT"
 
 // appendAuthentication appends the 2.0 event's requestContext
-// "authentication" member for a mutual TLS client certificate:
-// clientCertPem, subjectDN, issuerDN, serialNumber (hex bytes joined by
-// ":") and validity.
+// "authentication" member for a mutual TLS client certificate.
 func appendAuthentication(dst []byte, c *x509.Certificate) []byte {
-	dst = append(dst, `,"authentication":{"clientCert":{"clientCertPem":`...)
+	dst = append(dst, `,"authentication":{"clientCert":`...)
+	dst = appendClientCert(dst, c)
+	return append(dst, '}')
+}
+
+// appendClientCert appends a client certificate as API Gateway describes
+// it: clientCertPem, subjectDN, issuerDN, serialNumber (hex bytes joined
+// by ":") and validity.
+func appendClientCert(dst []byte, c *x509.Certificate) []byte {
+	dst = append(dst, `{"clientCertPem":`...)
 	dst = appendString(dst, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
 	dst = append(dst, `,"subjectDN":`...)
 	dst = appendString(dst, c.Subject.String())
@@ -31,5 +38,5 @@ func appendAuthentication(dst []byte, c *x509.Certificate) []byte {
 	dst = c.NotBefore.UTC().AppendFormat(dst, validityTime)
 	dst = append(dst, `","notAfter":"`...)
 	dst = c.NotAfter.UTC().AppendFormat(dst, validityTime)
-	return append(dst, `"}}}`...)
+	return append(dst, `"}}`...)
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // TestEventV2ClientCert: a mutual TLS client certificate appears in
-// requestContext.authentication.clientCert as AWS documents it.
+// requestContext.authentication.clientCert (2.0) and
+// requestContext.identity.clientCert (1.0) as AWS documents them.
 func TestEventV2ClientCert(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0x0a1b2c), Subject: pkix.Name{CommonName: "alice", Organization: []string{"Example"}},
@@ -44,6 +45,20 @@ func TestEventV2ClientCert(t *testing.T) {
 	if c.ClientCertPem != want || c.SubjectDN != "CN=alice,O=Example" || c.IssuerDN != "CN=alice,O=Example" ||
 		c.SerialNumber != "0a:1b:2c" || c.Validity.NotBefore != "May  8 12:30:02 2019 GMT" || c.Validity.NotAfter != "Aug 15 09:36:04 2031 GMT" {
 		t.Errorf("clientCert = %+v", c)
+	}
+	var v1 struct {
+		RequestContext struct {
+			Identity struct {
+				ClientCert struct{ SubjectDN, SerialNumber string }
+				UserArn    *string
+			}
+		}
+	}
+	if err := json.Unmarshal(AppendEventV1(nil, r), &v1); err != nil {
+		t.Fatal(err)
+	}
+	if id := v1.RequestContext.Identity; id.ClientCert.SubjectDN != "CN=alice,O=Example" || id.ClientCert.SerialNumber != "0a:1b:2c" {
+		t.Errorf("1.0 identity.clientCert = %+v", id.ClientCert)
 	}
 	r.ClientCert = nil
 	var plain map[string]map[string]any
