@@ -52,6 +52,7 @@ func buildPortico(ctx context.Context, root, out string) error {
 type portico struct {
 	*proc
 	gateway, aws string
+	tls          string // the gateway's HTTPS URL, with --tls-listen
 	endpoints    map[string]string // "API STAGE" -> URL
 	startup      time.Duration     // from exec to "ready"
 	admin        awsauth.Admin     // its admin credentials, from its state directory
@@ -79,6 +80,8 @@ func startPortico(ctx context.Context, cl *cleanups, bin, spec string, extra ...
 			pt.gateway = f[1]
 		case len(f) == 2 && f[0] == "aws":
 			pt.aws = f[1]
+		case len(f) == 2 && f[0] == "gateway-tls":
+			pt.tls = f[1]
 		case len(f) == 4 && f[0] == "endpoint":
 			pt.endpoints[f[1]+" "+f[2]] = f[3]
 		}
@@ -198,7 +201,7 @@ http {
 }
 
 // startNginx writes a config under dir and starts nginx in the foreground.
-func startNginx(ctx context.Context, cl *cleanups, bin, dir, upstreamHostPort string) (*proc, string, error) {
+func startNginx(ctx context.Context, cl *cleanups, bin, dir, upstreamHostPort string, edits ...func(conf string) string) (*proc, string, error) {
 	prefix := filepath.Join(dir, "nginx")
 	if err := os.MkdirAll(prefix, 0o755); err != nil {
 		return nil, "", fmt.Errorf("nginx: %w", err)
@@ -208,7 +211,11 @@ func startNginx(ctx context.Context, cl *cleanups, bin, dir, upstreamHostPort st
 		return nil, "", err
 	}
 	conf := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConf(prefix, port, upstreamHostPort, os.Geteuid() == 0)), 0o644); err != nil {
+	text := nginxConf(prefix, port, upstreamHostPort, os.Geteuid() == 0)
+	for _, edit := range edits {
+		text = edit(text)
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, "", fmt.Errorf("nginx: %w", err)
 	}
 	p, err := start(cl, prefix, bin, "-p", prefix, "-c", conf, "-e", filepath.Join(prefix, "error.log"))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,6 +25,9 @@ type load struct {
 	// Sign, when set, signs every request (Portico's AWS endpoint wants
 	// SigV4); see porticoSigner.
 	Sign func(*http.Request) error
+	// TLS is the client's TLS configuration for https URLs (nil: system
+	// roots).
+	TLS *tls.Config
 }
 
 // loadResult holds the latency of every successful request, sorted.
@@ -37,7 +41,7 @@ type loadResult struct {
 // runLoad runs l with Go's HTTP client over keep-alive connections. It
 // records the latency of every request (no sampling).
 func runLoad(ctx context.Context, l load) loadResult {
-	tr := &http.Transport{MaxIdleConnsPerHost: l.Concurrency, MaxConnsPerHost: l.Concurrency, DisableCompression: true}
+	tr := &http.Transport{MaxIdleConnsPerHost: l.Concurrency, MaxConnsPerHost: l.Concurrency, DisableCompression: true, TLSClientConfig: l.TLS}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	ctx, cancel := context.WithTimeout(ctx, l.Duration)
@@ -132,7 +136,7 @@ func invokeCheck(resp *http.Response) error {
 
 // once sends one request and returns its latency.
 func once(ctx context.Context, l load) (time.Duration, error) {
-	tr := &http.Transport{DisableCompression: true}
+	tr := &http.Transport{DisableCompression: true, TLSClientConfig: l.TLS}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	t0 := time.Now()

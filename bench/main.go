@@ -94,6 +94,7 @@ func run() int {
 		contenders []string
 	}{
 		{"gateway", "Gateway overhead", (*harness).gateway, []string{"nginx", "direct", "revproxy", "portico"}},
+		{"tls", "TLS termination", (*harness).tls, []string{"nginx", "portico"}},
 		{"functions", "Functions: warm invokes", (*harness).functions, []string{"rie", "portico", "c8", "invoke", "route", "go", "python", "node"}},
 		{"coldstart", "Cold starts", (*harness).coldstart, []string{"portico", "rie"}},
 		{"routing", "Scale: route matching", (*harness).routing, nil},

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -336,29 +335,7 @@ es.onerror = () => { es.close(); document.body.dataset.state = 'error'; };
 	}))
 	defer site.Close()
 
-	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000", "--dump-dom", site.URL)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so its helpers can be reaped with it
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(45 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		t.Fatalf("chromium did not finish within 45s\nstderr:\n%s", stderr.String())
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // any helper left behind
-	if err != nil {
-		t.Fatalf("chromium: %v\nstderr:\n%s", err, stderr.String())
-	}
-	dom := stdout.String()
+	dom := runChromium(t, chromium, "--virtual-time-budget=5000", "--dump-dom", site.URL)
 	for _, want := range []string{`data-state="done"`, "<li>You</li>", "<li>browser.</li>", "<li>time.</li>"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("DOM lacks %s:\n%s", want, dom)

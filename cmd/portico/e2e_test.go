@@ -60,6 +60,7 @@ func TestMain(m *testing.M) {
 type instance struct {
 	cmd       *exec.Cmd
 	gateway   string
+	tls       string // the gateway's HTTPS listener (--tls-listen)
 	aws       string
 	console   string
 	dataDir   string            // its state directory (admin credentials)
@@ -121,6 +122,8 @@ func upWithin(t testing.TB, wait time.Duration, specFile string, flags ...string
 			switch {
 			case len(f) == 2 && f[0] == "gateway":
 				inst.gateway = f[1]
+			case len(f) == 2 && f[0] == "gateway-tls":
+				inst.tls = f[1]
 			case len(f) == 2 && f[0] == "aws":
 				inst.aws = f[1]
 			case len(f) == 2 && f[0] == "console":

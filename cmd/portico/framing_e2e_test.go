@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,20 +28,7 @@ func TestGatewayFraming(t *testing.T) {
 		io.WriteString(w, "upstream")
 	}))
 	defer upstream.Close()
-	dir := t.TempDir()
-	spec := fmt.Sprintf(`apis:
-  api:
-    integrations:
-      server: {type: HTTP_PROXY, uri: "%s/{proxy}"}
-    routes:
-      "ANY /{proxy+}": {integration: server}
-    stages:
-      $default: {autoDeploy: true}
-`, upstream.URL)
-	specFile := filepath.Join(dir, "portico.yaml")
-	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	specFile := proxySpec(t, upstream.URL)
 	in := up(t, specFile, "--body-timeout", "300ms", "--body-min-rate", "-1")
 	addr := strings.TrimPrefix(in.gateway, "http://")
 

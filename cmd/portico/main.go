@@ -14,6 +14,7 @@
 //	portico env      [-f portico.yaml | DIR] [--data-dir DIR] [--aws-listen ADDR]
 //	portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY
 //	portico export   pulumi [-f portico.yaml] -o DIR
+//	portico tls      ca [-f portico.yaml | DIR] [--data-dir DIR]
 package main
 
 import (
@@ -43,6 +44,7 @@ var commands = map[string]command{
 	"s3":       cmdS3,
 	"export":   cmdExport,
 	"env":      cmdEnv,
+	"tls":      cmdTLS,
 }
 
 const usage = `portico runs HTTP APIs and Lambda functions on your machine.
@@ -60,6 +62,8 @@ Usage:
   portico export   pulumi [-f portico.yaml] -o DIR
   portico env      [-f portico.yaml | DIR] [--data-dir DIR] [--aws-listen 127.0.0.1:4566]
                    (eval "$(portico env)": AWS CLIs and SDKs call Portico with its admin credentials)
+  portico tls      ca [-f portico.yaml | DIR] [--data-dir DIR] [--path]
+                   (the local CA behind up --tls-listen, and how to trust it)
 
 Commands that call a running Portico sign with the admin credentials in its
 state directory (.portico beside the spec, or --data-dir).

@@ -73,6 +73,7 @@ type options struct {
 	asyncRetryDelay   time.Duration    // first retry of a failed Event invoke; 0 means Lambda's 1m
 	oneShot           bool             // portico invoke: no durable event queue (a running portico may hold it)
 	isolation         string           // lambda.Config.Isolation: "" (auto), "sandbox" or "none"
+	tls               tlsOptions       // the HTTPS listener, HTTP/2 without TLS
 }
 
 // system is everything `portico up` runs, wired in one place: the gateway,
@@ -85,6 +86,7 @@ type system struct {
 	runner   *lambda.Runner
 	ctl      *control.Controller
 	gwLn     net.Listener
+	tlsURL   string // the gateway's HTTPS listener, "" for none
 	awsURL   string
 	adminURL string
 	admin    awsauth.Admin // the admin credentials and console token
@@ -237,7 +239,14 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
 	awsMux.Handle("/", ctl.LambdaHandler(s.runner.Handler())) // management, else the Invoke API, else a JSON error
-	s.serve(gateway.NewHTTPServer(gw, o.timeouts), gateway.FramingListener(s.gwLn))
+	gwSrv := gateway.NewHTTPServer(gw, o.timeouts)
+	if o.tls.h2c {
+		gwSrv = h2cServer(gwSrv)
+	}
+	s.serve(gwSrv, gateway.FramingListener(s.gwLn))
+	if s.tlsURL, err = s.startTLS(o.tls, dir, gw, o.timeouts); err != nil {
+		return nil, err
+	}
 	gate, err := awsauth.New(awsauth.Config{Region: region, AccountID: accountID},
 		awsauth.Deps{Principals: keyring, S3: store, Next: awsMux, Logger: s.logger})
 	if err != nil {

@@ -47,6 +47,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&o.webSocketLimits.MaxMessageBytes, "websocket-max-message", websocket.DefaultMaxMessageBytes, "WebSocket APIs: largest message in bytes (AWS: 128 KB); larger closes the connection with 1009")
 	fs.DurationVar(&o.webSocketLimits.IdleTimeout, "websocket-idle-timeout", websocket.DefaultIdleTimeout, "WebSocket APIs: close a connection without messages for this long (AWS: 10m)")
 	fs.DurationVar(&o.webSocketLimits.MaxDuration, "websocket-max-duration", websocket.DefaultMaxDuration, "WebSocket APIs: close every connection after this long (AWS: 2h)")
+	o.tls.register(fs)
 	watch := fs.Bool("watch", true, "redeploy auto-deploy stages when the spec file or function code changes")
 	drain := fs.Duration("drain", 30*time.Second, "how long shutdown waits for requests in flight")
 	pos, err := parseArgs(fs, args)
@@ -80,6 +81,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, line)
 	}
 	fmt.Fprintf(stdout, "gateway http://%s\naws %s\n", s.gwLn.Addr(), s.awsURL)
+	if s.tlsURL != "" {
+		fmt.Fprintf(stdout, "gateway-tls %s\n", s.tlsURL)
+	}
 	if s.adminURL != "" {
 		fmt.Fprintf(stdout, "console %s\n", s.adminURL)
 		if s.tokenReq {
@@ -87,6 +91,9 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	for _, line := range endpoints(s.spec, s.gwLn.Addr().(*net.TCPAddr)) {
+		fmt.Fprintln(stdout, line)
+	}
+	for _, line := range domainLines(s.spec, s.gwLn.Addr().String(), s.tlsURL) {
 		fmt.Fprintln(stdout, line)
 	}
 	if p := s.program; p != nil {

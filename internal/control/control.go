@@ -270,6 +270,12 @@ func (c *Controller) build(sp *spec.Spec, stages map[string]map[string]*deployed
 		return nil, err
 	}
 	b.Deployment.SetAccountLimit(accountLimit(sp))
+	doms, err := domains(sp, apis)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	b.Deployment.SetDomains(doms)
 	return b, nil
 }
 
@@ -299,6 +305,9 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 			}, c.deps.Runner)
 		case spec.HTTPProxy:
 			cfg := httpproxy.Config{URI: in.URI, Method: in.Method, Transport: c.deps.Transport, IdleTimeout: millis(in.IdleTimeoutInMillis)}
+			if t := in.TLSConfig; t != nil {
+				cfg.TLS = &httpproxy.UpstreamTLS{ServerName: t.ServerNameToVerify, CAPEM: t.CAPEM}
+			}
 			for _, u := range in.Upstreams {
 				w := spec.DefaultUpstreamWeight
 				if u.Weight != nil {

@@ -22,7 +22,8 @@ type Deployment struct {
 	account  *throttle.Limit // the account-level bucket; nil for none
 	observed bool            // some stage has sinks
 	apis     []*API
-	byHost   map[string]*API // lower-cased API id and name
+	byHost   map[string]*API    // lower-cased API id and name
+	domains  map[string]*Domain // custom domain names (domains.go)
 
 	// urls serves the requests urlMatch accepts (Lambda function URLs).
 	urls     http.Handler

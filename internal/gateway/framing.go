@@ -66,8 +66,11 @@ type framedConnKey struct{}
 // connContext is NewHTTPServer's ConnContext: it hands the connection's
 // tracker to the requests read from it.
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	if fc, ok := c.(*framedConn); ok {
+	switch fc := c.(type) {
+	case *framedConn:
 		return context.WithValue(ctx, framedConnKey{}, fc)
+	case *tlsFramedConn:
+		return context.WithValue(ctx, framedConnKey{}, fc.framedConn)
 	}
 	return ctx
 }
@@ -109,6 +112,8 @@ func (c *framedConn) next() error {
 	c.mu.Lock()
 	reason := ""
 	switch {
+	case c.t.state == stH2:
+		// Prior-knowledge HTTP/2 (h2c): frames, no HTTP/1.1 framing.
 	case n == c.badHead:
 		reason = c.reason
 	case c.lost && n > c.lostAfter:
@@ -166,6 +171,7 @@ const (
 	stChunkEnd         // reading the CRLF after chunk data
 	stTrailer          // reading trailer lines after the last chunk
 	stLost             // no longer following the stream
+	stH2               // the stream is HTTP/2 (h2c), not followed
 )
 
 // tracker follows HTTP/1.1 request framing over a byte stream, as net/http
@@ -182,7 +188,7 @@ type tracker struct {
 // then stops.
 func (t *tracker) feed(p []byte) (keep int, bad string) {
 	off := 0
-	for off < len(p) && t.state != stLost {
+	for off < len(p) && t.state != stLost && t.state != stH2 {
 		switch t.state {
 		case stBody, stChunkData:
 			n := uint64(len(p) - off)
@@ -305,6 +311,13 @@ func (t *tracker) head() string {
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	method, rest1, _ := bytes.Cut(line, []byte(" "))
 	target, proto, _ := bytes.Cut(rest1, []byte(" "))
+	if t.heads == 0 && string(method) == "PRI" && string(target) == "*" && string(proto) == "HTTP/2.0" {
+		// The HTTP/2 connection preface: net/http serves the connection
+		// as h2c when asked to (Protocols), else answers this one
+		// request and closes.
+		t.state = stH2
+		return ""
+	}
 	if !(string(method) == "OPTIONS" && string(target) == "*") {
 		t.heads++ // net/http answers "OPTIONS *" itself
 	}

@@ -204,6 +204,10 @@ func TestTrackerFollowsSplitReads(t *testing.T) {
 		{name: "chunk line with bare LF", stream: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n", wantHeads: 1, wantLost: true},
 		{name: "upgrade: what follows only passes", stream: "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n\x81\x05hello", wantHeads: 1},
 		{name: "options star is not counted", stream: "OPTIONS * HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n", wantHeads: 1},
+		// h2c: after the HTTP/2 preface, frames are not HTTP/1.1 heads,
+		// even when their bytes look like a bad one.
+		{name: "h2c preface: frames pass", stream: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"},
+		{name: "preface after a request is a head", stream: "GET / HTTP/1.1\r\n\r\nPRI * HTTP/2.0\r\n\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", wantHeads: 3, wantBad: "request has both Content-Length and Transfer-Encoding", wantLost: true},
 	}
 	for _, tt := range tests {
 		for _, split := range []bool{false, true} {

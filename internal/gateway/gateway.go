@@ -248,14 +248,6 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	// known, so every refusal below is in the stage's access log and
 	// metrics (routeKey "-" until a route matches).
 	host := r.Host
-	api := d.api(host)
-	if api == nil {
-		return orFraming(framing, edge.New(edge.NotFound, fmt.Errorf("no API for host %q", host)))
-	}
-	ir.APIID, ir.AccountID = api.ID, api.AccountID
-	if ir.Record != nil {
-		ir.Record.APIName = api.Name
-	}
 	rawPath := r.RequestURI
 	if len(rawPath) == 0 || rawPath[0] != '/' {
 		rawPath = r.URL.EscapedPath()
@@ -264,7 +256,25 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		rawPath = rawPath[:i]
 	}
 	ir.RawPath = rawPath
-	stage, path := api.stage(rawPath)
+	var api *API
+	var stage *Stage
+	var path string
+	if dm := d.domain(host); dm != nil {
+		// A custom domain name: its API mappings decide (domains.go).
+		var err error
+		if api, stage, path, err = viaDomain(dm, r, ir, rawPath); err != nil {
+			return orFraming(framing, err)
+		}
+	} else if api = d.api(host); api == nil {
+		return orFraming(framing, edge.New(edge.NotFound, fmt.Errorf("no API for host %q", host)))
+	}
+	ir.APIID, ir.AccountID = api.ID, api.AccountID
+	if ir.Record != nil {
+		ir.Record.APIName = api.Name
+	}
+	if stage == nil {
+		stage, path = api.stage(rawPath)
+	}
 	if stage == nil {
 		return orFraming(framing, edge.New(edge.NotFound, fmt.Errorf("no stage for path %q", rawPath)))
 	}

@@ -5,6 +5,7 @@ package integration
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"time"
 
@@ -40,6 +41,9 @@ type Request struct {
 	AccountID  string
 	DomainName string // host the client used, without port
 	SourceIP   string
+	// ClientCert is the certificate the client presented on a custom
+	// domain name with mutual TLS, nil otherwise.
+	ClientCert *x509.Certificate
 
 	// Authorizer is the caller identity an authorizer established, or nil
 	// for routes without authorization.

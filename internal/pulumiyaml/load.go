@@ -67,6 +67,8 @@ var known = map[string][]string{
 
 	tEventInvokeConfig:  {"functionName", "qualifier", "maximumRetryAttempts", "maximumEventAgeInSeconds", "destinationConfig"},
 	tBucketNotification: {"bucket", "lambdaFunctions", "topics", "queues", "eventbridge"},
+	tDomainName:         {"domainName", "domainNameConfiguration", "mutualTlsAuthentication"},
+	tAPIMapping:         {"apiId", "domainName", "stage", "apiMappingKey"},
 }
 
 // resource is one entry under resources.
@@ -147,6 +149,8 @@ func awsOutputs(project, typ, name string, prop func(string) (string, bool), opt
 		out["version"] = "1"
 	case tFnURL:
 		functionURLOutputs(out, prop)
+	case tDomainName:
+		id = domainOutputs(out, prop, name)
 	case tLogGroup:
 		if n, ok := prop("name"); ok {
 			id = n

@@ -431,6 +431,10 @@ func (l *loader) translate(b *builder) {
 			t.bucketNotification(r)
 		case tFnURL:
 			t.functionURL(r)
+		case tDomainName:
+			t.domainName(r)
+		case tAPIMapping:
+			t.apiMapping(r)
 		}
 	}
 }

@@ -52,6 +52,9 @@ type Spec struct {
 	// Account holds the account-level throttle that every API shares.
 	// Default: AWS's 10 000 requests per second with a burst of 5 000.
 	Account *AccountSettings `yaml:"account"`
+	// DomainNames are custom domain names with their API mappings, keyed
+	// by the name (see DomainName).
+	DomainNames map[string]*DomainName `yaml:"domainNames" json:",omitempty"`
 }
 
 // AccountSettings are settings of the whole (local) account.
@@ -383,6 +386,9 @@ type Integration struct {
 	// read from /v1/chat/completions, /v1/completions and /v1/embeddings
 	// responses (and streams) and metered per route and API key.
 	OpenAICompatible bool `yaml:"openAICompatible"`
+	// TLSConfig tunes how an HTTP_PROXY integration verifies https
+	// upstreams (see IntegrationTLS).
+	TLSConfig *IntegrationTLS `yaml:"tlsConfig" json:",omitempty"`
 }
 
 // Upstream is one of an HTTP_PROXY integration's upstreams.

@@ -143,6 +143,11 @@ func (v *validator) validate() {
 		}
 	}
 	v.account()
+	for _, d := range sorted(v.spec.DomainNames, func(d *DomainName) Pos { return d.Pos }) {
+		if !v.broken[d] {
+			v.domainName(d)
+		}
+	}
 	for _, k := range sorted(v.spec.AccessKeys, func(k *AccessKey) Pos { return k.Pos }) {
 		if !v.broken[k] {
 			v.accessKey(k)
@@ -428,6 +433,7 @@ func (v *validator) integration(i *Integration) {
 	v.invokeMode(i)
 	v.concurrency(i)
 	v.upstreams(i)
+	v.tlsConfig(i)
 }
 
 // proxyURIVars checks an HTTP_PROXY URI and returns the names of the

@@ -338,6 +338,11 @@ func (g *gen) program() ([]byte, error) {
 					method = "ANY"
 				}
 				fmt.Fprintf(&args, "IntegrationUri: pulumi.String(%s),\nIntegrationMethod: pulumi.String(%s),\n", q(uri), q(method))
+				if t := in.TLSConfig; t != nil && t.ServerNameToVerify != "" {
+					// caFile has no AWS counterpart: API Gateway verifies
+					// upstreams against public roots.
+					fmt.Fprintf(&args, "TlsConfig: &apigatewayv2.IntegrationTlsConfigArgs{ServerNameToVerify: pulumi.String(%s)},\n", q(t.ServerNameToVerify))
+				}
 			}
 			if in.PayloadFormatVersion != "" && a.ProtocolType != spec.WebSocket {
 				fmt.Fprintf(&args, "PayloadFormatVersion: pulumi.String(%s),\n", q(in.PayloadFormatVersion))
@@ -423,6 +428,11 @@ func (g *gen) program() ([]byte, error) {
 		}
 		g.p("\n")
 	}
+	apiVars, stageVars := map[string]string{}, map[string]map[string]string{}
+	for an, n := range apis {
+		apiVars[an], stageVars[an] = n.api, n.stage
+	}
+	g.domainNames(sp, apiVars, stageVars)
 	for _, e := range exports {
 		g.p("ctx.Export(%s, %s)\n", q(e[0]), e[1])
 	}

@@ -15,6 +15,7 @@ package httpproxy
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -74,6 +75,9 @@ type Config struct {
 	XForwarded bool
 	// Now is the clock for upstream cooldowns; nil means time.Now.
 	Now func() time.Time
+	// TLS tunes the verification of https upstreams; nil means the
+	// Transport's (system roots, the URI's host).
+	TLS *UpstreamTLS
 }
 
 // Upstream is one of several upstreams of a Proxy.
@@ -104,6 +108,8 @@ type Proxy struct {
 	idle       time.Duration
 	cooldown   time.Duration
 	now        func() time.Time
+	tlsKey     tlsKey
+	roots      *x509.CertPool
 
 	mu     sync.Mutex
 	closed bool
@@ -167,13 +173,17 @@ func New(cfg Config) (*Proxy, error) {
 		}
 		targets = append(targets, &target{tmpl: tmpl, weight: max(u.Weight, 1), prio: u.Priority})
 	}
+	tk, roots, err := cfg.TLS.compile()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("httpproxy: %w", err)
 	}
 	slices.SortStableFunc(targets, func(a, b *target) int { return cmp.Compare(a.prio, b.prio) })
 	p := &Proxy{
 		targets: targets, method: method, t: cfg.Transport, xForwarded: cfg.XForwarded,
-		idle: cfg.IdleTimeout, cooldown: cfg.Cooldown, now: cfg.Now,
+		idle: cfg.IdleTimeout, cooldown: cfg.Cooldown, now: cfg.Now, tlsKey: tk, roots: roots,
 	}
 	if p.cooldown == 0 {
 		p.cooldown = DefaultCooldown
@@ -189,7 +199,6 @@ func New(cfg Config) (*Proxy, error) {
 		p.groups = append(p.groups, group{i, j})
 		i = j
 	}
-	var err error
 	if p.t == nil {
 		if p.t, err = NewTransport(TransportConfig{}); err != nil {
 			return nil, err
@@ -200,7 +209,7 @@ func New(cfg Config) (*Proxy, error) {
 		if tg.tmpl.hostParts != nil {
 			continue
 		}
-		if tg.pool, err = p.t.acquire(poolKey{https: tg.tmpl.https, addr: tg.tmpl.addr, host: tg.tmpl.host}); err != nil {
+		if tg.pool, err = p.t.acquire(poolKey{https: tg.tmpl.https, addr: tg.tmpl.addr, host: tg.tmpl.host, tls: p.tlsKey}, p.roots); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("httpproxy: %w", err)
 		}
@@ -246,13 +255,13 @@ func (p *Proxy) hostFor(tg *target, stageVars map[string]string) (*hostPool, str
 	if err != nil {
 		return nil, "", err
 	}
-	key := poolKey{https: tg.tmpl.https, addr: addr, host: host}
+	key := poolKey{https: tg.tmpl.https, addr: addr, host: host, tls: p.tlsKey}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if hp := tg.dyn[key]; hp != nil {
 		return hp, host, nil
 	}
-	hp, err := p.t.acquire(key)
+	hp, err := p.t.acquire(key, p.roots)
 	if err != nil {
 		return nil, "", err
 	}

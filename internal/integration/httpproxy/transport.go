@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -57,6 +58,7 @@ type poolKey struct {
 	https bool
 	addr  string // host:port to dial
 	host  string // TLS server name / Host
+	tls   tlsKey // how https upstreams are verified
 }
 
 const (
@@ -120,7 +122,7 @@ func (t *Transport) Close() {
 }
 
 // acquire returns the pool for key with one more reference.
-func (t *Transport) acquire(key poolKey) (*hostPool, error) {
+func (t *Transport) acquire(key poolKey, roots *x509.CertPool) (*hostPool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
@@ -128,7 +130,7 @@ func (t *Transport) acquire(key poolKey) (*hostPool, error) {
 	}
 	p := t.pools[key]
 	if p == nil {
-		p = &hostPool{t: t, key: key}
+		p = &hostPool{t: t, key: key, roots: roots}
 		t.pools[key] = p
 	}
 	p.refs++
@@ -152,9 +154,10 @@ func (t *Transport) release(p *hostPool) {
 
 // hostPool holds the idle connections to one upstream.
 type hostPool struct {
-	t    *Transport
-	key  poolKey
-	refs int // guarded by t.mu
+	t     *Transport
+	key   poolKey
+	roots *x509.CertPool // the CA of key.tls.ca, nil for the Transport's roots
+	refs  int            // guarded by t.mu
 
 	mu     sync.Mutex
 	idle   []*conn // most recently used last
@@ -255,9 +258,15 @@ func (p *hostPool) dial(ctx context.Context) (*conn, error) {
 		if p.t.cfg.TLSClientConfig != nil {
 			cfg = p.t.cfg.TLSClientConfig.Clone()
 		}
+		if p.key.tls.serverName != "" {
+			cfg.ServerName = p.key.tls.serverName
+		}
 		if cfg.ServerName == "" {
 			host, _, _ := net.SplitHostPort(p.key.addr)
 			cfg.ServerName = host
+		}
+		if p.roots != nil {
+			cfg.RootCAs = p.roots
 		}
 		cfg.NextProtos = []string{"http/1.1"}
 		tc := tls.Client(nc, cfg)

@@ -219,6 +219,10 @@ func appendIdentityV1(dst []byte, r *integration.Request) []byte {
 	field("user", iam["userId"])
 	field("userAgent", userAgent(r))
 	field("userArn", iam["userArn"])
+	if r.ClientCert != nil {
+		dst = appendKey(dst, "clientCert")
+		dst = append(appendClientCert(dst, r.ClientCert), ',')
+	}
 	dst[len(dst)-1] = '}'
 	return dst
 }

@@ -133,6 +133,9 @@ func appendEventV2(dst []byte, r *integration.Request, auth *authorizerMembers) 
 	dst = appendString(dst, r.AccountID)
 	dst = append(dst, `,"apiId":`...)
 	dst = appendString(dst, r.APIID)
+	if r.ClientCert != nil {
+		dst = appendAuthentication(dst, r.ClientCert)
+	}
 	if r.Authorizer != nil {
 		dst = append(dst, `,"authorizer":`...)
 		dst = appendAuthorizerV2(dst, r.Authorizer)
