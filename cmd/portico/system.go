@@ -275,7 +275,9 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		if s.tokenReq = !isLoopback(adminLn.Addr().String()); s.tokenReq {
 			h = requireToken(admin, s.admin.ConsoleToken)
 		}
-		s.serve(&http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}, adminLn)
+		// Functions share the loopback: the console (every function's
+		// requests and logs) is not theirs to read.
+		s.serve(&http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}, s.runner.RefuseSandboxes(adminLn))
 	}
 	return s, nil
 }

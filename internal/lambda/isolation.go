@@ -292,3 +292,76 @@ func (l *peerListener) fromSandbox(c net.Conn) bool {
 	pid := l.id.pid.Load()
 	return pid > 0 && sbx.HoldsSocket(int(pid), inode)
 }
+
+// RefuseSandboxes wraps ln, a listener of Portico's that is not for
+// functions (the admin listener: console, metrics, profiles), so that
+// connections opened from inside a sandbox are closed unread: sandboxes
+// share the machine's loopback, and the console shows every function's
+// requests and logs. A connection whose owner cannot be told (not IPv4)
+// is refused too. Without isolation it returns ln itself.
+func (r *Runner) RefuseSandboxes(ln net.Listener) net.Listener {
+	if !r.iso.on() {
+		return ln
+	}
+	return &sandboxGuard{Listener: ln, r: r}
+}
+
+type sandboxGuard struct {
+	net.Listener
+	r *Runner
+}
+
+// Accept returns the next connection that does not come from a sandbox.
+func (g *sandboxGuard) Accept() (net.Conn, error) {
+	for {
+		c, err := g.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if !g.r.fromAnySandbox(c) {
+			return c, nil
+		}
+		c.Close()
+	}
+}
+
+// fromAnySandbox reports whether c was opened by a sandbox: in Dedicated
+// mode its owner is a UID of the sandboxes' range; in a user namespace one
+// of the sandboxes' processes holds it.
+func (r *Runner) fromAnySandbox(c net.Conn) bool {
+	local, ok1 := c.LocalAddr().(*net.TCPAddr)
+	remote, ok2 := c.RemoteAddr().(*net.TCPAddr)
+	if !ok1 || !ok2 {
+		return true
+	}
+	uid, inode, err := sbx.SocketOwner(remote.AddrPort(), local.AddrPort())
+	if err != nil {
+		return true
+	}
+	if r.iso.mode == sbx.Dedicated {
+		u := r.cfg.SandboxUIDs
+		return uid >= u.First && uid < u.First+u.Count
+	}
+	for _, pid := range r.runtimePIDs() {
+		if sbx.HoldsSocket(pid, inode) {
+			return true
+		}
+	}
+	return false
+}
+
+// runtimePIDs lists the runtime processes of every sandbox.
+func (r *Runner) runtimePIDs() []int {
+	var out []int
+	for _, p := range *r.pools.Load() {
+		p.mu.Lock()
+		for _, sb := range p.idle {
+			out = append(out, sb.cmd.Process.Pid)
+		}
+		for sb := range p.busy {
+			out = append(out, sb.cmd.Process.Pid)
+		}
+		p.mu.Unlock()
+	}
+	return out
+}

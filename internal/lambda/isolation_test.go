@@ -72,6 +72,7 @@ type attackReport struct {
 	TmpSize       probe             `json:"tmp_size"`
 	Status        map[string]string `json:"status"`
 	Outbound      probe             `json:"outbound"`
+	Admin         probe             `json:"admin"`
 	Cwd           string            `json:"cwd"`
 	Home          string            `json:"home"`
 }
@@ -95,6 +96,16 @@ func attack(t *testing.T, isolation string) (*Runner, attackReport, Function) {
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "endpoint reached") }))
 	t.Cleanup(srv.Close)
+	// Portico's admin listener stands behind RefuseSandboxes.
+	admin := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "console reached") }))
+	admin.Listener = r.RefuseSandboxes(admin.Listener)
+	admin.Start()
+	t.Cleanup(admin.Close)
+	if resp, err := http.Get(admin.URL); err != nil {
+		t.Fatalf("the admin listener refuses Portico's own side: %v", err)
+	} else {
+		resp.Body.Close()
+	}
 
 	res := invoke(t, r, "victim", `{"write_secret_tmp":true}`)
 	if res.FunctionError != "" {
@@ -113,6 +124,7 @@ func attack(t *testing.T, isolation string) (*Runner, attackReport, Function) {
 		"portico_pid": os.Getpid(),
 		"victim_port": portNum,
 		"server_url":  srv.URL,
+		"admin_url":   admin.URL,
 		"dry":         isolation == IsolationNone,
 	})
 	res = invoke(t, r, "attacker", string(event))
@@ -147,6 +159,7 @@ func TestSandboxEscapes(t *testing.T) {
 		{"SIGKILL Portico", rep.KillPortico},
 		{"take the victim's invocations from its Runtime API", rep.Hijack},
 		{"write /var/task", rep.WriteTask},
+		{"reach Portico's admin listener", rep.Admin},
 	} {
 		if c.p.OK {
 			t.Errorf("%s: succeeded (%s)", c.name, c.p.Value)
@@ -207,6 +220,9 @@ func TestSandboxEscapesWithoutIsolation(t *testing.T) {
 	}
 	if !rep.KillPortico.OK || !rep.KillVictim.OK {
 		t.Errorf("without isolation, signalling: %+v %+v", rep.KillPortico, rep.KillVictim)
+	}
+	if !rep.Admin.OK {
+		t.Errorf("without isolation, the admin listener: %s", rep.Admin.Error)
 	}
 	if !rep.Outbound.OK {
 		t.Errorf("outbound: %s", rep.Outbound.Error)

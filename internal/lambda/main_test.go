@@ -109,20 +109,7 @@ func newRunner(t testing.TB, cfg Config, fns ...Function) *Runner {
 }
 
 // pids lists the runtime processes of every sandbox (test helper).
-func (r *Runner) pids() []int {
-	var out []int
-	for _, p := range *r.pools.Load() {
-		p.mu.Lock()
-		for _, sb := range p.idle {
-			out = append(out, sb.cmd.Process.Pid)
-		}
-		for sb := range p.busy {
-			out = append(out, sb.cmd.Process.Pid)
-		}
-		p.mu.Unlock()
-	}
-	return out
-}
+func (r *Runner) pids() []int { return r.runtimePIDs() }
 
 func processAlive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

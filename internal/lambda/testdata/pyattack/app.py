@@ -104,6 +104,7 @@ def handler(event, context):
         "tmp_size": attempt(tmp_size),
         "status": status(),
         "outbound": attempt(lambda: urllib.request.urlopen(v["server_url"], timeout=5).read().decode()),
+        "admin": attempt(lambda: urllib.request.urlopen(v["admin_url"], timeout=5).read().decode()),
         "cwd": os.getcwd(),
         "home": os.path.expanduser("~"),
     }
