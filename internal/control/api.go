@@ -43,7 +43,8 @@ func (c *Controller) Handler() http.Handler {
 	mux.HandleFunc("POST /v2/apis/{apiId}/deployments", c.createDeployment)
 	mux.HandleFunc("GET /v2/domainnames", c.getDomainNames)
 	mux.HandleFunc("GET /v2/domainnames/{domainName}", c.getDomainName)
-	mux.HandleFunc("GET /v2/domainnames/{domainName}/apimappings", c.getDomainName)
+	mux.HandleFunc("GET /v2/domainnames/{domainName}/apimappings", c.getAPIMappings)
+	mux.HandleFunc("GET /v2/domainnames/{domainName}/apimappings/{apiMappingId}", c.getAPIMapping)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, unsupported("apigatewayv2", r)) })
 	return mux
 }

@@ -461,17 +461,6 @@ func (c *Controller) getDeployment(w http.ResponseWriter, r *http.Request) {
 	writeError(w, apigwNotFound("Deployment", id))
 }
 
-// getDomainNames lists no custom domain names: Portico does not model them.
-func (c *Controller) getDomainNames(w http.ResponseWriter, r *http.Request) {
-	writeItems(w, r, []struct{}{})
-}
-
-// getDomainName answers GetDomainName and GetApiMappings: no domain name
-// exists.
-func (c *Controller) getDomainName(w http.ResponseWriter, r *http.Request) {
-	writeError(w, apigwNotFound("domain name", r.PathValue("domainName")))
-}
-
 // listOf answers a GetX list operation of one API.
 func listOf[T any](c *Controller, w http.ResponseWriter, r *http.Request, list func(*spec.API) []T) {
 	v := c.view()
