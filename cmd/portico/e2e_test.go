@@ -678,3 +678,19 @@ func TestExportPulumi(t *testing.T) {
 		t.Errorf("export of a missing spec succeeded: %s", b)
 	}
 }
+
+// TestValidateExamples: every example's spec validates (validate runs the
+// compile up runs, so this is also every example's system compiling).
+func TestValidateExamples(t *testing.T) {
+	specs, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "portico.yaml"))
+	if err != nil || len(specs) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, file := range specs {
+		t.Run(filepath.Base(filepath.Dir(file)), func(t *testing.T) {
+			if out, err := exec.Command(binary, "validate", "-f", file).CombinedOutput(); err != nil {
+				t.Errorf("portico validate -f %s: %v\n%s", file, err, out)
+			}
+		})
+	}
+}

@@ -164,16 +164,15 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		output = stderr
 	}
 	s.runner, err = lambda.New(lambda.Config{
-		CacheDir:       cacheDir,
-		Output:         output,
-		Credentials:    func(fn lambda.Function) (string, string, string) { return ctl.FunctionCredentials(fn) },
-		Region:         region,
-		AccountID:      accountID,
-		MaxConcurrency: o.maxConcurrency,
-		LogDir:         o.logDir,
-		AWSEndpoint:    s.awsURL,
-		Isolation:      o.isolation,
-
+		CacheDir:         cacheDir,
+		Output:           output,
+		Credentials:      func(fn lambda.Function) (string, string, string) { return ctl.FunctionCredentials(fn) },
+		Region:           region,
+		AccountID:        accountID,
+		MaxConcurrency:   o.maxConcurrency,
+		LogDir:           o.logDir,
+		AWSEndpoint:      s.awsURL,
+		Isolation:        o.isolation,
 		AsyncRetryDelays: retryDelays(o.asyncRetryDelay),
 	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, Resolver: lambda.BootstrapResolver{R: resolver}, EventStore: events})
 	if err != nil {

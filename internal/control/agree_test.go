@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/websocket"
 )
 
 // TestValidateAgreesWithUp runs each spec of testdata/agree through both
@@ -59,7 +60,8 @@ func TestValidateAgreesWithUp(t *testing.T) {
 					return err
 				}
 				defer runner.Close(ctx)
-				c := New(cfg, Deps{Runner: runner, Gateway: gateway.New(gateway.Deps{}), APIKeys: keys})
+				c := New(cfg, Deps{Runner: runner, Gateway: gateway.New(gateway.Deps{}), APIKeys: keys,
+					WebSockets: &WebSockets{Registry: &websocket.Registry{}}})
 				c.effects.keyring, c.effects.buckets = &s3.Keyring{}, f.buckets
 				return c.Apply(ctx, sp)
 			}()

@@ -11,6 +11,7 @@ import (
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/websocket"
 )
 
 // The side-effecting collaborators an apply commits to, each as the one
@@ -234,7 +235,8 @@ func (c *Controller) commit(ctx context.Context, p *plan) error {
 // up accepts (function dependency installs and access log destinations
 // aside: those touch the disk).
 func Check(ctx context.Context, sp *spec.Spec, cfg Config) error {
-	c := New(cfg, Deps{Runner: checkRunner{}})
+	// A scratch WebSocket registry: WEBSOCKET APIs compile as up compiles them.
+	c := New(cfg, Deps{Runner: checkRunner{}, WebSockets: &WebSockets{Registry: &websocket.Registry{}}})
 	p, err := c.compile(ctx, sp, nil, true)
 	if err != nil {
 		return err
