@@ -104,7 +104,7 @@ func TestStorageExternal(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(srv.Root, "documents", "notes", "from-go.txt")); err != nil {
 			t.Errorf("not in versitygw's directory: %v", err)
 		}
-		out, err := exec.Command(binary, "s3", "ls", "--endpoint", in.aws).CombinedOutput()
+		out, err := exec.Command(binary, "s3", "ls", "--endpoint", in.aws, "--data-dir", in.dataDir).CombinedOutput()
 		if err != nil || strings.Contains(string(out), "documents") {
 			t.Errorf("Portico's own store holds the bucket: %v %s", err, out)
 		}
