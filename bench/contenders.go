@@ -52,7 +52,7 @@ func buildPortico(ctx context.Context, root, out string) error {
 type portico struct {
 	*proc
 	gateway, aws string
-	tls          string // the gateway's HTTPS URL, with --tls-listen
+	tls          string            // the gateway's HTTPS URL, with --tls-listen
 	endpoints    map[string]string // "API STAGE" -> URL
 	startup      time.Duration     // from exec to "ready"
 	admin        awsauth.Admin     // its admin credentials, from its state directory
