@@ -22,26 +22,7 @@ func (t *translation) functionURL(r *resource) {
 	if s, n, ok := l.str(r, "invokeMode", false); ok {
 		set(m, "invokeMode", s, pos(n))
 	}
-	v, n, ok := l.prop(r, "cors")
-	if !ok {
-		return
-	}
-	f, ok := l.nested(r, "cors", v, n, "allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge", "allowCredentials")
-	if !ok {
-		return
-	}
-	c := t.b.mapping(pos(n), "functions", t.key[fn], "url", "cors")
-	for _, k := range []string{"allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders"} {
-		if list, fn, ok := f.strings(k); ok {
-			set(c, k, list, pos(fn))
-		}
-	}
-	if i, fn, ok := f.integer("maxAge"); ok {
-		set(c, "maxAge", i, pos(fn))
-	}
-	if b, fn, ok := f.boolean("allowCredentials"); ok {
-		set(c, "allowCredentials", b, pos(fn))
-	}
+	t.cors(r, "cors", "functions", t.key[fn], "url", "cors")
 }
 
 // functionURLOutputs are a FunctionUrl's computed outputs: functionUrl in

@@ -720,15 +720,22 @@ func (t *translation) api(r *resource) {
 	if s, n, ok := l.str(r, "routeSelectionExpression", false); ok {
 		set(m, "routeSelectionExpression", s, pos(n))
 	}
-	v, n, ok := l.prop(r, "corsConfiguration")
+	t.cors(r, "corsConfiguration", "apis", r.name, "cors")
+}
+
+// cors translates a CORS configuration, the property prop of r (an API's
+// corsConfiguration, a function URL's cors), into the mapping at path.
+func (t *translation) cors(r *resource, prop string, path ...string) {
+	l := t.l
+	v, n, ok := l.prop(r, prop)
 	if !ok {
 		return
 	}
-	f, ok := l.nested(r, "corsConfiguration", v, n, "allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge", "allowCredentials")
+	f, ok := l.nested(r, prop, v, n, "allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge", "allowCredentials")
 	if !ok {
 		return
 	}
-	c := t.b.mapping(pos(n), "apis", r.name, "cors")
+	c := t.b.mapping(pos(n), path...)
 	for _, k := range []string{"allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders"} {
 		if list, fn, ok := f.strings(k); ok {
 			set(c, k, list, pos(fn))
