@@ -45,6 +45,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.asyncRetryDelay, "async-retry-delay", time.Minute, "wait before the first retry of a failed asynchronous invocation (the second waits twice as long); Lambda's is 1m")
 	fs.StringVar(&o.isolation, "isolation", "", "function isolation: sandbox (required), none (plain processes); default: sandboxes where the machine allows them")
 	fs.Int64Var(&o.webSocketLimits.MaxMessageBytes, "websocket-max-message", websocket.DefaultMaxMessageBytes, "WebSocket APIs: largest message in bytes (AWS: 128 KB); larger closes the connection with 1009")
+	fs.Int64Var(&o.webSocketLimits.MaxFrameBytes, "websocket-max-frame", websocket.DefaultMaxFrameBytes, "WebSocket APIs: largest frame in bytes (AWS: 32 KB; a larger message comes in several frames); larger closes the connection with 1009")
 	fs.DurationVar(&o.webSocketLimits.IdleTimeout, "websocket-idle-timeout", websocket.DefaultIdleTimeout, "WebSocket APIs: close a connection without messages for this long (AWS: 10m)")
 	fs.DurationVar(&o.webSocketLimits.MaxDuration, "websocket-max-duration", websocket.DefaultMaxDuration, "WebSocket APIs: close every connection after this long (AWS: 2h)")
 	o.tls.register(fs)

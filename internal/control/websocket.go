@@ -61,7 +61,7 @@ func (c *Controller) webSocketAPI(b *built, a *spec.API, stages map[string]*depl
 		cfg.Stages[stName] = ws
 	}
 	deps := websocket.Deps{Invoker: c.deps.Runner, Registry: c.deps.WebSockets.Registry,
-		Sinks: c.deps.WebSockets.Sinks, Logger: c.deps.Logger}
+		Sinks: c.deps.WebSockets.Sinks, Logger: c.deps.Logger, HeaderNames: gateway.HeaderNames}
 	if c.deps.Store != nil {
 		deps.Limiter = c.deps.Store
 	}

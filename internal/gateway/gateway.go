@@ -134,6 +134,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a := d.api(r.Host); a != nil && a.ws != nil {
+		// Framing is checked for every request, in order (framing.go),
+		// and an upgrade's raw head must be attributed to it
+		// (HeaderNames).
+		if err := framingError(r.Context()); err != nil {
+			edge.Render(w, err)
+			return
+		}
 		a.ws.ServeHTTP(w, r) // a WebSocket API (internal/websocket)
 		return
 	}

@@ -1,18 +1,20 @@
 package websocket
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/observe"
@@ -22,7 +24,8 @@ import (
 type Conn struct {
 	ID, APIID, Stage string
 
-	ws          *websocket.Conn
+	nc          net.Conn  // the hijacked connection; set before ready closes
+	src         io.Reader // what the client sent: the hijack's buffered reader, then nc
 	h           *Handler
 	st          *Stage
 	domainName  string
@@ -36,20 +39,28 @@ type Conn struct {
 	identity   *Identity
 
 	// closing records why Portico closed the connection (idle, maximum
-	// duration, DELETE @connections) for the $disconnect event.
-	closing   atomic.Pointer[closeCause]
-	idle      *time.Timer
-	ready     chan struct{} // closed once the handshake is complete (ws is set)
-	done      chan struct{}
-	doneOnce  sync.Once
-	inflight  sync.WaitGroup
-	writeLock sync.Mutex // orders route responses and posts of one connection
+	// duration, DELETE @connections, a frame or message too big) for the
+	// $disconnect event.
+	closing  atomic.Pointer[closeCause]
+	idle     *time.Timer
+	ready    chan struct{} // closed once the handshake is complete (nc is set)
+	done     chan struct{}
+	doneOnce sync.Once
+	inflight sync.WaitGroup
+	// writeLock orders everything written to the client: route responses,
+	// posts, control frames. closeSent is under it.
+	writeLock sync.Mutex
+	closeSent bool
 }
 
 type closeCause struct {
-	code   websocket.StatusCode
+	code   ws.StatusCode
 	reason string
 }
+
+// closeWait bounds how long a connection waits for the client's close
+// frame (or end of stream) after Portico sent its own.
+const closeWait = 5 * time.Second
 
 func (c *Conn) info() ConnInfo {
 	return ConnInfo{ID: c.ID, APIID: c.APIID, Stage: c.Stage, SourceIP: c.sourceIP, UserAgent: c.userAgent,
@@ -65,7 +76,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 	c.lastActive.Store(now.UnixNano())
 	rec := h.record(c, "$connect", now)
 
-	var subprotocols []string
+	var subprotocol string
 	if rt := st.Routes["$connect"]; rt != nil && rt.Auth != nil {
 		if status := h.authorizeConnect(r.Context(), r, c, st, rt.Auth); status != 0 {
 			rec.Status, rec.ErrorType = status, "AUTHORIZER_FAILURE"
@@ -96,36 +107,41 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 			writeJSONError(w, s, "", http.StatusText(s))
 			return
 		}
-		if p := res.Headers["Sec-WebSocket-Protocol"]; p != "" {
-			subprotocols = []string{p}
-		}
+		subprotocol = res.Headers["Sec-WebSocket-Protocol"]
 	}
 	// Registered before the handshake completes, so that a client that
 	// has its 101 can already be reached through @connections (Send waits
 	// for ready).
 	c.ready = make(chan struct{})
 	h.deps.Registry.add(c)
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols: subprotocols,
-		// API Gateway does not check Origin; $connect (or an authorizer)
-		// decides who may connect.
-		InsecureSkipVerify: true,
-	})
+	// API Gateway does not check Origin; $connect (or an authorizer)
+	// decides who may connect.
+	up := ws.HTTPUpgrader{Timeout: closeWait}
+	if subprotocol != "" {
+		up.Protocol = func(p string) bool { return p == subprotocol }
+	}
+	nc, rw, _, err := up.Upgrade(r, w)
 	if err != nil {
+		if nc != nil {
+			nc.Close()
+		}
 		h.deps.Registry.remove(c)
 		h.deps.Registry.live.Done()
 		c.doneOnce.Do(func() { close(c.done) })
 		rec.Status, rec.ErrorMessage = http.StatusBadRequest, err.Error()
 		h.observe(st, rec, now)
-		return // Accept wrote the error
+		return // Upgrade wrote the error
 	}
 	rec.Status = http.StatusOK
 	h.observe(st, rec, now)
-	c.ws = ws
-	ws.SetReadLimit(h.cfg.Limits.MaxMessageBytes)
+	c.nc, c.src = nc, io.Reader(nc)
+	if rw.Reader.Buffered() > 0 {
+		// The client's first frames arrived with the handshake.
+		c.src = io.MultiReader(io.LimitReader(rw.Reader, int64(rw.Reader.Buffered())), nc)
+	}
 	close(c.ready)
-	c.idle = time.AfterFunc(h.cfg.Limits.IdleTimeout, func() { c.close(websocket.StatusGoingAway, "Going away") })
-	maxTimer := time.AfterFunc(h.cfg.Limits.MaxDuration, func() { c.close(websocket.StatusGoingAway, "Going away") })
+	c.idle = time.AfterFunc(h.cfg.Limits.IdleTimeout, func() { c.close(ws.StatusGoingAway, "Going away") })
+	maxTimer := time.AfterFunc(h.cfg.Limits.MaxDuration, func() { c.close(ws.StatusGoingAway, "Going away") })
 	go func() {
 		defer maxTimer.Stop()
 		c.serve()
@@ -135,26 +151,11 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 // serve reads messages until the connection ends, then runs $disconnect.
 func (c *Conn) serve() {
 	defer c.h.deps.Registry.live.Done()
-	ctx := context.Background()
-	var code int
-	var reason string
-	for {
-		typ, data, err := c.ws.Read(ctx)
-		if err != nil {
-			code, reason = c.disconnectStatus(err)
-			break
-		}
-		c.touch()
-		c.inflight.Add(1)
-		go func() {
-			defer c.inflight.Done()
-			c.message(data, typ == websocket.MessageBinary)
-		}()
-	}
+	code, reason := c.readLoop()
 	c.idle.Stop()
 	c.doneOnce.Do(func() { close(c.done) })
 	c.h.deps.Registry.remove(c)
-	c.ws.CloseNow()
+	c.nc.Close()
 	c.inflight.Wait()
 	if rt := c.st.Routes["$disconnect"]; rt != nil {
 		now := c.h.deps.Now()
@@ -169,28 +170,96 @@ func (c *Conn) serve() {
 	}
 }
 
-// disconnectStatus is the status and reason of the $disconnect event:
-// the client's close frame, or why Portico closed the connection.
-func (c *Conn) disconnectStatus(err error) (int, string) {
+// readLoop reads frames with gobwas/ws's reader, which enforces the frame
+// and message limits and reassembles fragmented messages, answers control
+// frames, and hands each message to its route. It returns the $disconnect
+// status and reason.
+func (c *Conn) readLoop() (int, string) {
+	lim := c.h.cfg.Limits
+	rd := &wsutil.Reader{Source: c.src, State: ws.StateServerSide,
+		MaxFrameSize: lim.MaxFrameBytes, MaxMessageSize: lim.MaxMessageBytes, OnIntermediate: c.control}
+	for {
+		hdr, err := rd.NextFrame()
+		if err == nil && hdr.OpCode.IsControl() {
+			err = c.control(hdr, rd)
+		} else if err == nil {
+			var data []byte
+			if data, err = readMessage(rd, hdr); err == nil {
+				c.touch()
+				c.inflight.Add(1)
+				go func() {
+					defer c.inflight.Done()
+					c.message(data, hdr.OpCode == ws.OpBinary)
+				}()
+			}
+		}
+		if err != nil {
+			return c.ended(err)
+		}
+	}
+}
+
+// readMessage reads the message whose first frame is hdr (its
+// continuation frames included).
+func readMessage(rd *wsutil.Reader, hdr ws.Header) ([]byte, error) {
+	if hdr.Fin {
+		data := make([]byte, hdr.Length)
+		_, err := io.ReadFull(rd, data)
+		return data, err
+	}
+	return io.ReadAll(rd)
+}
+
+// control answers a ping, or the client's close frame (returning
+// wsutil.ClosedError); pongs are dropped.
+func (c *Conn) control(hdr ws.Header, r io.Reader) error {
+	c.writeLock.Lock()
+	defer c.writeLock.Unlock()
+	dst := io.Writer(c.nc)
+	c.nc.SetWriteDeadline(time.Now().Add(closeWait))
+	if c.closeSent {
+		// Portico started the close handshake: the client's close frame
+		// completes it and gets no answer.
+		dst = io.Discard
+	}
+	return wsutil.ControlHandler{Src: r, Dst: dst, State: ws.StateServerSide, DisableSrcCiphering: true}.Handle(hdr)
+}
+
+// ended turns the error that ended the read loop into the $disconnect
+// status and reason: the client's close frame, or why Portico closed the
+// connection. A frame or message over its limit closes with 1009, as on
+// AWS.
+func (c *Conn) ended(err error) (int, string) {
+	if errors.Is(err, wsutil.ErrFrameTooLarge) || errors.Is(err, wsutil.ErrMessageTooLarge) {
+		c.closing.CompareAndSwap(nil, &closeCause{ws.StatusMessageTooBig, "Message too big"})
+		c.sendClose()
+		c.drain()
+	}
 	if cc := c.closing.Load(); cc != nil {
 		return int(cc.code), cc.reason
 	}
-	var ce websocket.CloseError
+	var ce wsutil.ClosedError
 	switch {
-	case errors.As(err, &ce) && ce.Code == websocket.StatusNoStatusRcvd:
+	case errors.As(err, &ce) && ce.Code == ws.StatusNoStatusRcvd:
 		return 1005, "Client-side close frame status not set"
 	case errors.As(err, &ce):
 		return int(ce.Code), ce.Reason
-	case websocket.CloseStatus(err) == websocket.StatusMessageTooBig || isReadLimit(err):
-		return int(websocket.StatusMessageTooBig), "Message too big"
 	}
-	return int(websocket.StatusAbnormalClosure), "Connection closed abnormally"
+	return int(ws.StatusAbnormalClosure), "Connection closed abnormally"
 }
 
-// isReadLimit reports the library's error for a message over the read
-// limit (it has already sent the 1009 close frame).
-func isReadLimit(err error) bool {
-	return strings.Contains(err.Error(), "read limited at")
+// drain ends the stream to the client after the close frame (a TCP
+// half-close, where the connection has one) and reads and drops what the
+// client still sends, until it closes or closeWait passes: closing the
+// socket with unread data would reset the connection, and the client
+// could lose the close frame. The frames that follow one over the limit
+// cannot be read, so the client's close frame is not awaited.
+func (c *Conn) drain() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(closeWait))
+	io.Copy(io.Discard, c.src)
 }
 
 // touch resets the idle timer.
@@ -200,22 +269,38 @@ func (c *Conn) touch() {
 }
 
 // close starts the closing handshake with code and reason; the first
-// cause wins. It does not wait for the handshake.
-func (c *Conn) close(code websocket.StatusCode, reason string) {
+// cause wins. It does not wait for the handshake: the read loop ends
+// with the client's close frame, or closeWait later.
+func (c *Conn) close(code ws.StatusCode, reason string) {
 	if !c.closing.CompareAndSwap(nil, &closeCause{code, reason}) {
 		return
 	}
 	go func() {
 		select {
 		case <-c.ready:
-			c.ws.Close(code, reason)
+			c.sendClose()
+			c.nc.SetReadDeadline(time.Now().Add(closeWait))
 		case <-c.done:
 		}
 	}()
 }
 
-// Send writes one text message to the client. It returns ErrGone when the
-// connection has closed.
+// sendClose writes the close frame of c.closing, once.
+func (c *Conn) sendClose() {
+	cc := c.closing.Load()
+	c.writeLock.Lock()
+	defer c.writeLock.Unlock()
+	if c.closeSent {
+		return
+	}
+	c.closeSent = true
+	c.nc.SetWriteDeadline(time.Now().Add(closeWait))
+	ws.WriteFrame(c.nc, ws.NewCloseFrame(ws.NewCloseFrameBody(cc.code, cc.reason)))
+}
+
+// Send writes one text message to the client, in one frame. It returns
+// ErrGone when the connection has closed (or the write failed, which
+// ends the connection).
 func (c *Conn) Send(ctx context.Context, data []byte) error {
 	select {
 	case <-c.ready:
@@ -229,14 +314,28 @@ func (c *Conn) Send(ctx context.Context, data []byte) error {
 	}
 	c.writeLock.Lock()
 	defer c.writeLock.Unlock()
-	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
-		select {
-		case <-c.done:
-			return ErrGone
-		default:
-		}
+	if c.closeSent {
+		return ErrGone
+	}
+	var hdr bytes.Buffer
+	hdr.Grow(ws.MaxHeaderSize)
+	ws.WriteHeader(&hdr, ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(data))})
+	d, _ := ctx.Deadline()
+	c.nc.SetWriteDeadline(d)
+	stop := context.AfterFunc(ctx, func() { c.nc.SetWriteDeadline(time.Unix(1, 0)) })
+	bufs := net.Buffers{hdr.Bytes(), data} // one writev
+	_, err := bufs.WriteTo(c.nc)
+	stop()
+	if err != nil {
+		// A partly written frame leaves the stream unusable.
+		c.closeSent = true
+		c.nc.Close()
 		if ctx.Err() != nil {
-			return ctx.Err()
+			select {
+			case <-c.done:
+			default:
+				return ctx.Err()
+			}
 		}
 		return ErrGone
 	}

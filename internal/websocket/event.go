@@ -98,12 +98,27 @@ func (c *Conn) connectEvent(r *http.Request, now time.Time, vars map[string]stri
 	e := &Event{RequestContext: c.context("$connect", EventConnect, now), StageVariables: vars}
 	e.RequestContext.Identity.UserAgent = r.UserAgent()
 	h := r.Header.Clone()
+	var spelt map[string]string
+	if c.h.deps.HeaderNames != nil {
+		if names := c.h.deps.HeaderNames(r); names != nil {
+			spelt = make(map[string]string, len(names))
+			for _, n := range names {
+				if k := http.CanonicalHeaderKey(n); spelt[k] == "" {
+					spelt[k] = n
+				}
+			}
+		}
+	}
+	// API Gateway's own headers, in its spelling.
+	for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Port"} {
+		delete(spelt, k)
+	}
 	h.Set("X-Forwarded-For", c.sourceIP)
 	h.Set("X-Forwarded-Proto", "http")
 	if _, port, err := net.SplitHostPort(r.Host); err == nil {
 		h.Set("X-Forwarded-Port", port)
 	}
-	e.Headers, e.MultiValueHeaders = headers(h, r.Host)
+	e.Headers, e.MultiValueHeaders = headers(h, r.Host, spelt)
 	if q := r.URL.Query(); len(q) > 0 {
 		e.QueryStringParameters, e.MultiValueQueryStringParameters = query(q)
 	}
@@ -130,20 +145,28 @@ func (c *Conn) disconnectEvent(code int, reason string, now time.Time, vars map[
 	e.RequestContext.Identity.UserAgent = c.userAgent
 	h := http.Header{}
 	h.Set("X-Forwarded-For", c.sourceIP)
-	e.Headers, e.MultiValueHeaders = headers(h, c.domainName)
+	e.Headers, e.MultiValueHeaders = headers(h, c.domainName, nil)
 	return e
 }
 
-// headers flattens h as API Gateway does for WebSocket events: canonical
-// names, the last value in headers, all values in multiValueHeaders, Host
-// included.
-func headers(h http.Header, host string) (map[string]string, map[string][]string) {
-	one, all := map[string]string{"Host": host}, map[string][]string{"Host": {host}}
+// headers flattens h as API Gateway does for WebSocket events: the names
+// as the client spelt them (spelt maps a canonical name to that spelling;
+// canonical names where it has none), the last value in headers, all
+// values in multiValueHeaders, Host included.
+func headers(h http.Header, host string, spelt map[string]string) (map[string]string, map[string][]string) {
+	hostName := "Host"
+	if s := spelt["Host"]; s != "" {
+		hostName = s
+	}
+	one, all := map[string]string{hostName: host}, map[string][]string{hostName: {host}}
 	for k, vs := range h {
 		if len(vs) == 0 {
 			continue
 		}
 		k = http.CanonicalHeaderKey(k)
+		if s := spelt[k]; s != "" {
+			k = s
+		}
 		one[k], all[k] = vs[len(vs)-1], append([]string(nil), vs...)
 	}
 	return one, all

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/portico-dev/portico/internal/iam"
 	"github.com/portico-dev/portico/internal/sigv4"
@@ -81,7 +81,7 @@ func (h *Handler) manage(w http.ResponseWriter, r *http.Request, st *Stage, id s
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(b)
 	case http.MethodDelete:
-		c.close(websocket.StatusNormalClosure, "")
+		c.close(ws.StatusNormalClosure, "")
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

@@ -6,9 +6,10 @@
 // DELETE /@connections/{id}, SigV4 service execute-api, IAM action
 // execute-api:ManageConnections).
 //
-// The WebSocket protocol itself (handshake, framing, masking, ping/pong,
-// close handshake, message size limit) is github.com/coder/websocket's;
-// this package never reads or writes a frame by hand.
+// The WebSocket protocol itself (handshake, frame headers, masking,
+// fragmentation, control frames, the frame and message size limits) is
+// github.com/gobwas/ws's; this package never parses or encodes a frame
+// header by hand.
 //
 // A Handler is one deployed API; connections outlive deployments and live
 // in a Registry shared by every Handler of the process, so that a
@@ -26,7 +27,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/observe"
@@ -39,6 +40,10 @@ const (
 	// DefaultMaxMessageBytes is the largest message, 128 KB. A larger one
 	// closes the connection with status 1009, as on AWS.
 	DefaultMaxMessageBytes = 128 << 10
+	// DefaultMaxFrameBytes is the largest frame, 32 KB: a larger message
+	// must come in several frames. A larger frame closes the connection
+	// with status 1009, as on AWS.
+	DefaultMaxFrameBytes = 32 << 10
 	// DefaultIdleTimeout closes a connection without messages for 10
 	// minutes.
 	DefaultIdleTimeout = 10 * time.Minute
@@ -49,6 +54,7 @@ const (
 // Limits are a Handler's connection limits; zero fields take AWS's values.
 type Limits struct {
 	MaxMessageBytes int64
+	MaxFrameBytes   int64
 	IdleTimeout     time.Duration
 	MaxDuration     time.Duration
 }
@@ -56,6 +62,9 @@ type Limits struct {
 func (l Limits) withDefaults() Limits {
 	if l.MaxMessageBytes <= 0 {
 		l.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if l.MaxFrameBytes <= 0 {
+		l.MaxFrameBytes = DefaultMaxFrameBytes
 	}
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = DefaultIdleTimeout
@@ -131,6 +140,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// HeaderNames returns the header names of an upgrade request as its
+	// client spelt them, which the $connect event keeps as AWS does
+	// (net/http canonicalises them); nil, or a nil answer, leaves the
+	// canonical names. gateway.HeaderNames satisfies it.
+	HeaderNames func(r *http.Request) []string
 }
 
 // Limiter takes tokens from named buckets (throttle.Store satisfies it).
@@ -242,7 +256,7 @@ func (g *Registry) remove(c *Conn) {
 func (g *Registry) Close(ctx context.Context) {
 	g.mu.RLock()
 	for _, c := range g.conns {
-		c.close(websocket.StatusGoingAway, "Going away")
+		c.close(ws.StatusGoingAway, "Going away")
 	}
 	g.mu.RUnlock()
 	done := make(chan struct{})

@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHeaderNames: a WebSocket API's handler learns the header names of
+// the request it serves as the client spelt them, from a raw client on a
+// FramingListener; unknown (nil) when the client sent more after the head
+// (pipelining: the tracker has moved on).
+func TestHeaderNames(t *testing.T) {
+	a := NewAPI("ws12345678", "ws", "000000000000")
+	a.SetWebSocket(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		names := HeaderNames(r)
+		if names == nil {
+			io.WriteString(w, "<nil>")
+			return
+		}
+		io.WriteString(w, strings.Join(names, ","))
+	}))
+	s := New(Deps{})
+	s.Swap(NewDeployment([]*API{a}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(s, Timeouts{})
+	go srv.Serve(FramingListener(ln))
+	t.Cleanup(func() { srv.Close() })
+
+	upgrade := "GET /dev HTTP/1.1\r\nhost: x\r\nx-custom-Header: v\r\nUpgrade: websocket\r\nconnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Multi: 1\r\nx-multi: 2\r\n\r\n"
+	names := "host,x-custom-Header,Upgrade,connection,Sec-WebSocket-Key,Sec-WebSocket-Version,X-Multi,x-multi"
+	tests := []struct {
+		name string
+		raw  string
+		want []string // each response's body
+	}{
+		{name: "upgrade", raw: upgrade, want: []string{names}},
+		{name: "second request on the connection", raw: "GET /dev HTTP/1.1\r\nHOST: x\r\n\r\n" + upgrade,
+			want: []string{"<nil>", names}}, // the first's head is gone: the second followed it
+		{name: "a body before", raw: "POST /dev/@connections/a HTTP/1.1\r\nHost: x\r\ncontent-length: 3\r\n\r\nabc" + upgrade,
+			want: []string{"<nil>", names}},
+		{name: "bytes after the head", raw: upgrade + "\x81", want: []string{"<nil>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(c, tt.raw); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			for i, want := range tt.want {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("response %d: %v", i, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(b) != want {
+					t.Errorf("response %d: names %q, want %q", i, b, want)
+				}
+			}
+		})
+	}
+	t.Run("keep-alive, one after the other", func(t *testing.T) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		for _, x := range []struct{ raw, want string }{
+			{"POST /dev/@connections/a HTTP/1.1\r\nHost: x\r\ncontent-length: 3\r\n\r\nabc", "Host,content-length"},
+			{upgrade, names},
+		} {
+			io.WriteString(c, x.raw)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != x.want {
+				t.Errorf("names %q, want %q", b, x.want)
+			}
+		}
+	})
+}
