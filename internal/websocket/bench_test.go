@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 )
 
 // reportLatencies reports p50 and p99 of ds in microseconds.
@@ -34,20 +37,21 @@ func reportLatencies(b *testing.B, ds []time.Duration) {
 
 // BenchmarkDelivery: one 64-byte message from the server side to a
 // client, measured until the client has read it. direct: the server
-// writes on its coder/websocket connection (the library's floor);
-// post_to_connection: a SigV4-signed POST /@connections/{id} to the
-// Handler, as the SDKs send it (signing included), then the same read.
+// writes the frame with gobwas/ws (the server library's floor) through a
+// buffered writer, one write per message; post_to_connection: a
+// SigV4-signed POST /@connections/{id} to the Handler, as the SDKs send
+// it (signing included), then the same read. The client is
+// coder/websocket in both.
 func BenchmarkDelivery(b *testing.B) {
 	msg := []byte(strings.Repeat("t", 64))
 	b.Run("direct", func(b *testing.B) {
-		conns := make(chan *websocket.Conn, 1)
+		conns := make(chan net.Conn, 1)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := websocket.Accept(w, r, nil)
+			c, _, _, err := ws.UpgradeHTTP(r, w)
 			if err != nil {
 				return
 			}
 			conns <- c
-			c.Read(context.Background()) // until the client closes
 		}))
 		defer srv.Close()
 		client, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
@@ -56,12 +60,17 @@ func BenchmarkDelivery(b *testing.B) {
 		}
 		defer client.CloseNow()
 		server := <-conns
+		defer server.Close()
+		bw := bufio.NewWriter(server)
 		ctx := context.Background()
 		ds := make([]time.Duration, 0, b.N)
 		b.ResetTimer()
 		for range b.N {
 			t0 := time.Now()
-			if err := server.Write(ctx, websocket.MessageText, msg); err != nil {
+			if err := ws.WriteFrame(bw, ws.NewTextFrame(msg)); err != nil {
+				b.Fatal(err)
+			}
+			if err := bw.Flush(); err != nil {
 				b.Fatal(err)
 			}
 			if _, _, err := client.Read(ctx); err != nil {
@@ -135,7 +144,7 @@ func idleConns() int {
 // BenchmarkIdleConnections: the server-side memory (heap in use plus
 // goroutine stacks, after GC) and goroutines per idle connection, with
 // the clients in a child process so that only the server is measured.
-// bare: a coder/websocket server that accepts and blocks in Read (the
+// bare: a gobwas/ws server that upgrades and blocks reading a frame (the
 // library's floor); portico: the Handler with a $connect-less stage.
 // Run with -benchtime=1x.
 func BenchmarkIdleConnections(b *testing.B) {
@@ -170,12 +179,12 @@ func BenchmarkIdleConnections(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		var open atomicInt
 		run(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := websocket.Accept(w, r, nil)
+			c, _, _, err := ws.UpgradeHTTP(r, w)
 			if err != nil {
 				return
 			}
 			open.add(1)
-			go c.Read(context.Background())
+			go wsutil.ReadClientData(c)
 		}), open.load)
 	})
 	b.Run("portico", func(b *testing.B) {

@@ -230,8 +230,16 @@ func (c *Conn) control(hdr ws.Header, r io.Reader) error {
 // connection. A frame or message over its limit closes with 1009, as on
 // AWS.
 func (c *Conn) ended(err error) (int, string) {
-	if errors.Is(err, wsutil.ErrFrameTooLarge) || errors.Is(err, wsutil.ErrMessageTooLarge) {
+	var pe ws.ProtocolError
+	switch {
+	case errors.Is(err, wsutil.ErrFrameTooLarge) || errors.Is(err, wsutil.ErrMessageTooLarge):
 		c.closing.CompareAndSwap(nil, &closeCause{ws.StatusMessageTooBig, "Message too big"})
+		c.sendClose()
+		c.drain()
+	case errors.As(err, &pe):
+		// A frame the protocol forbids (reserved bits or opcodes, an
+		// unmasked frame, a stray continuation).
+		c.closing.CompareAndSwap(nil, &closeCause{ws.StatusProtocolError, "Protocol error"})
 		c.sendClose()
 		c.drain()
 	}
@@ -322,10 +330,13 @@ func (c *Conn) Send(ctx context.Context, data []byte) error {
 	ws.WriteHeader(&hdr, ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(data))})
 	d, _ := ctx.Deadline()
 	c.nc.SetWriteDeadline(d)
-	stop := context.AfterFunc(ctx, func() { c.nc.SetWriteDeadline(time.Unix(1, 0)) })
+	cut := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { c.nc.SetWriteDeadline(time.Unix(1, 0)); close(cut) })
 	bufs := net.Buffers{hdr.Bytes(), data} // one writev
 	_, err := bufs.WriteTo(c.nc)
-	stop()
+	if !stop() {
+		<-cut // its deadline must not outlive this write
+	}
 	if err != nil {
 		// A partly written frame leaves the stream unusable.
 		c.closeSent = true

@@ -68,6 +68,21 @@ func TestFrameLimits(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an unmasked frame closes with 1002", func(t *testing.T) {
+		h := newHarness(t, Limits{}, nil)
+		conn := dialRaw(t, h.url("/dev"))
+		h.next(t)
+		ws.WriteFrame(conn, ws.NewTextFrame([]byte("hi"))) // clients must mask
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var ce wsutil.ClosedError
+		if _, err := wsutil.ReadServerText(conn); !errors.As(err, &ce) || ce.Code != ws.StatusProtocolError {
+			t.Fatalf("read: %v, want close 1002", err)
+		}
+		conn.Close()
+		if ev := h.next(t); *ev.RequestContext.DisconnectStatusCode != 1002 {
+			t.Errorf("disconnect %d, want 1002", *ev.RequestContext.DisconnectStatusCode)
+		}
+	})
 	t.Run("configured frame limit", func(t *testing.T) {
 		h := newHarness(t, Limits{MaxFrameBytes: 1024}, nil)
 		conn := dialRaw(t, h.url("/dev"))
