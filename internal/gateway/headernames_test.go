@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -98,4 +99,36 @@ func TestHeaderNames(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWebSocketAPIFraming: requests for a WebSocket API (upgrades,
+// @connections calls) pass the framing guard like every other request: an
+// ambiguous head is refused with 400 and the connection closed, and what
+// it smuggled never reaches the API.
+func TestWebSocketAPIFraming(t *testing.T) {
+	var served []string
+	var mu sync.Mutex
+	a := NewAPI("ws12345678", "ws", "000000000000")
+	a.SetWebSocket(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		served = append(served, r.URL.Path)
+		mu.Unlock()
+		io.Copy(io.Discard, r.Body)
+	}))
+	s := New(Deps{})
+	s.Swap(NewDeployment([]*API{a}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(s, Timeouts{})
+	go srv.Serve(FramingListener(ln))
+	t.Cleanup(func() { srv.Close() })
+	statuses, _ := exchange(t, ln.Addr().String(), "POST /dev/@connections/a HTTP/1.1\r\nHost: x\r\n"+
+		"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+smuggled)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(statuses) != 1 || statuses[0] != http.StatusBadRequest || len(served) != 0 {
+		t.Errorf("statuses %v, served %q; want one 400 and nothing served", statuses, served)
+	}
 }
