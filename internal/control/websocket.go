@@ -61,7 +61,8 @@ func (c *Controller) webSocketAPI(b *built, a *spec.API, stages map[string]*depl
 		cfg.Stages[stName] = ws
 	}
 	deps := websocket.Deps{Invoker: c.deps.Runner, Registry: c.deps.WebSockets.Registry,
-		Sinks: c.deps.WebSockets.Sinks, Logger: c.deps.Logger, HeaderNames: gateway.HeaderNames}
+		Sinks: c.deps.WebSockets.Sinks, Logger: c.deps.Logger,
+		HeaderNames: gateway.HeaderNames, Upgraded: gateway.Upgraded}
 	if c.deps.Store != nil {
 		deps.Limiter = c.deps.Store
 	}

@@ -58,3 +58,19 @@ func (c *framedConn) CloseWrite() error {
 	}
 	return nil
 }
+
+// Upgraded tells the framing guard that r's connection has switched
+// protocols (a WebSocket handshake answered 101): the guard stops
+// following its bytes, which are frames, not HTTP/1.1, so that they are
+// neither buffered nor scanned for request heads. No request is served on
+// the connection afterwards. Call it before reading from the hijacked
+// connection.
+func Upgraded(r *http.Request) {
+	fc, _ := r.Context().Value(framedConnKey{}).(*framedConn)
+	if fc == nil {
+		return
+	}
+	fc.mu.Lock()
+	fc.t.state, fc.t.buf = stLost, nil
+	fc.mu.Unlock()
+}

@@ -132,3 +132,49 @@ func TestWebSocketAPIFraming(t *testing.T) {
 		t.Errorf("statuses %v, served %q; want one 400 and nothing served", statuses, served)
 	}
 }
+
+// TestUpgraded: after Upgraded the guard neither buffers nor scans what
+// the client sends on the hijacked connection.
+func TestUpgraded(t *testing.T) {
+	got := make(chan *framedConn, 1)
+	a := NewAPI("ws12345678", "ws", "000000000000")
+	a.SetWebSocket(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Upgraded(r)
+		nc, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer nc.Close()
+		io.WriteString(nc, "HTTP/1.1 101 Switching Protocols\r\n\r\n")
+		io.CopyN(io.Discard, brw, 32<<10)
+		got <- r.Context().Value(framedConnKey{}).(*framedConn)
+	}))
+	s := New(Deps{})
+	s.Swap(NewDeployment([]*API{a}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(s, Timeouts{})
+	go srv.Serve(FramingListener(ln))
+	t.Cleanup(func() { srv.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /dev HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	c.Write(make([]byte, 32<<10)) // no line ends: a tracker would buffer it all
+	select {
+	case fc := <-got:
+		fc.mu.Lock()
+		defer fc.mu.Unlock()
+		if fc.t.buf != nil || fc.t.state != stLost {
+			t.Errorf("tracker still following: state %d, %d bytes buffered", fc.t.state, len(fc.t.buf))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler did not read the bytes")
+	}
+}

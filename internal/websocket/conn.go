@@ -132,6 +132,9 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request, st *Stage) {
 		h.observe(st, rec, now)
 		return // Upgrade wrote the error
 	}
+	if h.deps.Upgraded != nil {
+		h.deps.Upgraded(r)
+	}
 	rec.Status = http.StatusOK
 	h.observe(st, rec, now)
 	c.nc, c.src = nc, io.Reader(nc)

@@ -145,6 +145,10 @@ type Deps struct {
 	// (net/http canonicalises them); nil, or a nil answer, leaves the
 	// canonical names. gateway.HeaderNames satisfies it.
 	HeaderNames func(r *http.Request) []string
+	// Upgraded is told when r's connection has switched protocols, before
+	// any frame is read; gateway.Upgraded (its framing guard then stops
+	// following the connection's bytes) satisfies it. Optional.
+	Upgraded func(r *http.Request)
 }
 
 // Limiter takes tokens from named buckets (throttle.Store satisfies it).
