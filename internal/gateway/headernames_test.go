@@ -25,15 +25,7 @@ func TestHeaderNames(t *testing.T) {
 		}
 		io.WriteString(w, strings.Join(names, ","))
 	}))
-	s := New(Deps{})
-	s.Swap(NewDeployment([]*API{a}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewHTTPServer(s, Timeouts{})
-	go srv.Serve(FramingListener(ln))
-	t.Cleanup(func() { srv.Close() })
+	addr := serveWebSocketAPI(t, a)
 
 	upgrade := "GET /dev HTTP/1.1\r\nhost: x\r\nx-custom-Header: v\r\nUpgrade: websocket\r\nconnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Multi: 1\r\nx-multi: 2\r\n\r\n"
@@ -52,7 +44,7 @@ func TestHeaderNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", ln.Addr().String())
+			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +68,7 @@ func TestHeaderNames(t *testing.T) {
 		})
 	}
 	t.Run("keep-alive, one after the other", func(t *testing.T) {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,16 +107,8 @@ func TestWebSocketAPIFraming(t *testing.T) {
 		mu.Unlock()
 		io.Copy(io.Discard, r.Body)
 	}))
-	s := New(Deps{})
-	s.Swap(NewDeployment([]*API{a}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewHTTPServer(s, Timeouts{})
-	go srv.Serve(FramingListener(ln))
-	t.Cleanup(func() { srv.Close() })
-	statuses, _ := exchange(t, ln.Addr().String(), "POST /dev/@connections/a HTTP/1.1\r\nHost: x\r\n"+
+	addr := serveWebSocketAPI(t, a)
+	statuses, _ := exchange(t, addr, "POST /dev/@connections/a HTTP/1.1\r\nHost: x\r\n"+
 		"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+smuggled)
 	mu.Lock()
 	defer mu.Unlock()
@@ -150,16 +134,8 @@ func TestUpgraded(t *testing.T) {
 		io.CopyN(io.Discard, brw, 32<<10)
 		got <- r.Context().Value(framedConnKey{}).(*framedConn)
 	}))
-	s := New(Deps{})
-	s.Swap(NewDeployment([]*API{a}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewHTTPServer(s, Timeouts{})
-	go srv.Serve(FramingListener(ln))
-	t.Cleanup(func() { srv.Close() })
-	c, err := net.Dial("tcp", ln.Addr().String())
+	addr := serveWebSocketAPI(t, a)
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,4 +153,20 @@ func TestUpgraded(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("handler did not read the bytes")
 	}
+}
+
+// serveWebSocketAPI serves a gateway with the one API a on a
+// FramingListener, as portico up does, and returns its address.
+func serveWebSocketAPI(t *testing.T, a *API) string {
+	t.Helper()
+	s := New(Deps{})
+	s.Swap(NewDeployment([]*API{a}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(s, Timeouts{})
+	go srv.Serve(FramingListener(ln))
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
 }
