@@ -23,6 +23,7 @@ var (
 // rootCommand is the whole command line: `portico COMMAND`. Each command's
 // constructor (upCommand, ...) sits beside its body (cmdUp, ...).
 func rootCommand() *cobra.Command {
+	info, ok := debug.ReadBuildInfo()
 	root := &cobra.Command{
 		Use:   "portico",
 		Short: "portico runs HTTP APIs and Lambda functions on your machine",
@@ -35,10 +36,11 @@ state directory (.portico beside the spec, or --data-dir).`,
   portico up examples/seed --listen 127.0.0.1:8080
   portico validate -f portico.yaml
   eval "$(portico env)" && aws lambda list-functions`,
-		Version:       versionString(debug.ReadBuildInfo()),
-		SilenceErrors: true, // run prints them once, with the command's name
-		SilenceUsage:  true,
-		Args:          unknownCommand,
+		Version:                    versionString(version, commit, info, ok),
+		SilenceErrors:              true, // run prints them once, with the command's name
+		SilenceUsage:               true,
+		Args:                       unknownCommand,
+		SuggestionsMinimumDistance: 2,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString())
 			return exitError{2}
@@ -71,11 +73,11 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 	return usageError{errors.New(msg)}
 }
 
-// versionString is "VERSION (commit REVISION)", from the stamped values or
-// else the build information; "(devel)" and "unknown" when neither has
-// them.
-func versionString(info *debug.BuildInfo, ok bool) string {
-	v, c, dirty := version, commit, false
+// versionString is "VERSION (commit REVISION)", from the stamped values
+// (-ldflags -X) or else the build information; "(devel)" and "unknown"
+// when neither has them.
+func versionString(stampedVersion, stampedCommit string, info *debug.BuildInfo, ok bool) string {
+	v, c, dirty := stampedVersion, stampedCommit, false
 	if ok {
 		if v == "" {
 			v = info.Main.Version
@@ -94,7 +96,7 @@ func versionString(info *debug.BuildInfo, ok bool) string {
 	}
 	if c == "" {
 		c = "unknown"
-	} else if dirty && commit == "" {
+	} else if dirty && stampedCommit == "" {
 		c += ", modified"
 	}
 	return v + " (commit " + c + ")"
