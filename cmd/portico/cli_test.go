@@ -58,16 +58,8 @@ func TestCLI(t *testing.T) {
 			if code != tt.wantExit {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantExit, stdout.String(), stderr.String())
 			}
-			for _, w := range tt.wantStdout {
-				if !strings.Contains(stdout.String(), w) {
-					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
-				}
-			}
-			for _, w := range tt.wantStderr {
-				if !strings.Contains(stderr.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
-				}
-			}
+			wantIn(t, "stdout", stdout.String(), tt.wantStdout)
+			wantIn(t, "stderr", stderr.String(), tt.wantStderr)
 			if tt.wantExit == 2 && tt.args != nil && strings.Count(stderr.String(), "\n") != 2 {
 				t.Errorf("a usage mistake takes two lines (the error, the hint):\n%s", stderr.String())
 			}
@@ -94,5 +86,15 @@ func TestVersionString(t *testing.T) {
 				t.Errorf("versionString = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// wantIn reports each of wants that output (named name) lacks.
+func wantIn(t *testing.T, name, output string, wants []string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(output, w) {
+			t.Errorf("%s lacks %q:\n%s", name, w, output)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func envCommand() *cobra.Command {
 		Use:     "env [DIR | -f FILE]",
 		Short:   "Print the shell lines that point AWS CLIs and SDKs at a running Portico",
 		Long:    "env prints the environment (AWS_ENDPOINT_URL, the admin credentials, the region) with which AWS\nCLIs and SDKs call a running Portico: eval \"$(portico env)\".",
-		Example: "  eval \"$(portico env)\"\n  eval \"$(portico env --data-dir /tmp/state --aws-listen 127.0.0.1:4567)\"",
+		Example: "  eval \"$(portico env)\"\n  eval \"$(portico env --data-dir ./state --aws-listen 127.0.0.1:4567)\"",
 		RunE: func(cmd *cobra.Command, pos []string) error {
 			return cmdEnv(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},

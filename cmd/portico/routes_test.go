@@ -50,16 +50,8 @@ POST /items  itemsFn: AWS_PROXY items                NONE                  yes  
 			case tt.wantExit < 0 && (code != 1 || !strings.HasPrefix(stderr.String(), "portico routes: ")):
 				t.Fatalf("exit %d, want 1 with the command's error\n%s", code, stderr.String())
 			}
-			for _, w := range tt.wantStdout {
-				if !strings.Contains(stdout.String(), w) {
-					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
-				}
-			}
-			for _, w := range tt.wantStderr {
-				if !strings.Contains(stderr.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
-				}
-			}
+			wantIn(t, "stdout", stdout.String(), tt.wantStdout)
+			wantIn(t, "stderr", stderr.String(), tt.wantStderr)
 		})
 	}
 }
