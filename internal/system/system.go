@@ -52,12 +52,14 @@ const (
 	AccountID = "000000000000"
 )
 
-// Options configure a running system (the flags of `portico up`).
+// Options configure a running system (the flags of `portico up`). The
+// zero value of a field is its flag's zero, not its flag's default: give
+// Listen and AWSListen (127.0.0.1:0 picks free ports).
 type Options struct {
 	WebSocketLimits   websocket.Limits // zero fields: AWS's
-	File              string
-	Program           string // a Pulumi program's directory, instead of file
-	Stack             string // the Pulumi stack a Go program runs as
+	File              string           // the spec; its directory holds the state (.portico) unless DataDir is given
+	Program           string           // a Pulumi program's directory, instead of File
+	Stack             string           // the Pulumi stack a Go program runs as
 	ProgramTimeout    time.Duration
 	Strict            bool // a Pulumi program's routes behave as on AWS where Portico would tolerate a difference
 	Listen, AWSListen string
@@ -83,7 +85,8 @@ type Options struct {
 
 // System is everything `portico up` runs, wired in one place: the gateway,
 // the function runner, the S3 store, the controller that keeps them in
-// line with the spec, and the listeners.
+// line with the spec, and the listeners. Start sets the exported fields;
+// they are read-only afterwards.
 type System struct {
 	Spec          *spec.Spec
 	Program       *pulumiyaml.Program // when started from a Pulumi program
