@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,20 +11,42 @@ import (
 	"text/tabwriter"
 
 	"github.com/portico-dev/portico/internal/apikey"
+	"github.com/spf13/cobra"
 )
 
-// cmdAPIKey manages the API keys of a running `portico up`.
-func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("apikey", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	plan := fs.String("plan", "", "usage plan of a new key")
-	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
-	values := fs.Bool("values", false, "list: show the keys' values")
-	inst := addInstanceFlags(fs, nil)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+// apikeyCommand is `portico apikey`: cobra parses its flags into
+// apikeyFlags, then cmdAPIKey runs.
+func apikeyCommand() *cobra.Command {
+	f := &apikeyFlags{}
+	cmd := &cobra.Command{
+		Use:       "apikey create NAME --plan PLAN | delete NAME | list",
+		Short:     "Create, delete and list the API keys of a running Portico",
+		Long:      "apikey manages the API keys of a running `portico up`: a key belongs to a usage plan of the spec.",
+		Example:   "  portico apikey create alice --plan basic\n  portico apikey list --values\n  portico apikey delete alice",
+		ValidArgs: []string{"create", "delete", "list"},
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdAPIKey(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
+	fs := cmd.Flags()
+	f.plan = fs.String("plan", "", "usage plan of a new key")
+	f.endpoint = fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	f.values = fs.Bool("values", false, "list: show the keys' values")
+	f.inst = addInstanceFlags(fs, nil)
+	return cmd
+}
+
+// apikeyFlags are the flags of `portico apikey`.
+type apikeyFlags struct {
+	plan     *string
+	endpoint *string
+	values   *bool
+	inst     *instanceFlags
+}
+
+// cmdAPIKey manages the API keys of a running `portico up`.
+func cmdAPIKey(ctx context.Context, f *apikeyFlags, pos []string, stdout, stderr io.Writer) error {
+	plan, endpoint, values, inst := f.plan, f.endpoint, f.values, f.inst
 	client, _, err := inst.client()
 	if err != nil {
 		return err
@@ -70,16 +91,34 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// cmdUsage prints an API key's usage in its plan's current quota period.
-func cmdUsage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("usage", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
-	inst := addInstanceFlags(fs, nil)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+// usageCommand is `portico usage`: cobra parses its flags into
+// usageFlags, then cmdUsage runs.
+func usageCommand() *cobra.Command {
+	f := &usageFlags{}
+	cmd := &cobra.Command{
+		Use:     "usage KEY",
+		Short:   "Print an API key's usage in its plan's current quota period",
+		Long:    "usage prints an API key's requests and tokens in its usage plan's current quota period.",
+		Example: "  portico usage alice",
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdUsage(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
+	fs := cmd.Flags()
+	f.endpoint = fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	f.inst = addInstanceFlags(fs, nil)
+	return cmd
+}
+
+// usageFlags are the flags of `portico usage`.
+type usageFlags struct {
+	endpoint *string
+	inst     *instanceFlags
+}
+
+// cmdUsage prints an API key's usage in its plan's current quota period.
+func cmdUsage(ctx context.Context, f *usageFlags, pos []string, stdout, stderr io.Writer) error {
+	endpoint, inst := f.endpoint, f.inst
 	if len(pos) != 1 {
 		return errors.New("usage: portico usage KEY")
 	}

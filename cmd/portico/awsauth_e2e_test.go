@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -333,7 +332,8 @@ print([b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]])`
 	})
 }
 
-// TestAdminListener: pprof only when asked for; off loopback, the token.
+// TestAdminListener: pprof only when asked for (the token guard off
+// loopback is tested in internal/system).
 func TestAdminListener(t *testing.T) {
 	spec := filepath.Join(t.TempDir(), "portico.yaml")
 	os.WriteFile(spec, []byte("buckets:\n  bkt: {}\n"), 0o644)
@@ -349,47 +349,6 @@ func TestAdminListener(t *testing.T) {
 		t.Errorf("pprof with --pprof: %d", resp.StatusCode)
 	}
 
-	// The token guard (bound off loopback), on the same handler.
-	const token = "the-token"
-	h := requireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "console") }), token)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	for _, tc := range []struct {
-		name, path, auth, cookie string
-		want                     int
-	}{
-		{"no token", "/metrics", "", "", 401},
-		{"wrong bearer", "/metrics", "Bearer nope", "", 401},
-		{"bearer", "/metrics", "Bearer " + token, "", 200},
-		{"wrong query", "/?token=nope", "", "", 401},
-		{"query sets the cookie", "/?token=" + token, "", "", 303},
-		{"cookie", "/live.json", "", token, 200},
-		{"wrong cookie", "/live.json", "", "nope", 401},
-	} {
-		req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
-		if tc.auth != "" {
-			req.Header.Set("Authorization", tc.auth)
-		}
-		if tc.cookie != "" {
-			req.AddCookie(&http.Cookie{Name: consoleCookie, Value: tc.cookie})
-		}
-		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
-		}
-		if tc.want == 303 && (resp.Header.Get("Location") != "/" || !strings.Contains(resp.Header.Get("Set-Cookie"), "HttpOnly")) {
-			t.Errorf("%s: %v", tc.name, resp.Header)
-		}
-	}
-	for addr, want := range map[string]bool{"127.0.0.1:9090": true, "[::1]:9090": true, "localhost:9090": true, "0.0.0.0:9090": false, ":9090": false, "192.168.1.2:9090": false} {
-		if got := isLoopback(addr); got != want {
-			t.Errorf("isLoopback(%q) = %v", addr, got)
-		}
-	}
 }
 
 // boto3Available reports whether python3 can import boto3.

@@ -5,26 +5,46 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
+
+// deployCommand is `portico deploy`: cobra parses its flags into
+// deployFlags, then cmdDeploy runs.
+func deployCommand() *cobra.Command {
+	f := &deployFlags{}
+	cmd := &cobra.Command{
+		Use:     "deploy STAGE",
+		Short:   "Deploy the spec's current routes to a stage of a running Portico",
+		Long:    "deploy attaches the spec file's current routes to a stage of a running `portico up`, through the\nmanagement API's CreateDeployment (for stages without autoDeploy).",
+		Example: "  portico deploy prod\n  portico deploy v1 --api shop",
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdDeploy(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	f.api = fs.String("api", "", "API name or id (needed when the spec has several)")
+	f.endpoint = fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	f.inst = addInstanceFlags(fs, nil)
+	return cmd
+}
+
+// deployFlags are the flags of `portico deploy`.
+type deployFlags struct {
+	api      *string
+	endpoint *string
+	inst     *instanceFlags
+}
 
 // cmdDeploy attaches the spec file's current routes to a stage of a running
 // `portico up`, through the management API's CreateDeployment.
-func cmdDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	api := fs.String("api", "", "API name or id (needed when the spec has several)")
-	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
-	inst := addInstanceFlags(fs, nil)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
+func cmdDeploy(ctx context.Context, f *deployFlags, pos []string, stdout, stderr io.Writer) error {
+	api, endpoint, inst := f.api, f.endpoint, f.inst
 	client, _, err := inst.client()
 	if err != nil {
 		return err

@@ -2,21 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/awsauth"
 	"github.com/portico-dev/portico/internal/pulumiyaml"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Environment variables through which the user gives `portico up` its
@@ -32,18 +31,37 @@ func givenAdmin() awsauth.Admin {
 	return awsauth.Admin{AccessKeyID: os.Getenv(envAdminKeyID), SecretAccessKey: os.Getenv(envAdminSecret), ConsoleToken: os.Getenv(envConsoleTok)}
 }
 
+// envCommand is `portico env`: cobra parses its flags into
+// envFlags, then cmdEnv runs.
+func envCommand() *cobra.Command {
+	f := &envFlags{}
+	cmd := &cobra.Command{
+		Use:     "env [DIR | -f FILE]",
+		Short:   "Print the shell lines that point AWS CLIs and SDKs at a running Portico",
+		Long:    "env prints the environment (AWS_ENDPOINT_URL, the admin credentials, the region) with which AWS\nCLIs and SDKs call a running Portico: eval \"$(portico env)\".",
+		Example: "  eval \"$(portico env)\"\n  eval \"$(portico env --data-dir ./state --aws-listen 127.0.0.1:4567)\"",
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdEnv(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	f.file = fs.StringP("file", "f", "portico.yaml", "spec file of the instance (its state directory is .portico beside it)")
+	f.dataDir = fs.String("data-dir", "", "the instance's state directory, as given to `portico up --data-dir`")
+	f.awsListen = fs.String("aws-listen", "127.0.0.1:4566", "the instance's --aws-listen address")
+	return cmd
+}
+
+// envFlags are the flags of `portico env`.
+type envFlags struct {
+	file      *string
+	dataDir   *string
+	awsListen *string
+}
+
 // cmdEnv prints the shell lines that point AWS SDKs and CLIs at a running
 // Portico with its admin credentials: eval "$(portico env)".
-func cmdEnv(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("env", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "portico.yaml", "spec file of the instance (its state directory is .portico beside it)")
-	dataDir := fs.String("data-dir", "", "the instance's state directory, as given to `portico up --data-dir`")
-	awsListen := fs.String("aws-listen", "127.0.0.1:4566", "the instance's --aws-listen address")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
+func cmdEnv(ctx context.Context, f *envFlags, pos []string, stdout, stderr io.Writer) error {
+	file, dataDir, awsListen := f.file, f.dataDir, f.awsListen
 	if len(pos) > 1 {
 		return errors.New("usage: portico env [-f portico.yaml | DIR] [--data-dir DIR] [--aws-listen ADDR]")
 	}
@@ -90,15 +108,15 @@ func shellQuote(s string) string {
 // commands that call it: its state directory, from the spec file or
 // --data-dir as `portico up` takes them.
 type instanceFlags struct {
-	fs            *flag.FlagSet
+	fs            *pflag.FlagSet
 	file, dataDir *string
 }
 
 // addInstanceFlags adds -f (unless the command has it: pass it) and
 // --data-dir to fs.
-func addInstanceFlags(fs *flag.FlagSet, file *string) *instanceFlags {
+func addInstanceFlags(fs *pflag.FlagSet, file *string) *instanceFlags {
 	if file == nil {
-		file = fs.String("f", "portico.yaml", "spec file of the running instance (its admin credentials are in .portico beside it)")
+		file = fs.StringP("file", "f", "portico.yaml", "spec file of the running instance (its admin credentials are in .portico beside it)")
 	}
 	return &instanceFlags{fs: fs, file: file,
 		dataDir: fs.String("data-dir", "", "the running instance's state directory, as given to `portico up --data-dir`")}
@@ -111,7 +129,7 @@ func addInstanceFlags(fs *flag.FlagSet, file *string) *instanceFlags {
 // `eval "$(portico env)"` sets them).
 func (f *instanceFlags) client() (*http.Client, awsauth.Admin, error) {
 	a, err := awsauth.ReadAdmin(dataDirFor(*f.file, *f.dataDir))
-	if errors.Is(err, fs.ErrNotExist) && !isSet(f.fs, "f") && !isSet(f.fs, "data-dir") {
+	if errors.Is(err, fs.ErrNotExist) && !isSet(f.fs, "file") && !isSet(f.fs, "data-dir") {
 		if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
 			a, err = awsauth.Admin{AccessKeyID: id, SecretAccessKey: secret}, nil
 		}
@@ -122,53 +140,4 @@ func (f *instanceFlags) client() (*http.Client, awsauth.Admin, error) {
 	return &http.Client{Transport: &awsauth.Signer{AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey, Region: region}}, a, nil
 }
 
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
-// isLoopback reports whether a listen address only accepts connections
-// from this machine: a loopback IP or localhost.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// consoleCookie carries the console token once a browser has opened the
-// console's URL with ?token=.
-const consoleCookie = "portico_console_token"
-
-// requireToken lets a request through to h only with token: as
-// "Authorization: Bearer TOKEN" (Prometheus, curl), or in the cookie set
-// when the console is opened with ?token=TOKEN (which then redirects to the
-// URL without it). Anything else gets 401.
-func requireToken(h http.Handler, token string) http.Handler {
-	ok := func(v string) bool { return v != "" && subtle.ConstantTimeCompare([]byte(v), []byte(token)) == 1 }
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := r.URL.Query().Get("token"); v != "" && ok(v) {
-			http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			u := *r.URL
-			q := u.Query()
-			q.Del("token")
-			u.RawQuery = q.Encode()
-			http.Redirect(w, r, (&url.URL{Path: u.Path, RawQuery: u.RawQuery}).String(), http.StatusSeeOther)
-			return
-		}
-		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		c, _ := r.Cookie(consoleCookie)
-		if ok(bearer) || c != nil && ok(c.Value) {
-			h.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="portico"`)
-		http.Error(w, "401 Unauthorized: this listener needs Portico's console token (printed by `portico up`)", http.StatusUnauthorized)
-	})
-}
+func isSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }

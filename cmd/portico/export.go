@@ -2,36 +2,55 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 
 	exportpulumi "github.com/portico-dev/portico/internal/export/pulumi"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/spf13/cobra"
 )
+
+// exportCommand is `portico export`: cobra parses its flags into
+// exportFlags, then cmdExport runs.
+func exportCommand() *cobra.Command {
+	f := &exportFlags{}
+	cmd := &cobra.Command{
+		Use:   "export pulumi [-f FILE] -o DIR",
+		Short: "Write the spec as a Pulumi program that deploys the same system to AWS",
+		Long: `export pulumi writes the spec as a Pulumi Go program that deploys the same system to AWS
+(API Gateway, Lambda, S3, IAM), with the functions' code and a README saying how to
+pulumi up; what does not carry over is listed.`,
+		Example:   "  portico export pulumi -o ./infra\n  portico export pulumi -f examples/seed/portico.yaml -o ../seed-aws",
+		ValidArgs: []string{"pulumi"},
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdExport(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	f.usage = func() { fmt.Fprint(cmd.ErrOrStderr(), cmd.UsageString()) }
+	f.file = fs.StringP("file", "f", spec.DefaultFile, "spec file")
+	f.out = fs.StringP("output-dir", "o", "", "output directory for the Pulumi program (required)")
+	return cmd
+}
+
+// exportFlags are the flags of `portico export`.
+type exportFlags struct {
+	usage func() // prints the usage to stderr
+	file  *string
+	out   *string
+}
 
 // cmdExport handles `portico export pulumi [-f FILE] -o DIR`: it writes the
 // spec as a Pulumi Go program that deploys the same system to AWS.
-func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: portico export pulumi [-f portico.yaml] -o DIR")
-		fs.PrintDefaults()
-	}
-	file := fs.String("f", spec.DefaultFile, "spec file")
-	out := fs.String("o", "", "output directory for the Pulumi program (required)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
+func cmdExport(ctx context.Context, f *exportFlags, pos []string, stdout, stderr io.Writer) error {
+	file, out := f.file, f.out
 	if len(pos) != 1 || pos[0] != "pulumi" {
-		fs.Usage()
+		f.usage()
 		return fmt.Errorf("export: want the target \"pulumi\", got %q", pos)
 	}
 	if *out == "" {
-		fs.Usage()
+		f.usage()
 		return fmt.Errorf("export pulumi: -o DIR is required")
 	}
 	sp, err := spec.Load(*file)

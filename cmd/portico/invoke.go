@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,25 +17,49 @@ import (
 
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/system"
+	"github.com/spf13/cobra"
 )
+
+// invokeCommand is `portico invoke`: cobra parses its flags into
+// invokeFlags, then cmdInvoke runs.
+func invokeCommand() *cobra.Command {
+	f := &invokeFlags{}
+	cmd := &cobra.Command{
+		Use:     "invoke [-f FILE] FUNCTION [OUTFILE]",
+		Short:   "Invoke a function once, here or on a running Portico",
+		Long:    "invoke runs a function once and prints the result as `aws lambda invoke` does: the payload goes to\nOUTFILE (stdout when none is given) and the metadata as JSON to stderr. Without --endpoint the\nfunction runs in this process from the spec; with it, a running `portico up` is asked.",
+		Example: "  portico invoke hello --payload '{\"name\":\"world\"}'\n  portico invoke -f examples/seed/portico.yaml aiServiceFunction out.json --payload @event.json\n  portico invoke hello --endpoint http://127.0.0.1:4566 --log-type Tail",
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdInvoke(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	f.file = fs.StringP("file", "f", "portico.yaml", "spec file (when running the function here)")
+	f.payload = fs.String("payload", "{}", "event JSON, or @file to read it from a file")
+	f.logType = fs.String("log-type", "None", "Tail also prints the last 4 KB of the invocation's log to stderr")
+	f.endpoint = fs.String("endpoint", "", "invoke through a running Portico's AWS endpoint instead (e.g. http://127.0.0.1:4566)")
+	f.inst = addInstanceFlags(fs, f.file)
+	return cmd
+}
+
+// invokeFlags are the flags of `portico invoke`.
+type invokeFlags struct {
+	file     *string
+	payload  *string
+	logType  *string
+	endpoint *string
+	inst     *instanceFlags
+}
 
 // cmdInvoke invokes a function once and prints the result as
 // `aws lambda invoke` does: the payload goes to OUTFILE (or to stdout when
 // none is given) and the invocation's metadata as JSON to stdout (stderr).
 // Without --endpoint the function runs in this process, from the spec;
 // with it, a running `portico up` is asked through the Invoke API.
-func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "portico.yaml", "spec file (when running the function here)")
-	payload := fs.String("payload", "{}", "event JSON, or @file to read it from a file")
-	logType := fs.String("log-type", "None", "Tail also prints the last 4 KB of the invocation's log to stderr")
-	endpoint := fs.String("endpoint", "", "invoke through a running Portico's AWS endpoint instead (e.g. http://127.0.0.1:4566)")
-	inst := addInstanceFlags(fs, file)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
+func cmdInvoke(ctx context.Context, f *invokeFlags, pos []string, stdout, stderr io.Writer) error {
+	file, payload, logType, endpoint, inst := f.file, f.payload, f.logType, f.endpoint, f.inst
+	var err error
 	if len(pos) < 1 || len(pos) > 2 {
 		return errors.New("usage: portico invoke [-f SPEC] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail]")
 	}
@@ -99,7 +122,7 @@ func cmdInvoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // the function finds its buckets and AWS endpoint as under `portico up`),
 // invokes the function once and stops everything.
 func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool, stderr io.Writer) (*lambda.InvokeResult, error) {
-	s, err := start(ctx, options{file: file, listen: "127.0.0.1:0", awsListen: "127.0.0.1:0", maxConcurrency: 4, logLevel: slog.LevelWarn, oneShot: true}, stderr)
+	s, err := system.Start(ctx, system.Options{File: file, Listen: "127.0.0.1:0", AWSListen: "127.0.0.1:0", MaxConcurrency: 4, LogLevel: slog.LevelWarn, OneShot: true}, stderr)
 	if err != nil {
 		var list spec.ErrorList
 		if errors.As(err, &list) {
@@ -108,11 +131,11 @@ func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool
 		}
 		return nil, err
 	}
-	defer s.stop(5 * time.Second)
-	if _, ok := s.spec.Functions[name]; !ok {
+	defer s.Stop(5 * time.Second)
+	if _, ok := s.Spec.Functions[name]; !ok {
 		return nil, fmt.Errorf("function %q is not in %s", name, file)
 	}
-	return s.runner.Invoke(ctx, &lambda.InvokeRequest{FunctionName: name, Payload: event, LogTail: tail})
+	return s.Runner.Invoke(ctx, &lambda.InvokeRequest{FunctionName: name, Payload: event, LogTail: tail})
 }
 
 // invokeRemote calls the Invoke API of a running Portico.

@@ -3,99 +3,72 @@
 //
 // Usage:
 //
-//	portico up       [-f portico.yaml | DIR] [--listen ADDR] [--aws-listen ADDR]
-//	portico validate [-f portico.yaml]
+//	portico up       [DIR | FILE | -f portico.yaml] [--listen ADDR] [--aws-listen ADDR]
+//	portico validate [DIR | FILE | -f portico.yaml]
 //	portico invoke   [-f portico.yaml] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail]
 //	portico logs     FUNCTION [--follow]
 //	portico deploy   STAGE [--api NAME]
 //	portico apikey   create NAME --plan PLAN | delete NAME | list
 //	portico usage    KEY
 //	portico routes   [-f portico.yaml] [--output table|json]
-//	portico env      [-f portico.yaml | DIR] [--data-dir DIR] [--aws-listen ADDR]
+//	portico env      [DIR | -f portico.yaml] [--data-dir DIR] [--aws-listen ADDR]
 //	portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY
 //	portico export   pulumi [-f portico.yaml] -o DIR
-//	portico tls      ca [-f portico.yaml | DIR] [--data-dir DIR]
+//	portico tls      ca [DIR | -f portico.yaml] [--data-dir DIR]
+//	portico completion bash|zsh|fish|powershell
+//
+// The command line is built with cobra (github.com/spf13/cobra): help for
+// every command, shell completion and one way to report usage mistakes.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/portico-dev/portico/internal/system"
 )
 
-// command is one subcommand: it parses its own arguments and reports
-// failures as errors; only main exits.
-type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-
-var commands = map[string]command{
-	"up":       cmdUp,
-	"validate": cmdValidate,
-	"invoke":   cmdInvoke,
-	"logs":     cmdLogs,
-	"deploy":   cmdDeploy,
-	"apikey":   cmdAPIKey,
-	"usage":    cmdUsage,
-	"routes":   cmdRoutes,
-	"s3":       cmdS3,
-	"export":   cmdExport,
-	"env":      cmdEnv,
-	"tls":      cmdTLS,
-}
-
-const usage = `portico runs HTTP APIs and Lambda functions on your machine.
-
-Usage:
-  portico up       [-f portico.yaml | DIR] [--listen 127.0.0.1:8080] [--aws-listen 127.0.0.1:4566]
-  portico validate [-f portico.yaml]
-  portico invoke   [-f portico.yaml] FUNCTION [OUTFILE] [--payload JSON|@file] [--log-type Tail] [--endpoint URL]
-  portico logs     FUNCTION [--follow] [--since 10m] [--filter TEXT] [--request-id ID] [--endpoint URL]
-  portico deploy   STAGE [--api NAME] [--endpoint URL]
-  portico apikey   create NAME --plan PLAN | delete NAME | list [--values]
-  portico usage    KEY
-  portico routes   [-f portico.yaml] [--output table|json]
-  portico s3       ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY [--endpoint URL]
-  portico export   pulumi [-f portico.yaml] -o DIR
-  portico env      [-f portico.yaml | DIR] [--data-dir DIR] [--aws-listen 127.0.0.1:4566]
-                   (eval "$(portico env)": AWS CLIs and SDKs call Portico with its admin credentials)
-  portico tls      ca [-f portico.yaml | DIR] [--data-dir DIR] [--path]
-                   (the local CA behind up --tls-listen, and how to trust it)
-
-Commands that call a running Portico sign with the admin credentials in its
-state directory (.portico beside the spec, or --data-dir).
-
-Run 'portico COMMAND -h' for a command's flags.
-`
+// Portico's local identity, used in ARNs and events.
+const (
+	region    = system.Region
+	accountID = system.AccountID
+)
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	}
-	cmd, ok := commands[os.Args[1]]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "portico: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := cmd(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit status: 0, 1 when
+// the command failed, 2 for a usage mistake (an unknown command or flag),
+// or the status a command asked for (exitError).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
-		return
+		return 0
 	}
 	var ee exitError
 	if errors.As(err, &ee) {
-		os.Exit(ee.code)
+		return ee.code
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", cmd.CommandPath(), ue.err, cmd.CommandPath())
+		return 2
 	}
-	fmt.Fprintf(os.Stderr, "portico %s: %v\n", os.Args[1], err)
-	os.Exit(1)
+	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
+	return 1
 }
 
 // exitError ends the program with a code after the command has printed
@@ -103,26 +76,6 @@ func main() {
 type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
-// parseArgs parses flags that may come before, between or after positional
-// arguments ("invoke FN --payload {}"), and returns the positional ones.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
 
 // defaultEndpoint is where a running `portico up` serves the AWS APIs.
 func defaultEndpoint() string {
@@ -134,3 +87,7 @@ func defaultEndpoint() string {
 	}
 	return "http://127.0.0.1:4566"
 }
+
+// dataDirFor is the data directory: the flag's, or .portico beside the
+// spec file.
+func dataDirFor(specFile, flagValue string) string { return system.DataDir(specFile, flagValue) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -14,20 +13,39 @@ import (
 
 	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/spf13/cobra"
 )
+
+// routesCommand is `portico routes`: cobra parses its flags into
+// routesFlags, then cmdRoutes runs.
+func routesCommand() *cobra.Command {
+	f := &routesFlags{}
+	cmd := &cobra.Command{
+		Use:     "routes [-f FILE]",
+		Short:   "Print the route table of every API and stage of a spec",
+		Long:    "routes prints the route table of every API and stage, from the spec alone: what\n`aws apigatewayv2 get-routes` and get-stage show once it runs.",
+		Example: "  portico routes\n  portico routes -f examples/seed/portico.yaml --output json",
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdRoutes(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	f.file = fs.StringP("file", "f", spec.DefaultFile, "spec file")
+	f.output = fs.String("output", "table", "table or json (apigatewayv2-shaped, per stage)")
+	return cmd
+}
+
+// routesFlags are the flags of `portico routes`.
+type routesFlags struct {
+	file   *string
+	output *string
+}
 
 // cmdRoutes prints the route table of every API and stage of a spec, from
 // the spec alone: what `aws apigatewayv2 get-routes` and get-stage show
 // once it runs (the JSON items are get-routes' items, with the same IDs).
-func cmdRoutes(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("routes", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", spec.DefaultFile, "spec file")
-	output := fs.String("output", "table", "table or json (apigatewayv2-shaped, per stage)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
+func cmdRoutes(ctx context.Context, f *routesFlags, pos []string, stdout, stderr io.Writer) error {
+	file, output := f.file, f.output
 	if len(pos) != 0 {
 		return errors.New("usage: portico routes [-f FILE] [--output table|json]")
 	}

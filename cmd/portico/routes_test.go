@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,34 +41,25 @@ POST /items  itemsFn: AWS_PROXY items                NONE                  yes  
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr strings.Builder
-			err := cmdRoutes(context.Background(), tt.args, &stdout, &stderr)
-			var ee exitError
+			code := run(context.Background(), append([]string{"routes"}, tt.args...), &stdout, &stderr)
 			switch {
-			case tt.wantExit == 0 && err != nil:
-				t.Fatalf("err = %v\n%s", err, stderr.String())
-			case tt.wantExit > 0 && (!errors.As(err, &ee) || ee.code != tt.wantExit):
-				t.Fatalf("err = %v, want exit %d", err, tt.wantExit)
-			case tt.wantExit < 0 && (err == nil || errors.As(err, &ee)):
-				t.Fatalf("err = %v, want a usage error", err)
+			case tt.wantExit == 0 && code != 0:
+				t.Fatalf("exit %d\n%s", code, stderr.String())
+			case tt.wantExit > 0 && code != tt.wantExit:
+				t.Fatalf("exit %d, want %d", code, tt.wantExit)
+			case tt.wantExit < 0 && (code != 1 || !strings.HasPrefix(stderr.String(), "portico routes: ")):
+				t.Fatalf("exit %d, want 1 with the command's error\n%s", code, stderr.String())
 			}
-			for _, w := range tt.wantStdout {
-				if !strings.Contains(stdout.String(), w) {
-					t.Errorf("stdout lacks %q:\n%s", w, stdout.String())
-				}
-			}
-			for _, w := range tt.wantStderr {
-				if !strings.Contains(stderr.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
-				}
-			}
+			wantIn(t, "stdout", stdout.String(), tt.wantStdout)
+			wantIn(t, "stderr", stderr.String(), tt.wantStderr)
 		})
 	}
 }
 
 func TestRoutesJSON(t *testing.T) {
 	var stdout, stderr strings.Builder
-	if err := cmdRoutes(context.Background(), []string{"-f", filepath.Join("testdata", "routes", "portico.yaml"), "--output", "json"}, &stdout, &stderr); err != nil {
-		t.Fatalf("%v\n%s", err, stderr.String())
+	if code := run(context.Background(), []string{"routes", "-f", filepath.Join("testdata", "routes", "portico.yaml"), "--output", "json"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
 	var got []map[string]any
 	if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {

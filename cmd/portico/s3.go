@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,25 +13,48 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/spf13/cobra"
 )
 
 const s3Usage = "usage: portico s3 ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY  (s3://BUCKET/KEY or a local path; - is stdin/stdout)"
 
+// s3Command is `portico s3`: cobra parses its flags into
+// s3Flags, then cmdS3 runs.
+func s3Command() *cobra.Command {
+	f := &s3Flags{}
+	cmd := &cobra.Command{
+		Use:       "s3 ls [BUCKET[/PREFIX]] | cp SRC DST | rm s3://BUCKET/KEY",
+		Short:     "List, copy and remove objects in a running Portico's S3 store",
+		Long:      "s3 lists, copies and removes objects through the S3 API of a running `portico up`, signed with\nthe instance's admin credentials unless --access-key and --secret-key are given. SRC and DST are\ns3://BUCKET/KEY or a local path; - is stdin or stdout.",
+		Example:   "  portico s3 ls\n  portico s3 cp ./photo.jpg s3://uploads/photo.jpg\n  portico s3 cp s3://uploads/photo.jpg -\n  portico s3 rm s3://uploads/photo.jpg",
+		ValidArgs: []string{"ls", "cp", "rm"},
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdS3(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	f.endpoint = fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
+	f.keyID = fs.String("access-key", "", "access key ID to sign with (default: the instance's admin key)")
+	f.secret = fs.String("secret-key", "", "secret access key")
+	f.inst = addInstanceFlags(fs, nil)
+	f.region = fs.String("region", "us-east-1", "signing region")
+	return cmd
+}
+
+// s3Flags are the flags of `portico s3`.
+type s3Flags struct {
+	endpoint *string
+	keyID    *string
+	secret   *string
+	inst     *instanceFlags
+	region   *string
+}
+
 // cmdS3 lists, copies and removes objects in a running Portico's store
 // through the S3 API, with the instance's admin credentials (see
 // instanceFlags.client) unless --access-key and --secret-key are given.
-func cmdS3(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("s3", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", defaultEndpoint(), "Portico's AWS endpoint")
-	keyID := fs.String("access-key", "", "access key ID to sign with (default: the instance's admin key)")
-	secret := fs.String("secret-key", "", "secret access key")
-	inst := addInstanceFlags(fs, nil)
-	region := fs.String("region", "us-east-1", "signing region")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
+func cmdS3(ctx context.Context, f *s3Flags, pos []string, stdout, stderr io.Writer) error {
+	endpoint, keyID, secret, inst, region := f.endpoint, f.keyID, f.secret, f.inst, f.region
 	if len(pos) == 0 {
 		return errors.New(s3Usage)
 	}

@@ -2,13 +2,13 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/pulumiyaml"
+	"github.com/spf13/pflag"
 )
 
 // target decides what `portico up` and `portico validate` run from their
@@ -21,9 +21,8 @@ import (
 //     Pulumi program there.
 //
 // It returns the spec file or the program's directory (one of them empty).
-func target(fs *flag.FlagSet, file string, pos []string) (specFile, program string, err error) {
-	fileSet := false
-	fs.Visit(func(f *flag.Flag) { fileSet = fileSet || f.Name == "f" })
+func target(fs *pflag.FlagSet, file string, pos []string) (specFile, program string, err error) {
+	fileSet := fs.Changed("file")
 	switch {
 	case len(pos) > 1:
 		return "", "", fmt.Errorf("too many arguments: %s (give one directory or file)", strings.Join(pos, " "))

@@ -3,123 +3,79 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
-	"net"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/certs"
-	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/pulumiyaml"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/system"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// tlsOptions configure the gateway's TLS listener and HTTP/2 (flags of
-// `portico up`).
-type tlsOptions struct {
-	listen    string     // the HTTPS listener's address, "" for none
-	certFiles stringList // --tls-cert, paired in order with keyFiles
-	keyFiles  stringList
-	h2c       bool // serve prior-knowledge HTTP/2 on the plain listener
+// registerTLS adds the flags of the gateway's TLS listener and HTTP/2 to
+// the flags of `portico up`.
+func registerTLS(fs *pflag.FlagSet, o *system.TLSOptions) {
+	fs.StringVar(&o.Listen, "tls-listen", "", "also serve the HTTP APIs over TLS (HTTPS, HTTP/2) on this address; with no --tls-cert, certificates come from the local CA (see `portico tls ca`)")
+	fs.StringArrayVar(&o.CertFiles, "tls-cert", nil, "certificate chain (PEM) for --tls-listen; repeat with --tls-key for several domain names (chosen by SNI)")
+	fs.StringArrayVar(&o.KeyFiles, "tls-key", nil, "private key (PEM) of the --tls-cert given at the same position")
+	fs.BoolVar(&o.H2C, "h2c", false, "also accept HTTP/2 without TLS (prior knowledge) on --listen")
 }
 
-// stringList is a flag given any number of times.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
-func (o *tlsOptions) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.listen, "tls-listen", "", "also serve the HTTP APIs over TLS (HTTPS, HTTP/2) on this address; with no --tls-cert, certificates come from the local CA (see `portico tls ca`)")
-	fs.Var(&o.certFiles, "tls-cert", "certificate chain (PEM) for --tls-listen; repeat with --tls-key for several domain names (chosen by SNI)")
-	fs.Var(&o.keyFiles, "tls-key", "private key (PEM) of the --tls-cert given at the same position")
-	fs.BoolVar(&o.h2c, "h2c", false, "also accept HTTP/2 without TLS (prior knowledge) on --listen")
+// tlsCommand is `portico tls`; its one subcommand, `tls ca`, is cmdTLS.
+func tlsCommand() *cobra.Command {
+	tls := &cobra.Command{
+		Use:   "tls",
+		Short: "Show the local CA behind up --tls-listen, and how to trust it",
+		Args:  unknownCommand,
+		RunE: func(*cobra.Command, []string) error {
+			return usageError{errors.New("missing subcommand: portico tls ca")}
+		},
+	}
+	f := &tlsFlags{}
+	ca := &cobra.Command{
+		Use:   "ca [DIR | -f FILE]",
+		Short: "Create the local CA when missing; print where it is and how to trust it",
+		Long: `tls ca creates the instance's local certificate authority when missing (up --tls-listen
+without --tls-cert signs localhost names with it) and prints its path and how to make
+browsers, curl and SDKs trust it.`,
+		Example: `  portico tls ca
+  curl --cacert "$(portico tls ca --path)" https://127.0.0.1:8443/`,
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdTLS(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := ca.Flags()
+	f.file = fs.StringP("file", "f", "portico.yaml", "spec file of the instance (its state directory is .portico beside it)")
+	f.dataDir = fs.String("data-dir", "", "the instance's state directory, as given to `portico up --data-dir`")
+	f.pathOnly = fs.Bool("path", false, "print only the CA certificate's path")
+	tls.AddCommand(ca)
+	return tls
 }
 
-// tlsDir is where the local CA lives in a state directory.
-func tlsDir(dataDir string) string { return filepath.Join(dataDir, "tls") }
-
-// serverConfig loads the certificates o names, with the local CA of
-// dataDir for localhost names (always, so that *.localhost works beside
-// files for other names).
-func (o *tlsOptions) serverConfig(dataDir string) (*certs.CA, []certsPair, error) {
-	if len(o.certFiles) != len(o.keyFiles) {
-		return nil, nil, fmt.Errorf("--tls-cert given %d times and --tls-key %d: give them in pairs", len(o.certFiles), len(o.keyFiles))
-	}
-	if o.listen == "" && len(o.certFiles) > 0 {
-		return nil, nil, errors.New("--tls-cert needs --tls-listen")
-	}
-	var pairs []certsPair
-	for i := range o.certFiles {
-		pairs = append(pairs, certs.Pair{CertFile: o.certFiles[i], KeyFile: o.keyFiles[i]})
-	}
-	if o.listen == "" {
-		return nil, pairs, nil
-	}
-	ca, err := certs.LoadOrCreateCA(tlsDir(dataDir))
-	return ca, pairs, err
-}
-
-type certsPair = certs.Pair
-
-// startTLS starts the gateway's TLS listener when o asks for one, and
-// returns its URL ("" for none).
-func (s *system) startTLS(o tlsOptions, dataDir string, gw *gateway.Server, t gateway.Timeouts) (string, error) {
-	ca, pairs, err := o.serverConfig(dataDir)
-	if err != nil || o.listen == "" {
-		return "", err
-	}
-	loaded, err := certs.LoadPairs(pairs)
-	if err != nil {
-		return "", err
-	}
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return "", fmt.Errorf("listen: %w", err)
-	}
-	s.closers = append(s.closers, func() { ln.Close() })
-	// Custom domain names' certificates and mutual TLS come from the
-	// current deployment, at each handshake.
-	cfg := gw.TLSConfig(certs.ServerConfig(loaded, ca))
-	s.serve(gateway.NewHTTPServer(gw, t), gateway.TLSListener(ln, cfg, t.Header))
-	return "https://" + ln.Addr().String(), nil
-}
-
-// h2cServer makes srv also accept prior-knowledge HTTP/2 without TLS.
-func h2cServer(srv *http.Server) *http.Server {
-	srv.Protocols = new(http.Protocols)
-	srv.Protocols.SetHTTP1(true)
-	srv.Protocols.SetUnencryptedHTTP2(true)
-	return srv
+// tlsFlags are the flags of `portico tls ca`.
+type tlsFlags struct {
+	file     *string
+	dataDir  *string
+	pathOnly *bool
 }
 
 // cmdTLS is `portico tls ca`: it creates the local CA when missing and
 // prints where it is and how to trust it.
-func cmdTLS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "ca" {
-		return errors.New("usage: portico tls ca [-f portico.yaml | DIR] [--data-dir DIR] [--path]")
-	}
-	fs := flag.NewFlagSet("tls ca", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "portico.yaml", "spec file of the instance (its state directory is .portico beside it)")
-	dataDir := fs.String("data-dir", "", "the instance's state directory, as given to `portico up --data-dir`")
-	pathOnly := fs.Bool("path", false, "print only the CA certificate's path")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
-		return err
-	}
+func cmdTLS(ctx context.Context, f *tlsFlags, pos []string, stdout, stderr io.Writer) error {
+	file, dataDir, pathOnly := f.file, f.dataDir, f.pathOnly
 	if len(pos) > 1 {
 		return errors.New("usage: portico tls ca [-f portico.yaml | DIR] [--data-dir DIR] [--path]")
 	}
 	if len(pos) == 1 {
 		*file = filepath.Join(pos[0], pulumiyaml.ProjectFile)
 	}
-	ca, err := certs.LoadOrCreateCA(tlsDir(dataDirFor(*file, *dataDir)))
+	ca, err := certs.LoadOrCreateCA(system.TLSDir(dataDirFor(*file, *dataDir)))
 	if err != nil {
 		return err
 	}

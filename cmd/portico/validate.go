@@ -2,30 +2,53 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
+	"time"
 
 	"github.com/portico-dev/portico/internal/control"
 	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/pulumiyaml"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("f", "portico.yaml", "spec file")
-	stack := fs.String("stack", "dev", "for a Pulumi program: the stack it runs as")
-	timeout := fs.Duration("program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go, Python or Node.js program: how long it may run")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
+// validateCommand is `portico validate`: cobra parses its flags into
+// validateFlags, then cmdValidate runs.
+func validateCommand() *cobra.Command {
+	f := &validateFlags{}
+	cmd := &cobra.Command{
+		Use:     "validate [DIR | FILE | -f FILE]",
+		Short:   "Check a spec or Pulumi program as up would, without starting anything",
+		Long:    "validate loads a spec (portico.yaml) or a Pulumi program and compiles the system the way up does,\nwithout starting anything: everything up would refuse, validate refuses, with file:line:col.",
+		Example: "  portico validate\n  portico validate -f examples/seed/portico.yaml\n  portico validate examples/pulumi-go",
+		RunE: func(cmd *cobra.Command, pos []string) error {
+			return cmdValidate(cmd.Context(), f, pos, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
+	fs := cmd.Flags()
+	f.fs = fs
+	f.file = fs.StringP("file", "f", "portico.yaml", "spec file")
+	f.stack = fs.String("stack", "dev", "for a Pulumi program: the stack it runs as")
+	f.timeout = fs.Duration("program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go, Python or Node.js program: how long it may run")
+	return cmd
+}
+
+// validateFlags are the flags of `portico validate`.
+type validateFlags struct {
+	fs      *pflag.FlagSet // target asks it whether -f was given
+	file    *string
+	stack   *string
+	timeout *time.Duration
+}
+
+func cmdValidate(ctx context.Context, f *validateFlags, pos []string, stdout, stderr io.Writer) error {
+	file, stack, timeout := f.file, f.stack, f.timeout
 	// portico validate [DIR | FILE]: a Pulumi program is run as `portico up`
 	// runs it (validate means deploy), against no listener.
-	specFile, program, err := target(fs, *file, pos)
+	specFile, program, err := target(f.fs, *file, pos)
 	if err != nil {
 		return fmt.Errorf("%w\nusage: portico validate [-f portico.yaml | DIR | FILE]", err)
 	}

@@ -19,6 +19,7 @@ type rule struct {
 
 var rules = []rule{
 	{"internal does not import cmd", []string{"internal"}, []string{"cmd"}},
+	{"only the command and tests start the whole system", []string{"internal"}, []string{"internal/system"}},
 	{"the request path does not link the runner or the control plane",
 		[]string{"internal/gateway", "internal/router", "internal/observe", "internal/authz",
 			"internal/throttle", "internal/cors", "internal/edge", "internal/integration/httpproxy"},

@@ -1,4 +1,9 @@
-package main
+// Package system wires everything `portico up` runs into one value: the
+// listeners, the gateway, the function runner, the S3 store, the access
+// stores and the controller that keeps them in line with the spec. The
+// command line and the end-to-end tests start it the same way (Start), and
+// stop it with Stop.
+package system
 
 import (
 	"context"
@@ -43,101 +48,106 @@ import (
 
 // Portico's local identity, used in ARNs and events.
 const (
-	region    = "us-east-1"
-	accountID = "000000000000"
+	Region    = "us-east-1"
+	AccountID = "000000000000"
 )
 
-// options configure a running system (the flags of `portico up`).
-type options struct {
-	webSocketLimits   websocket.Limits // zero fields: AWS's
-	file              string
-	program           string // a Pulumi program's directory, instead of file
-	stack             string // the Pulumi stack a Go program runs as
-	programTimeout    time.Duration
-	strict            bool // a Pulumi program's routes behave as on AWS where Portico would tolerate a difference
-	listen, awsListen string
-	adminListen       string // "" for none
-	maxConcurrency    int
-	logDir, dataDir   string
-	accessLog         bool
-	redisURL          string
-	redisFailOpen     bool
-	redisTimeout      time.Duration
-	otlpEndpoint      string
-	traceSampleRatio  float64 // 0 means every trace
-	logLevel          slog.Level
-	admin             awsauth.Admin    // given admin credentials and console token (else generated)
-	pprof             bool             // serve /debug/pprof/ on the admin listener
-	timeouts          gateway.Timeouts // how long clients may take to send requests
-	functionOutput    bool             // echo functions' logs to stderr, prefixed with their names
-	asyncRetryDelay   time.Duration    // first retry of a failed Event invoke; 0 means Lambda's 1m
-	oneShot           bool             // portico invoke: no durable event queue (a running portico may hold it)
-	isolation         string           // lambda.Config.Isolation: "" (auto), "sandbox" or "none"
-	tls               tlsOptions       // the HTTPS listener, HTTP/2 without TLS
+// Options configure a running system (the flags of `portico up`). The
+// zero value of a field is its flag's zero, not its flag's default: give
+// Listen and AWSListen (127.0.0.1:0 picks free ports).
+type Options struct {
+	WebSocketLimits   websocket.Limits // zero fields: AWS's
+	File              string           // the spec; its directory holds the state (.portico) unless DataDir is given
+	Program           string           // a Pulumi program's directory, instead of File
+	Stack             string           // the Pulumi stack a Go program runs as
+	ProgramTimeout    time.Duration
+	Strict            bool // a Pulumi program's routes behave as on AWS where Portico would tolerate a difference
+	Listen, AWSListen string
+	AdminListen       string // "" for none
+	MaxConcurrency    int
+	LogDir, DataDir   string
+	AccessLog         bool
+	RedisURL          string
+	RedisFailOpen     bool
+	RedisTimeout      time.Duration
+	OTLPEndpoint      string
+	TraceSampleRatio  float64 // 0 means every trace
+	LogLevel          slog.Level
+	Admin             awsauth.Admin    // given admin credentials and console token (else generated)
+	Pprof             bool             // serve /debug/pprof/ on the admin listener
+	Timeouts          gateway.Timeouts // how long clients may take to send requests
+	FunctionOutput    bool             // echo functions' logs to stderr, prefixed with their names
+	AsyncRetryDelay   time.Duration    // first retry of a failed Event invoke; 0 means Lambda's 1m
+	OneShot           bool             // portico invoke: no durable event queue (a running portico may hold it)
+	Isolation         string           // lambda.Config.Isolation: "" (auto), "sandbox" or "none"
+	TLS               TLSOptions       // the HTTPS listener, HTTP/2 without TLS
 }
 
-// system is everything `portico up` runs, wired in one place: the gateway,
+// System is everything `portico up` runs, wired in one place: the gateway,
 // the function runner, the S3 store, the controller that keeps them in
-// line with the spec, and the listeners.
-type system struct {
-	spec     *spec.Spec
-	program  *pulumiyaml.Program // when started from a Pulumi program
-	logger   *slog.Logger
-	runner   *lambda.Runner
-	ctl      *control.Controller
-	gwLn     net.Listener
-	tlsURL   string // the gateway's HTTPS listener, "" for none
-	awsURL   string
-	adminURL string
-	admin    awsauth.Admin // the admin credentials and console token
-	tokenReq bool          // the admin listener asks for the token
-	servers  []*http.Server
-	errc     chan error
-	closers  []func() // run in reverse order by stop
+// line with the spec, and the listeners. Start sets the exported fields;
+// they are read-only afterwards.
+type System struct {
+	Spec          *spec.Spec
+	Program       *pulumiyaml.Program // when started from a Pulumi program
+	Logger        *slog.Logger
+	Runner        *lambda.Runner
+	Controller    *control.Controller
+	gwLn          net.Listener
+	TLSURL        string // the gateway's HTTPS listener, "" for none
+	AWSURL        string
+	AdminURL      string
+	Admin         awsauth.Admin // the admin credentials and console token
+	TokenRequired bool          // the admin listener asks for the token
+	servers       []*http.Server
+	errc          chan error
+	closers       []func() // run in reverse order by Stop
 }
 
-// start builds and starts a system for o; stop it with stop.
-func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err error) {
-	s := &system{logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel})), errc: make(chan error, 3)}
+// Start builds and starts a system for o, writing its logs (and, with
+// o.FunctionOutput, functions' output) to stderr. On an error nothing is
+// left running. Stop it with Stop; Err reports a listener that failed.
+func Start(ctx context.Context, o Options, stderr io.Writer) (_ *System, err error) {
+	s := &System{Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.LogLevel})), errc: make(chan error, 3)}
 	defer func() {
 		if err != nil {
-			s.stop(time.Second)
+			s.Stop(time.Second)
 		}
 	}()
-	if s.gwLn, err = net.Listen("tcp", o.listen); err != nil {
+	if s.gwLn, err = net.Listen("tcp", o.Listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.closers = append(s.closers, func() { s.gwLn.Close() })
-	load, watched := func() (*spec.Spec, error) { return spec.Load(o.file) }, o.file
+	load, watched := func() (*spec.Spec, error) { return spec.Load(o.File) }, o.File
 	var watchDirs []string
-	if o.program != "" {
+	if o.Program != "" {
 		// A Pulumi program: its resources become the same model.
 		var runGo bool
 		if load, runGo, err = s.programLoader(ctx, o, stderr); err != nil {
 			return nil, err
 		}
 		if runGo {
-			watchDirs = []string{o.program}
+			watchDirs = []string{o.Program}
 		}
-		watched = filepath.Join(o.program, pulumiyaml.ProjectFile)
-		o.file = watched
+		watched = filepath.Join(o.Program, pulumiyaml.ProjectFile)
+		o.File = watched
 	}
-	if s.spec, err = load(); err != nil {
+	if s.Spec, err = load(); err != nil {
 		return nil, err
 	}
-	awsLn, err := net.Listen("tcp", o.awsListen)
+	awsLn, err := net.Listen("tcp", o.AWSListen)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.closers = append(s.closers, func() { awsLn.Close() })
-	s.awsURL = "http://" + awsLn.Addr().String()
-	dir := dataDirFor(o.file, o.dataDir)
-	if s.admin, err = awsauth.LoadOrCreateAdmin(dir, o.admin); err != nil {
+	s.AWSURL = "http://" + awsLn.Addr().String()
+	dir := DataDir(o.File, o.DataDir)
+	if s.Admin, err = awsauth.LoadOrCreateAdmin(dir, o.Admin); err != nil {
 		return nil, err
 	}
 
 	met := metrics.New()
-	tr, err := trace.New(trace.Config{Endpoint: o.otlpEndpoint, ServiceName: "portico", SampleRatio: o.traceSampleRatio}, trace.Deps{Logger: s.logger})
+	tr, err := trace.New(trace.Config{Endpoint: o.OTLPEndpoint, ServiceName: "portico", SampleRatio: o.TraceSampleRatio}, trace.Deps{Logger: s.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +158,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		return nil, err
 	}
 	var events asyncq.Store // asynchronous invocations, until delivered; nil: in memory
-	if !o.oneShot {
+	if !o.OneShot {
 		db, err := asyncq.Open(filepath.Join(dir, "lambda", "events.db"))
 		if err != nil {
 			return nil, err
@@ -160,44 +170,44 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	cacheDir := lambda.DefaultCacheDir()
 	resolver := bootstrap.NewResolver(cacheDir) // one for the runner and the builder: same interpreters
 	var output io.Writer
-	if o.functionOutput {
+	if o.FunctionOutput {
 		output = stderr
 	}
-	s.runner, err = lambda.New(lambda.Config{
+	s.Runner, err = lambda.New(lambda.Config{
 		CacheDir:         cacheDir,
 		Output:           output,
 		Credentials:      func(fn lambda.Function) (string, string, string) { return ctl.FunctionCredentials(fn) },
-		Region:           region,
-		AccountID:        accountID,
-		MaxConcurrency:   o.maxConcurrency,
-		LogDir:           o.logDir,
-		AWSEndpoint:      s.awsURL,
-		Isolation:        o.isolation,
-		AsyncRetryDelays: retryDelays(o.asyncRetryDelay),
-	}, lambda.Deps{Logger: s.logger, Observer: met, Tracer: tr, Resolver: lambda.BootstrapResolver{R: resolver}, EventStore: events})
+		Region:           Region,
+		AccountID:        AccountID,
+		MaxConcurrency:   o.MaxConcurrency,
+		LogDir:           o.LogDir,
+		AWSEndpoint:      s.AWSURL,
+		Isolation:        o.Isolation,
+		AsyncRetryDelays: retryDelays(o.AsyncRetryDelay),
+	}, lambda.Deps{Logger: s.Logger, Observer: met, Tracer: tr, Resolver: lambda.BootstrapResolver{R: resolver}, EventStore: events})
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = s.runner.Close(cctx)
+		_ = s.Runner.Close(cctx)
 	})
 
-	limiter, keys, err := accessStores(ctx, o.redisURL, o.redisFailOpen, o.redisTimeout, dir, s.logger)
+	limiter, keys, err := accessStores(ctx, o.RedisURL, o.RedisFailOpen, o.RedisTimeout, dir, s.Logger)
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() { keys.Close() })
 	lv := live.New(live.Config{})
 	sinks := []observe.Sink{met, lv}
-	if o.accessLog {
+	if o.AccessLog {
 		f, _ := accesslog.Compile("") // the default JSON record
 		sink := accesslog.NewSink(f, stderr, accesslog.Options{})
 		s.closers = append(s.closers, func() { sink.Close() })
 		sinks = append(sinks, sink)
 	}
-	gw := gateway.New(gateway.Deps{Logger: s.logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}, Sinks: sinks, Tracer: tr, Timeouts: o.timeouts})
+	gw := gateway.New(gateway.Deps{Logger: s.Logger, Limiter: limiter, APIKeys: control.KeyChecker{Registry: keys}, Sinks: sinks, Tracer: tr, Timeouts: o.Timeouts})
 	transport, err := httpproxy.NewTransport(httpproxy.TransportConfig{})
 	if err != nil {
 		return nil, err
@@ -205,25 +215,25 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	s.closers = append(s.closers, transport.Close)
 	keyring := &s3.Keyring{}
 	wsConns := &websocket.Registry{}
-	store, err := s3.New(s3.Config{DataDir: dir, Region: region}, s3.Deps{Principals: keyring, Logger: s.logger, Notifier: control.S3Events{Runner: s.runner}})
+	store, err := s3.New(s3.Config{DataDir: dir, Region: Region}, s3.Deps{Principals: keyring, Logger: s.Logger, Notifier: control.S3Events{Runner: s.Runner}})
 	if err != nil {
 		return nil, err
 	}
-	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: region, AccountID: accountID,
+	ctl = control.New(control.Config{SpecPath: watched, WatchDirs: watchDirs, Load: load, Region: Region, AccountID: AccountID,
 		GatewayAddr: s.gwLn.Addr().String(), DataDir: dir},
-		control.Deps{Logger: s.logger, Runner: s.runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
-			Metrics: met, WebSockets: &control.WebSockets{Registry: wsConns, Sinks: sinks, Limits: o.webSocketLimits}, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
-				Admin: sigv4.Credentials{AccessKeyID: s.admin.AccessKeyID, SecretAccessKey: s.admin.SecretAccessKey}},
-			Builder: build.New(build.Config{Dir: filepath.Join(cacheDir, "build")}, build.Deps{Logger: s.logger, Interpreters: build.BootstrapInterpreters{R: resolver}})})
-	s.ctl = ctl
+		control.Deps{Logger: s.Logger, Runner: s.Runner, Gateway: gw, Transport: transport, APIKeys: keys, Store: limiter,
+			Metrics: met, WebSockets: &control.WebSockets{Registry: wsConns, Sinks: sinks, Limits: o.WebSocketLimits}, Storage: &control.Storage{Server: store, Keyring: keyring, Credentials: fnCreds,
+				Admin: sigv4.Credentials{AccessKeyID: s.Admin.AccessKeyID, SecretAccessKey: s.Admin.SecretAccessKey}},
+			Builder: build.New(build.Config{Dir: filepath.Join(cacheDir, "build")}, build.Deps{Logger: s.Logger, Interpreters: build.BootstrapInterpreters{R: resolver}})})
+	s.Controller = ctl
 	if err := met.CounterFunc("portico_access_log_dropped_total", "Access log records dropped because their destination could not keep up.",
 		func() float64 { return float64(ctl.AccessLogDropped()) }); err != nil {
 		return nil, err
 	}
-	if err := met.Queues(s.runner.Queues); err != nil {
+	if err := met.Queues(s.Runner.Queues); err != nil {
 		return nil, err
 	}
-	if err := ctl.Apply(ctx, s.spec); err != nil {
+	if err := ctl.Apply(ctx, s.Spec); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, ctl.Close)
@@ -237,52 +247,58 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle("/v2/", ctl.Handler())
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
-	awsMux.Handle("/", ctl.LambdaHandler(s.runner.Handler())) // management, else the Invoke API, else a JSON error
-	gwSrv := gateway.NewHTTPServer(gw, o.timeouts)
-	if o.tls.h2c {
+	awsMux.Handle("/", ctl.LambdaHandler(s.Runner.Handler())) // management, else the Invoke API, else a JSON error
+	gwSrv := gateway.NewHTTPServer(gw, o.Timeouts)
+	if o.TLS.H2C {
 		gwSrv = h2cServer(gwSrv)
 	}
 	s.serve(gwSrv, gateway.FramingListener(s.gwLn))
-	if s.tlsURL, err = s.startTLS(o.tls, dir, gw, o.timeouts); err != nil {
+	if s.TLSURL, err = s.startTLS(o.TLS, dir, gw, o.Timeouts); err != nil {
 		return nil, err
 	}
-	gate, err := awsauth.New(awsauth.Config{Region: region, AccountID: accountID},
-		awsauth.Deps{Principals: keyring, S3: store, Next: awsMux, Logger: s.logger})
+	gate, err := awsauth.New(awsauth.Config{Region: Region, AccountID: AccountID},
+		awsauth.Deps{Principals: keyring, S3: store, Next: awsMux, Logger: s.Logger})
 	if err != nil {
 		return nil, err
 	}
 	s.serve(&http.Server{Handler: gate, ReadHeaderTimeout: 30 * time.Second}, awsLn)
 
-	if o.adminListen != "" {
-		adminLn, err := net.Listen("tcp", o.adminListen)
+	if o.AdminListen != "" {
+		adminLn, err := net.Listen("tcp", o.AdminListen)
 		if err != nil {
 			return nil, fmt.Errorf("listen: %w", err)
 		}
-		s.adminURL = "http://" + adminLn.Addr().String()
-		con, err := console.New(console.Config{Live: lv, Topology: topology{ctl}, Functions: functions{s.runner}, Logs: logs{s.runner}, Connections: wsConnections{wsConns}})
+		s.AdminURL = "http://" + adminLn.Addr().String()
+		con, err := console.New(console.Config{Live: lv, Topology: topology{ctl}, Functions: functions{s.Runner}, Logs: logs{s.Runner}, Connections: wsConnections{wsConns}})
 		if err != nil {
 			return nil, err
 		}
 		admin := http.NewServeMux()
 		admin.Handle("/metrics", met.Handler())
-		if o.pprof {
+		if o.Pprof {
 			admin.HandleFunc("/debug/pprof/", pprof.Index)
 			admin.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		}
 		admin.Handle("/", con)
 		var h http.Handler = admin
-		if s.tokenReq = !isLoopback(adminLn.Addr().String()); s.tokenReq {
-			h = requireToken(admin, s.admin.ConsoleToken)
+		if s.TokenRequired = !isLoopback(adminLn.Addr().String()); s.TokenRequired {
+			h = requireToken(admin, s.Admin.ConsoleToken)
 		}
 		// Functions share the loopback: the console (every function's
 		// requests and logs) is not theirs to read.
-		s.serve(&http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}, s.runner.RefuseSandboxes(adminLn))
+		s.serve(&http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}, s.Runner.RefuseSandboxes(adminLn))
 	}
 	return s, nil
 }
 
-// serve runs srv on ln until stop.
-func (s *system) serve(srv *http.Server, ln net.Listener) {
+// GatewayAddr is the address the HTTP APIs are served on (--listen).
+func (s *System) GatewayAddr() *net.TCPAddr { return s.gwLn.Addr().(*net.TCPAddr) }
+
+// Err receives the error of a listener that stopped serving before Stop.
+func (s *System) Err() <-chan error { return s.errc }
+
+// serve runs srv on ln until Stop.
+func (s *System) serve(srv *http.Server, ln net.Listener) {
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -291,10 +307,10 @@ func (s *system) serve(srv *http.Server, ln net.Listener) {
 	}()
 }
 
-// stop drains the servers for at most drain, then releases everything in
+// Stop drains the servers for at most drain, then releases everything in
 // reverse order of creation: deployments (flushing access logs), function
 // processes, stores.
-func (s *system) stop(drain time.Duration) {
+func (s *System) Stop(drain time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	for _, srv := range s.servers {
@@ -334,12 +350,12 @@ func retryDelays(first time.Duration) []time.Duration {
 	return []time.Duration{first, 2 * first}
 }
 
-// programLoader returns the loader of the Pulumi program in o.program: a
+// programLoader returns the loader of the Pulumi program in o.Program: a
 // YAML program is read; a Go, Python or Node.js program is built (or its
 // dependencies installed) and run against Portico's resource monitor on
 // every load (runGo).
-func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer) (load func() (*spec.Spec, error), runGo bool, err error) {
-	proj, err := pulumirun.ReadProject(o.program)
+func (s *System) programLoader(ctx context.Context, o Options, stderr io.Writer) (load func() (*spec.Spec, error), runGo bool, err error) {
+	proj, err := pulumirun.ReadProject(o.Program)
 	if err != nil {
 		return nil, false, err
 	}
@@ -349,32 +365,32 @@ func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer)
 		if err != nil {
 			return nil, err
 		}
-		s.program = p
+		s.Program = p
 		return p.Spec, nil
 	}
 	switch proj.Runtime {
 	case "yaml":
 		return func() (*spec.Spec, error) {
-			return keep(pulumiyaml.Load(o.program, pulumiyaml.Options{APIEndpoint: endpoint}))
+			return keep(pulumiyaml.Load(o.Program, pulumiyaml.Options{APIEndpoint: endpoint}))
 		}, false, nil
 	case "go", "python", "nodejs":
 		cfg := pulumirun.Config{
-			Dir:         o.program,
-			Stack:       o.stack,
-			BuildDir:    filepath.Join(dataDirFor(filepath.Join(o.program, pulumiyaml.ProjectFile), o.dataDir), "pulumi"),
-			Timeout:     o.programTimeout,
-			Strict:      o.strict,
+			Dir:         o.Program,
+			Stack:       o.Stack,
+			BuildDir:    filepath.Join(DataDir(filepath.Join(o.Program, pulumiyaml.ProjectFile), o.DataDir), "pulumi"),
+			Timeout:     o.ProgramTimeout,
+			Strict:      o.Strict,
 			APIEndpoint: endpoint,
 			Output:      stderr,
 		}
 		return func() (*spec.Spec, error) { return keep(pulumirun.Run(ctx, cfg)) }, true, nil
 	}
-	return nil, false, fmt.Errorf("%s: runtime %q: Portico runs Pulumi programs written in YAML, Go, Python or TypeScript/JavaScript (nodejs)", filepath.Join(o.program, pulumiyaml.ProjectFile), proj.Runtime)
+	return nil, false, fmt.Errorf("%s: runtime %q: Portico runs Pulumi programs written in YAML, Go, Python or TypeScript/JavaScript (nodejs)", filepath.Join(o.Program, pulumiyaml.ProjectFile), proj.Runtime)
 }
 
-// dataDirFor is the data directory: the flag's, or .portico beside the
+// DataDir is the data directory: the flag's, or .portico beside the
 // spec file.
-func dataDirFor(specFile, flagValue string) string {
+func DataDir(specFile, flagValue string) string {
 	if flagValue != "" {
 		return flagValue
 	}
@@ -389,10 +405,10 @@ func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
 	r.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
-// endpoints lists each API stage's URL, as the seed exports api_endpoint.
+// Endpoints lists each API stage's URL, as the seed exports api_endpoint.
 // With one API the listener serves it at any host name; with several, each
 // is reached through its own host name, {apiId}.execute-api.localhost.
-func endpoints(sp *spec.Spec, addr *net.TCPAddr) []string {
+func Endpoints(sp *spec.Spec, addr *net.TCPAddr) []string {
 	var lines []string
 	for name, a := range sp.APIs {
 		host := addr.String()
@@ -415,7 +431,7 @@ func endpoints(sp *spec.Spec, addr *net.TCPAddr) []string {
 		if sp.Functions[name].URL != nil {
 			id := spec.DeriveURLID(name)
 			lines = append(lines, fmt.Sprintf("function-url %s http://%s/ http://%s%s%s/", name,
-				net.JoinHostPort(functionurl.Host(id, region), strconv.Itoa(addr.Port)), addr, functionurl.PathPrefix, name))
+				net.JoinHostPort(functionurl.Host(id, Region), strconv.Itoa(addr.Port)), addr, functionurl.PathPrefix, name))
 		}
 	}
 	sort.Strings(lines)

@@ -1,4 +1,4 @@
-package main
+package system
 
 import (
 	"github.com/portico-dev/portico/internal/observe/console"
