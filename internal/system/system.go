@@ -108,7 +108,7 @@ type System struct {
 // o.FunctionOutput, functions' output) to stderr. On an error nothing is
 // left running. Stop it with Stop; Err reports a listener that failed.
 func Start(ctx context.Context, o Options, stderr io.Writer) (_ *System, err error) {
-	s := &System{Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.LogLevel})), errc: make(chan error, 3)}
+	s := &System{Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.LogLevel})), errc: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			s.Stop(time.Second)
@@ -302,7 +302,10 @@ func (s *System) serve(srv *http.Server, ln net.Listener) {
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.errc <- err
+			select {
+			case s.errc <- err:
+			default: // one stopped listener is enough to report; never block
+			}
 		}
 	}()
 }
