@@ -186,7 +186,7 @@ func (s *Server) observe(ir *integration.Request, rw *recorder, start time.Time,
 	if rec.RouteKey == "" {
 		rec.RouteKey = "-" // what API Gateway logs when no route matched
 	}
-	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, "HTTP/1.1"
+	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, integration.Protocol(r)
 	if rec.Path == "" {
 		rec.Path = r.URL.EscapedPath()
 	}

@@ -58,6 +58,17 @@ type Request struct {
 	Record *observe.Record
 }
 
+// Protocol is $context.protocol (and requestContext.protocol of Lambda
+// events) for a client request: "HTTP/2.0" for HTTP/2, over TLS or h2c, as
+// net/http spells r.Proto, and "HTTP/1.1" for every other request (HTTP/1.0
+// included: the gateway answers it as HTTP/1.1) or when r is nil.
+func Protocol(r *http.Request) string {
+	if r != nil && r.ProtoMajor == 2 {
+		return "HTTP/2.0"
+	}
+	return "HTTP/1.1"
+}
+
 // Authorizer carries what an authorizer learnt about the caller, in the shape
 // Lambda proxy events expose it.
 type Authorizer struct {
