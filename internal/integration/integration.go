@@ -29,8 +29,11 @@ type Request struct {
 	RawPath string
 	Path    string
 
-	RouteKey       string            // matched route key, "$default" for the default route
-	PathParameters map[string]string // decoded values; greedy values without the leading slash
+	RouteKey string // matched route key, "$default" for the default route
+	// PathParameters holds the decoded values (greedy values without the
+	// leading slash), nil when the route has none. Like Body, the map is
+	// the gateway's and reused after Serve returns: copy what you keep.
+	PathParameters map[string]string
 	Stage          string
 	StageVariables map[string]string
 
