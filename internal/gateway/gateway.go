@@ -123,9 +123,17 @@ var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return 
 // ServeHTTP runs the request pipeline.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.deps.Now()
-	rw := &recorder{ResponseWriter: w}
+	// One allocation for the request's state: the recorder, the
+	// integration request and the request ID header's value.
+	x := &struct {
+		rw recorder
+		ir integration.Request
+		id [1]string
+	}{rw: recorder{ResponseWriter: w}}
+	rw := &x.rw
 	id := newRequestID()
-	rw.Header()["Apigw-Requestid"] = []string{id}
+	x.id[0] = id
+	rw.Header()["Apigw-Requestid"] = x.id[:]
 
 	var d *Deployment
 	for d = s.current.Load(); !d.acquire(); d = s.current.Load() {
@@ -150,7 +158,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Header.Set("X-Amzn-Trace-Id", h)
 		}
 	}
-	ir := &integration.Request{HTTP: r, RequestID: id, Time: start}
+	ir := &x.ir
+	ir.HTTP, ir.RequestID, ir.Time = r, id, start
 	if len(s.deps.Sinks) > 0 || d.observed {
 		ir.Record = recordPool.Get().(*observe.Record)
 		*ir.Record = observe.Record{TraceID: trace.XRayTraceID(ctx)}
