@@ -15,7 +15,7 @@ VmHWM summed over that tree at the end (the peak RSS of the whole run).
 Needs wrk and nginx on PATH.
 """
 
-import os, subprocess, sys, time, re, statistics, signal, socket, json, tempfile
+import os, subprocess, sys, time, re, statistics, signal, socket, json, tempfile, shutil
 R, SECS, CONNS, METHOD, BODY = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 BINS = {"base": sys.argv[6], "new": sys.argv[7]}
 UPSTREAM = sys.argv[8]
@@ -148,3 +148,7 @@ finally:
     for p in procs:
         try: os.killpg(p.pid, signal.SIGTERM)
         except Exception: pass
+    for p in procs:
+        try: p.wait(timeout=10)
+        except Exception: pass
+    shutil.rmtree(W, ignore_errors=True)
