@@ -302,9 +302,19 @@ document.body.dataset.proto = performance.getEntriesByType('navigation')[0].next
 // tests) for at most 45s, and returns its stdout.
 func runChromium(t *testing.T, chromium string, args ...string) string {
 	t.Helper()
+	return runChromiumIn(t, chromium, nil, t.TempDir(), args...)
+}
+
+// runChromiumIn is runChromium with env added to the environment and
+// profile as the user data directory.
+func runChromiumIn(t *testing.T, chromium string, env []string, profile string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(chromium, append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir()}, args...)...)
+		"--user-data-dir=" + profile}, args...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so its helpers can be reaped with it
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -57,12 +57,7 @@ var contextVars = map[string]func(r *integration.Request) string{
 		}
 		return r.HTTP.Method
 	},
-	"protocol": func(r *integration.Request) string {
-		if r.HTTP == nil {
-			return ""
-		}
-		return r.HTTP.Proto
-	},
+	"protocol":          func(r *integration.Request) string { return integration.Protocol(r.HTTP) },
 	"identity.sourceIp": func(r *integration.Request) string { return r.SourceIP },
 	"identity.userAgent": func(r *integration.Request) string {
 		if r.HTTP == nil {

@@ -253,7 +253,7 @@ func (h *Handler) observe(ir *integration.Request, rw *tracking, e *entry, start
 	rec, r := ir.Record, ir.HTTP
 	rec.RequestID, rec.Time, rec.APIID, rec.APIName = ir.RequestID, start, e.ID, "function-url/"+e.Function
 	rec.AccountID, rec.Stage, rec.RouteKey, rec.Function = h.cfg.AccountID, "$default", "$default", e.Function
-	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, "HTTP/1.1"
+	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, integration.Protocol(r)
 	rec.DomainName, rec.SourceIP, rec.UserAgent = ir.DomainName, ir.SourceIP, r.UserAgent()
 	rec.Status, rec.RequestLen, rec.ResponseLen = rw.status, int64(len(ir.Body)), rw.bytes
 	if rec.Status == 0 {

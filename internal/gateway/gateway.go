@@ -116,14 +116,24 @@ func (s *Server) Swap(d *Deployment) {
 // Current returns the served deployment.
 func (s *Server) Current() *Deployment { return s.current.Load() }
 
+var paramsPool = sync.Pool{New: func() any { return make(map[string]string, 4) }}
+
 var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // ServeHTTP runs the request pipeline.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.deps.Now()
-	rw := &recorder{ResponseWriter: w}
+	// One allocation for the request's state: the recorder, the
+	// integration request and the request ID header's value.
+	x := &struct {
+		rw recorder
+		ir integration.Request
+		id [1]string
+	}{rw: recorder{ResponseWriter: w}}
+	rw := &x.rw
 	id := newRequestID()
-	rw.Header()["Apigw-Requestid"] = []string{id}
+	x.id[0] = id
+	rw.Header()["Apigw-Requestid"] = x.id[:]
 
 	var d *Deployment
 	for d = s.current.Load(); !d.acquire(); d = s.current.Load() {
@@ -145,23 +155,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The request's span travels in ctx, handed down the pipeline beside r
+	// rather than by r.WithContext, which would copy the request.
 	ctx, endReq := s.deps.Tracer.StartRequest(r.Context(), r)
 	if ctx != r.Context() {
-		r = r.WithContext(ctx)
 		// The trace reaches functions (_X_AMZN_TRACE_ID) as API Gateway's
 		// x-amzn-trace-id header does.
 		if h := trace.XRayHeader(ctx); h != "" && r.Header.Get("X-Amzn-Trace-Id") == "" {
 			r.Header.Set("X-Amzn-Trace-Id", h)
 		}
 	}
-	ir := &integration.Request{HTTP: r, RequestID: id, Time: start}
+	ir := &x.ir
+	ir.HTTP, ir.RequestID, ir.Time = r, id, start
 	if len(s.deps.Sinks) > 0 || d.observed {
 		ir.Record = recordPool.Get().(*observe.Record)
 		*ir.Record = observe.Record{TraceID: trace.XRayTraceID(ctx)}
 		defer recordPool.Put(ir.Record)
 	}
 	defer func() { endReq(ir.Record) }()
-	aborted, err := s.serveRecovering(rw, r, d, ir)
+	aborted, err := s.serveRecovering(ctx, rw, r, d, ir)
 	if aborted {
 		// An integration cut a response short on purpose (a stream that
 		// failed mid-way): record it, then let net/http drop the
@@ -193,7 +205,7 @@ func (s *Server) observe(ir *integration.Request, rw *recorder, start time.Time,
 	if rec.RouteKey == "" {
 		rec.RouteKey = "-" // what API Gateway logs when no route matched
 	}
-	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, "HTTP/1.1"
+	rec.HTTPMethod, rec.Path, rec.Protocol = r.Method, ir.RawPath, integration.Protocol(r)
 	if rec.Path == "" {
 		rec.Path = r.URL.EscapedPath()
 	}
@@ -232,7 +244,7 @@ func (s *Server) observe(ir *integration.Request, rw *recorder, start time.Time,
 
 // serveRecovering runs serve, turning a panic into a 500 and reporting an
 // http.ErrAbortHandler panic as aborted.
-func (s *Server) serveRecovering(w *recorder, r *http.Request, d *Deployment, ir *integration.Request) (aborted bool, err error) {
+func (s *Server) serveRecovering(ctx context.Context, w *recorder, r *http.Request, d *Deployment, ir *integration.Request) (aborted bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -242,10 +254,12 @@ func (s *Server) serveRecovering(w *recorder, r *http.Request, d *Deployment, ir
 			err = edge.New(edge.InternalError, fmt.Errorf("panic: %v", p))
 		}
 	}()
-	return false, s.serve(w, r, d, ir)
+	return false, s.serve(ctx, w, r, d, ir)
 }
 
-func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integration.Request) error {
+// serve runs the pipeline from attribution to the integration; ctx is r's
+// context with the request's span.
+func (s *Server) serve(ctx context.Context, w *recorder, r *http.Request, d *Deployment, ir *integration.Request) error {
 	// Framing: a head with ambiguous framing is refused (400, connection
 	// closed) whatever it asks for, once it is attributed as far as it can
 	// be. Called once per request, in order (see framing.go).
@@ -322,7 +336,15 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		return edge.New(edge.NotFound, fmt.Errorf("no route for %s %s", r.Method, path))
 	}
 	ir.RouteKey = route.Value.Key
-	ir.PathParameters = params.Map()
+	if len(params) > 0 {
+		// A pooled map: integrations must not keep it (integration.Request).
+		m := paramsPool.Get().(map[string]string)
+		for _, p := range params {
+			m[p.Name] = p.Value
+		}
+		ir.PathParameters = m
+		defer func() { clear(m); paramsPool.Put(m) }()
+	}
 
 	bp := bodyPool.Get().(*[]byte)
 	defer func() {
@@ -348,7 +370,7 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 			}
 		}
 		began := s.deps.Now()
-		actx, end := s.deps.Tracer.StartAuthorizer(r.Context(), rt.AuthorizationType)
+		actx, end := s.deps.Tracer.StartAuthorizer(ctx, rt.AuthorizationType)
 		id, err := rt.Authorizer.Authorize(actx, ir, rt.Scopes)
 		end(err)
 		if rec := ir.Record; rec != nil {
@@ -365,7 +387,7 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 		ir.Authorizer = id
 	}
 	// Throttle (API key, account, stage or route buckets).
-	tctx, end := s.deps.Tracer.StartThrottleWait(r.Context())
+	tctx, end := s.deps.Tracer.StartThrottleWait(ctx)
 	err := s.throttle(tctx, d, api, stage, rt, r, ir)
 	end(err)
 	if err != nil {
@@ -379,7 +401,6 @@ func (s *Server) serve(w *recorder, r *http.Request, d *Deployment, ir *integrat
 	}
 
 	// Integrate, within the integration timeout.
-	ctx := r.Context()
 	if t := rt.Timeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)

@@ -29,8 +29,11 @@ type Request struct {
 	RawPath string
 	Path    string
 
-	RouteKey       string            // matched route key, "$default" for the default route
-	PathParameters map[string]string // decoded values; greedy values without the leading slash
+	RouteKey string // matched route key, "$default" for the default route
+	// PathParameters holds the decoded values (greedy values without the
+	// leading slash), nil when the route has none. Like Body, the map is
+	// the gateway's and reused after Serve returns: copy what you keep.
+	PathParameters map[string]string
 	Stage          string
 	StageVariables map[string]string
 
@@ -56,6 +59,17 @@ type Request struct {
 	// fill the fields only they know (IntegrationStatus, IntegrationError,
 	// ColdStart, token usage). It must not be kept after Serve returns.
 	Record *observe.Record
+}
+
+// Protocol is $context.protocol (and requestContext.protocol of Lambda
+// events) for a client request: "HTTP/2.0" for HTTP/2, over TLS or h2c, as
+// net/http spells r.Proto, and "HTTP/1.1" for every other request (HTTP/1.0
+// included: the gateway answers it as HTTP/1.1) or when r is nil.
+func Protocol(r *http.Request) string {
+	if r != nil && r.ProtoMajor == 2 {
+		return "HTTP/2.0"
+	}
+	return "HTTP/1.1"
 }
 
 // Authorizer carries what an authorizer learnt about the caller, in the shape

@@ -283,6 +283,9 @@ func (t *Tracer) StartThrottleWait(ctx context.Context) (context.Context, End) {
 // type (AWS_PROXY, HTTP_PROXY) and target the function name or upstream
 // URL. Call Inject with the returned context for HTTP upstreams.
 func (t *Tracer) StartIntegration(ctx context.Context, kind, target string) (context.Context, End) {
+	if t == nil || t.tr == nil {
+		return ctx, noEnd // before building the name and attributes
+	}
 	return t.start(ctx, "integration "+kind, oteltrace.SpanKindClient,
 		attribute.String("portico.integration.type", kind), attribute.String("portico.integration.target", target))
 }

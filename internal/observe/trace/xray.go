@@ -55,10 +55,14 @@ func xrayHeader(sc oteltrace.SpanContext) string {
 	if !sc.IsValid() {
 		return ""
 	}
+	// Built in one buffer: this runs for every request.
+	var buf [len("Root=1-12345678-123456789012345678901234;Parent=1234567890123456;Sampled=0")]byte
+	b := xrayid.ID(sc.TraceID()).Append(append(buf[:0], "Root="...))
 	sid := sc.SpanID()
-	sampled := "0"
+	b = hex.AppendEncode(append(b, ";Parent="...), sid[:])
+	sampled := byte('0')
 	if sc.IsSampled() {
-		sampled = "1"
+		sampled = '1'
 	}
-	return "Root=" + xrayTraceID(sc.TraceID()) + ";Parent=" + hex.EncodeToString(sid[:]) + ";Sampled=" + sampled
+	return string(append(append(b, ";Sampled="...), sampled))
 }
