@@ -11,7 +11,7 @@ func TestProtocol(t *testing.T) {
 		r    *http.Request
 		want string
 	}{
-		{"HTTP/2 (TLS or h2c)", &http.Request{Proto: "HTTP/2.0", ProtoMajor: 2}, "HTTP/2.0"},
+		{"HTTP/2 (TLS or h2c) is reported as HTTP/1.1, as API Gateway does", &http.Request{Proto: "HTTP/2.0", ProtoMajor: 2}, "HTTP/1.1"},
 		{"HTTP/1.1", &http.Request{Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, "HTTP/1.1"},
 		{"HTTP/1.0 is answered as HTTP/1.1", &http.Request{Proto: "HTTP/1.0", ProtoMajor: 1}, "HTTP/1.1"},
 		{"no request", nil, "HTTP/1.1"},

@@ -20,7 +20,7 @@ type Record struct {
 	RouteKey    string    // $context.routeKey
 	HTTPMethod  string    // $context.httpMethod
 	Path        string    // $context.path: the raw path, stage prefix included
-	Protocol    string    // $context.protocol: HTTP/2.0 or HTTP/1.1 (integration.Protocol)
+	Protocol    string    // $context.protocol: HTTP/1.1, as API Gateway reports every request (integration.Protocol)
 	DomainName  string    // $context.domainName
 	SourceIP    string    // $context.identity.sourceIp
 	UserAgent   string    // $context.identity.userAgent

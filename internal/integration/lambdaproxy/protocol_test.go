@@ -8,15 +8,15 @@ import (
 	"github.com/portico-dev/portico/internal/integration"
 )
 
-// TestEventProtocol: requestContext's protocol is the client's, HTTP/2.0
-// for an HTTP/2 request, in both payload versions.
+// TestEventProtocol: requestContext's protocol is HTTP/1.1 in both payload
+// versions, for an HTTP/2 request too, as API Gateway reports it.
 func TestEventProtocol(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		major int
 		want  string
 	}{
-		{"HTTP/2", 2, "HTTP/2.0"},
+		{"HTTP/2", 2, "HTTP/1.1"},
 		{"HTTP/1.1", 1, "HTTP/1.1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
