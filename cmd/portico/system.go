@@ -355,7 +355,7 @@ func (s *system) programLoader(ctx context.Context, o options, stderr io.Writer)
 	switch proj.Runtime {
 	case "yaml":
 		return func() (*spec.Spec, error) {
-			return keep(pulumiyaml.Load(o.program, pulumiyaml.Options{APIEndpoint: endpoint}))
+			return keep(pulumiyaml.Load(o.program, pulumiyaml.Options{APIEndpoint: endpoint, Strict: o.strict}))
 		}, false, nil
 	case "go", "python", "nodejs":
 		cfg := pulumirun.Config{

@@ -36,7 +36,7 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send traces to this OpenTelemetry (OTLP/HTTP) endpoint")
 	fs.Float64Var(&o.traceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	fs.StringVar(&o.stack, "stack", "dev", "for a Pulumi program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
-	fs.BoolVar(&o.strict, "strict", false, "for a Pulumi Go, Python or Node.js program: behave as AWS would where Portico tolerates a difference (a function without an aws:lambda:Permission for API Gateway answers 500)")
+	fs.BoolVar(&o.strict, "strict", false, "for a Pulumi program (any language): behave as AWS would where Portico tolerates a difference (a function without an aws:lambda:Permission for API Gateway answers 500)")
 	fs.DurationVar(&o.programTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go, Python or Node.js program: how long it may run (not counting its build or install) before it is stopped")
 	fs.DurationVar(&o.timeouts.Header, "header-timeout", gateway.DefaultHeaderTimeout, "gateway: longest time a client may take to send a request's head (then the connection is closed)")
 	fs.DurationVar(&o.timeouts.Body, "body-timeout", gateway.DefaultBodyTimeout, "gateway: time allowed for a request body before -body-min-rate extends it (then 408)")
@@ -97,8 +97,10 @@ func cmdUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, line)
 	}
 	if p := s.program; p != nil {
+		// As validate prints them: a warning may hold the program lines
+		// to add, which a log record would escape onto one line.
 		for _, w := range p.Warnings {
-			s.logger.Warn(w)
+			fmt.Fprintf(stderr, "warning: %s\n", w)
 		}
 		if len(p.Outputs) > 0 {
 			fmt.Fprintln(stdout, "Outputs:")

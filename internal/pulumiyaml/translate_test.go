@@ -257,8 +257,16 @@ func TestTranslate(t *testing.T) {
 			if p == nil {
 				return
 			}
-			if len(p.Warnings) != 0 {
-				t.Errorf("warnings = %q, want none", p.Warnings)
+			// The fixtures' API has no aws:lambda:Permission: that warning
+			// is TestMissingPermissionYAML's.
+			var warnings []string
+			for _, w := range p.Warnings {
+				if !strings.Contains(w, "no aws:lambda:Permission") {
+					warnings = append(warnings, w)
+				}
+			}
+			if len(warnings) != 0 {
+				t.Errorf("warnings = %q, want none", warnings)
 			}
 			if tt.check != nil {
 				tt.check(t, p.Spec)
