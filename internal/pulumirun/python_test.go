@@ -103,7 +103,7 @@ func TestRunPythonBadPrograms(t *testing.T) {
 
 // TestPythonVirtualenv: a missing virtualenv is created and
 // requirements.txt installed; an unchanged file is not installed again; a
-// changed one is; toolchains Portico does not drive are a clear error.
+// changed one is; a toolchain Pulumi does not know is a clear error.
 func TestPythonVirtualenv(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) {
@@ -134,7 +134,6 @@ func TestPythonVirtualenv(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ toolchain, want string }{
-		{"uv", "toolchain: uv is not supported by Portico yet"},
 		{"conda", `toolchain: "conda": Pulumi knows pip, uv and poetry`},
 	} {
 		write("Pulumi.yaml", "name: p\nruntime: {name: python, options: {toolchain: "+tc.toolchain+"}}\n")
