@@ -2,7 +2,6 @@ package pulumiyaml
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -58,7 +57,7 @@ func (t *translation) missingPermissions() (warnings []string, unpermitted []unp
 		warnings = append(warnings, fmt.Sprintf(
 			"integration %s (%s) invokes function %s, but no aws:lambda:Permission lets apigateway.amazonaws.com invoke it: "+
 				"Portico serves its routes; on AWS every request to them answers 500 {\"message\":\"Internal Server Error\"}. Add:\n%s",
-			r.name, l.position(r), fn.name, permissionSnippet(l.opts.Language, fn.name, api.name)))
+			r.name, l.where(r.node), fn.name, permissionSnippet(l.opts.Language, fn.name, api.name)))
 	}
 	sort.Strings(warnings)
 	return warnings, unpermitted
@@ -69,16 +68,6 @@ func (t *translation) literal(r *resource, key string) (string, bool) {
 	v, err := t.l.eval(orNull(get(r.props, key)))
 	s, ok := v.(string)
 	return s, err == nil && ok
-}
-
-// position is where r is declared, as FILE:LINE:COL (FILE:LINE for a
-// registration whose SDK sends no column).
-func (l *loader) position(r *resource) string {
-	f, p := l.place(pos(r.node))
-	if i := r.node.Line - 1; l.origins != nil && i >= 0 && i < len(l.origins) && l.origins[i].Col == 0 {
-		return fmt.Sprintf("%s:%d", filepath.Base(f), p.Line)
-	}
-	return fmt.Sprintf("%s:%d:%d", filepath.Base(f), p.Line, p.Col)
 }
 
 // markUnpermitted makes the integrations list answer as on AWS (see
