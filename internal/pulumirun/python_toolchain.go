@@ -25,7 +25,8 @@ import (
 //     install -r requirements.txt` (Pulumi would instead turn the
 //     requirements into a pyproject.toml, rewriting the project; Portico
 //     leaves the user's files alone).
-//   - poetry: `poetry install` in the project, which needs a pyproject.toml;
+//   - poetry: `poetry install` in the program's directory (main:, else the
+//     project's), which needs a pyproject.toml;
 //     the virtualenv is poetry's own (`poetry env info --path`), as in
 //     Pulumi, and the virtualenv option is not read.
 //
@@ -99,7 +100,7 @@ func poetryEnvironment(ctx context.Context, proj *Project, out io.Writer) (strin
 	if _, err := exec.LookPath("poetry"); err != nil {
 		return "", fmt.Errorf("pulumi program %s: runtime option toolchain: poetry: no poetry on PATH (install it: pipx install poetry)", proj.Name)
 	}
-	dir, err := filepath.Abs(proj.dir)
+	dir, err := filepath.Abs(proj.mainDir) // as Pulumi: the program's directory (main:), else the project's
 	if err != nil {
 		return "", fmt.Errorf("pulumi program %s: %w", proj.Name, err)
 	}
