@@ -2,6 +2,7 @@ package pulumiyaml
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,17 +28,19 @@ type unpermittedIntegration struct {
 // and every request answers 500 {"message":"Internal Server Error"}. Each
 // warning names the integration with its place in the program, the
 // function, and the resource to add, written in opts.Language. A
-// permission's sourceArn is not checked.
+// permission whose sourceArn matches none of the execute-api ARNs the
+// integration's routes are invoked with does not count either (see
+// routeARNs for the routes that are not checked).
 func (t *translation) missingPermissions() (warnings []string, unpermitted []unpermittedIntegration) {
 	l := t.l
-	permitted := map[*resource]bool{}
+	grants := map[*resource][]*resource{} // function -> its permissions for API Gateway
 	for _, r := range l.order {
 		if r.typ != tPermission {
 			continue
 		}
 		if p, _ := t.literal(r, "principal"); p == apiGatewayPrincipal || p == "*" {
 			if fn := t.quietRef(r, "function", tFunction); fn != nil {
-				permitted[fn] = true
+				grants[fn] = append(grants[fn], r)
 			}
 		}
 	}
@@ -50,7 +53,30 @@ func (t *translation) missingPermissions() (warnings []string, unpermitted []unp
 			continue
 		}
 		fn := t.quietRef(r, "integrationUri", tFunction)
-		if fn == nil || permitted[fn] {
+		if fn == nil {
+			continue
+		}
+		if len(grants[fn]) > 0 {
+			arns, sure := t.routeARNs(r, api)
+			var scoped *resource // a permission whose sourceArn matches none of arns
+			var src string
+			for _, g := range grants[fn] {
+				s, ok := t.literal(g, "sourceArn")
+				if !ok || s == "" || !sure || slices.ContainsFunc(arns, func(a string) bool { return arnLike(s, a) }) {
+					scoped = nil
+					break
+				}
+				scoped, src = g, s
+			}
+			if scoped == nil {
+				continue
+			}
+			unpermitted = append(unpermitted, unpermittedIntegration{api: api.name, key: t.key[r]})
+			warnings = append(warnings, fmt.Sprintf(
+				"integration %s (%s) invokes function %s, but the sourceArn %q of its aws:lambda:Permission %s (%s) matches none of the ARNs its routes are invoked with (%s): "+
+					"Portico serves its routes; on AWS every request to them answers 500 {\"message\":\"Internal Server Error\"}. "+
+					"Give the permission the API's executionArn followed by /*/* (every stage, method and path)",
+				r.name, l.where(r.node), fn.name, src, scoped.name, l.where(scoped.node), strings.Join(arns, ", ")))
 			continue
 		}
 		unpermitted = append(unpermitted, unpermittedIntegration{api: api.name, key: t.key[r]})
@@ -61,6 +87,69 @@ func (t *translation) missingPermissions() (warnings []string, unpermitted []unp
 	}
 	sort.Strings(warnings)
 	return warnings, unpermitted
+}
+
+// routeARNs lists the execute-api ARNs API Gateway invokes integ's
+// function with: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH
+// for each of api's stages and integ's routes. sure is false when a route
+// is invoked with ARNs that depend on the request (the $default route,
+// ANY, path parameters), which are then not checked.
+func (t *translation) routeARNs(integ, api *resource) (arns []string, sure bool) {
+	l := t.l
+	var stages []string
+	for _, r := range l.order {
+		if r.typ == tStage && t.quietRef(r, "apiId", tAPI) == api {
+			if s, ok := t.literal(r, "name"); ok {
+				stages = append(stages, s)
+			}
+		}
+	}
+	exec, _ := api.computed(l)["executionArn"].(string)
+	for _, r := range l.order {
+		if r.typ != tRoute || t.quietRef(r, "apiId", tAPI) != api {
+			continue
+		}
+		target, _ := t.literal(r, "target")
+		if id, ok := strings.CutPrefix(target, "integrations/"); !ok || l.find(id, tIntegration) != integ {
+			continue
+		}
+		key, _ := t.literal(r, "routeKey")
+		method, path, ok := strings.Cut(key, " ")
+		if !ok || method == "ANY" || strings.Contains(path, "{") {
+			return nil, false
+		}
+		for _, s := range stages {
+			arns = append(arns, exec+"/"+s+"/"+method+path)
+		}
+	}
+	return arns, len(arns) > 0
+}
+
+// arnLike matches s against an ARN pattern as IAM's ArnLike does: "*"
+// stands for any run of characters ("/" included), "?" for one.
+func arnLike(pattern, s string) bool {
+	star, mark := -1, 0
+	i, j := 0, 0
+	for j < len(s) {
+		switch {
+		case i < len(pattern) && (pattern[i] == '?' || pattern[i] == s[j]):
+			i++
+			j++
+		case i < len(pattern) && pattern[i] == '*':
+			star, mark = i, j
+			i++
+		case star >= 0:
+			i = star + 1
+			mark++
+			j = mark
+		default:
+			return false
+		}
+	}
+	for i < len(pattern) && pattern[i] == '*' {
+		i++
+	}
+	return i == len(pattern)
 }
 
 // literal is r's property key evaluated to a string ("" when it is not one).

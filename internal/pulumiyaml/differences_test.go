@@ -11,7 +11,8 @@ import (
 // seedProgram writes the seed's YAML program (examples/seed-pulumi-yaml)
 // into a new directory, with or without its aws:lambda:Permission, and
 // returns the directory and the line of the lambdaIntegration resource.
-func seedProgram(t *testing.T, permission bool) (dir string, line int) {
+// sourceArn, when set, replaces the permission's.
+func seedProgram(t *testing.T, permission bool, sourceArn string) (dir string, line int) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(seedDir, ProjectFile))
 	if err != nil {
@@ -22,6 +23,13 @@ func seedProgram(t *testing.T, permission bool) (dir string, line int) {
 		t.Fatal(err)
 	}
 	text := strings.ReplaceAll(string(data), "../seed/", filepath.ToSlash(seed)+"/")
+	if sourceArn != "" {
+		const seedSource = "      sourceArn: ${aiServicesHttpApi.executionArn}/*/*\n"
+		if !strings.Contains(text, seedSource) {
+			t.Fatal("examples/seed-pulumi-yaml: its permission's sourceArn changed")
+		}
+		text = strings.Replace(text, seedSource, "      sourceArn: "+sourceArn+"\n", 1)
+	}
 	if !permission {
 		i, j := strings.Index(text, "  # What the seed's program forgets"), strings.Index(text, "  apiGETRoute:")
 		if i < 0 || j < i {
@@ -48,22 +56,30 @@ func TestMissingPermissionYAML(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
 		permission bool
+		sourceArn  string
 		strict     bool
 		want       []string // in the one warning; none when nil
 	}{
-		{"with a permission", true, false, nil},
-		{"with a permission, strict", true, true, nil},
-		{"without", false, false, []string{
+		{"with a permission", true, "", false, nil},
+		{"with a permission, strict", true, "", true, nil},
+		{"sourceArn of the route", true, "${aiServicesHttpApi.executionArn}/v1/GET/", true, nil},
+		{"sourceArn of the stage", true, "${aiServicesHttpApi.executionArn}/v1/*", true, nil},
+		{"sourceArn of the API's arn, not its executionArn", true, "${aiServicesHttpApi.arn}/*/*", true, []string{
+			"integration lambdaIntegration (Pulumi.yaml:%d:3) invokes function aiServiceFunction, but the sourceArn \"arn:aws:apigateway:us-east-1::/apis/aiServicesHttpApi/*/*\" of its aws:lambda:Permission invokePermission (Pulumi.yaml:",
+			"(arn:aws:execute-api:us-east-1:000000000000:aiServicesHttpApi/v1/GET/)",
+			`on AWS every request to them answers 500 {"message":"Internal Server Error"}`}},
+		{"sourceArn of another stage", true, "${aiServicesHttpApi.executionArn}/prod/*", false, []string{"matches none of the ARNs its routes are invoked with"}},
+		{"without", false, "", false, []string{
 			"integration lambdaIntegration (Pulumi.yaml:%d:3) invokes function aiServiceFunction, but no aws:lambda:Permission",
 			`on AWS every request to them answers 500 {"message":"Internal Server Error"}`,
 			"  aiServiceFunctionInvoke:\n    type: aws:lambda:Permission\n",
 			"      function: ${aiServiceFunction.name}\n      principal: apigateway.amazonaws.com\n",
 			"      sourceArn: ${aiServicesHttpApi.executionArn}/*/*",
 		}},
-		{"without, strict", false, true, []string{"integration lambdaIntegration (Pulumi.yaml:%d:3)"}},
+		{"without, strict", false, "", true, []string{"integration lambdaIntegration (Pulumi.yaml:%d:3)"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, line := seedProgram(t, tt.permission)
+			dir, line := seedProgram(t, tt.permission, tt.sourceArn)
 			p, err := Load(dir, Options{Strict: tt.strict})
 			if err != nil {
 				t.Fatal(err)
@@ -156,6 +172,28 @@ func checkPermissionWarning(t *testing.T, p *Program, strict bool, want []string
 	for _, w := range want {
 		if !strings.Contains(got[0], w) {
 			t.Errorf("warning =\n%s\nwant it to contain %q", got[0], w)
+		}
+	}
+}
+
+func TestARNLike(t *testing.T) {
+	const arn = "arn:aws:execute-api:us-east-1:000000000000:api/v1/GET/items"
+	for _, tt := range []struct {
+		pattern string
+		want    bool
+	}{
+		{arn, true},
+		{"arn:aws:execute-api:us-east-1:000000000000:api/*/*", true},
+		{"arn:aws:execute-api:us-east-1:000000000000:api/*", true},
+		{"arn:aws:execute-api:*:*:api/v?/GET/items", true},
+		{"*", true},
+		{"arn:aws:execute-api:us-east-1:000000000000:api/prod/*", false},
+		{"arn:aws:execute-api:us-east-1:000000000000:api2/*/*", false},
+		{"arn:aws:execute-api:us-east-1:000000000000:api/v1/GET/items/", false},
+		{"", false},
+	} {
+		if got := arnLike(tt.pattern, arn); got != tt.want {
+			t.Errorf("arnLike(%q) = %v, want %v", tt.pattern, got, tt.want)
 		}
 	}
 }
