@@ -57,7 +57,7 @@ directory, else a Pulumi program here.`,
 	fs.StringVar(&f.o.OTLPEndpoint, "otlp-endpoint", "", "send traces to this OpenTelemetry (OTLP/HTTP) endpoint")
 	fs.Float64Var(&f.o.TraceSampleRatio, "trace-sample-ratio", 0.05, "fraction of new traces recorded (X-Ray's default rate is 5%); a caller's sampled traceparent is always recorded")
 	fs.StringVar(&f.o.Stack, "stack", "dev", "for a Pulumi program: the stack it runs as (its config is Pulumi.<stack>.yaml)")
-	fs.BoolVar(&f.o.Strict, "strict", false, "for a Pulumi Go, Python or Node.js program: behave as AWS would where Portico tolerates a difference (a function without an aws:lambda:Permission for API Gateway answers 500)")
+	fs.BoolVar(&f.o.Strict, "strict", false, "for a Pulumi program (any language): behave as AWS would where Portico tolerates a difference (a function without an aws:lambda:Permission for API Gateway answers 500)")
 	fs.DurationVar(&f.o.ProgramTimeout, "program-timeout", pulumirun.DefaultTimeout, "for a Pulumi Go, Python or Node.js program: how long it may run (not counting its build or install) before it is stopped")
 	fs.DurationVar(&f.o.Timeouts.Header, "header-timeout", gateway.DefaultHeaderTimeout, "gateway: longest time a client may take to send a request's head (then the connection is closed)")
 	fs.DurationVar(&f.o.Timeouts.Body, "body-timeout", gateway.DefaultBodyTimeout, "gateway: time allowed for a request body before --body-min-rate extends it (then 408)")
@@ -130,8 +130,10 @@ func cmdUp(ctx context.Context, f *upFlags, pos []string, stdout, stderr io.Writ
 		fmt.Fprintln(stdout, line)
 	}
 	if p := s.Program; p != nil {
+		// As validate prints them: a warning may hold the program lines
+		// to add, which a log record would escape onto one line.
 		for _, w := range p.Warnings {
-			s.Logger.Warn(w)
+			fmt.Fprintf(stderr, "warning: %s\n", w)
 		}
 		if len(p.Outputs) > 0 {
 			fmt.Fprintln(stdout, "Outputs:")

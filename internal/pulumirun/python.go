@@ -30,30 +30,24 @@ const defaultVirtualenv = "venv"
 const requirementsStamp = ".portico-requirements-sha256"
 
 // pythonCommand makes sure the program's virtualenv exists and holds its
-// requirements.txt (creating it, or installing again when the file changed
-// since the last install, with pip's output as progress), writes the
-// driver into work and returns the command line that runs the program.
+// dependencies, with its toolchain (pip, uv or poetry: installing again
+// only when the files the install reads changed, with the tool's output
+// as progress), writes the driver into work and returns the command line
+// that runs the program.
 func pythonCommand(ctx context.Context, proj *Project, work string, out io.Writer) ([]string, error) {
+	var python string
+	var err error
 	switch proj.Toolchain {
 	case "", "pip":
-	case "uv", "poetry":
-		return nil, fmt.Errorf("pulumi program %s: runtime option toolchain: %s is not supported by Portico yet: use toolchain: pip (the default) with virtualenv: DIR", proj.Name, proj.Toolchain)
+		python, err = pipEnvironment(ctx, proj, out)
+	case "uv":
+		python, err = uvEnvironment(ctx, proj, out)
+	case "poetry":
+		python, err = poetryEnvironment(ctx, proj, out)
 	default:
 		return nil, fmt.Errorf("pulumi program %s: runtime option toolchain: %q: Pulumi knows pip, uv and poetry", proj.Name, proj.Toolchain)
 	}
-	venv := proj.Virtualenv
-	if venv == "" {
-		venv = defaultVirtualenv
-	}
-	if !filepath.IsAbs(venv) {
-		venv = filepath.Join(proj.dir, venv)
-	}
-	venv, err := filepath.Abs(venv)
 	if err != nil {
-		return nil, fmt.Errorf("pulumi program %s: %w", proj.Name, err)
-	}
-	python := filepath.Join(venv, "bin", "python")
-	if err := ensureVirtualenv(ctx, proj, venv, out); err != nil {
 		return nil, err
 	}
 	driver := filepath.Join(work, "portico_pulumi_driver.py")
@@ -68,6 +62,27 @@ func pythonCommand(ctx context.Context, proj *Project, work string, out io.Write
 		main = filepath.Join(main, proj.mainFile)
 	}
 	return []string{python, "-u", driver, main}, nil
+}
+
+// pipEnvironment makes sure the pip toolchain's virtualenv (the
+// virtualenv option, default venv) holds requirements.txt and returns its
+// python.
+func pipEnvironment(ctx context.Context, proj *Project, out io.Writer) (string, error) {
+	venv := proj.Virtualenv
+	if venv == "" {
+		venv = defaultVirtualenv
+	}
+	if !filepath.IsAbs(venv) {
+		venv = filepath.Join(proj.dir, venv)
+	}
+	venv, err := filepath.Abs(venv)
+	if err != nil {
+		return "", fmt.Errorf("pulumi program %s: %w", proj.Name, err)
+	}
+	if err := ensureVirtualenv(ctx, proj, venv, out); err != nil {
+		return "", err
+	}
+	return filepath.Join(venv, "bin", "python"), nil
 }
 
 // ensureVirtualenv creates venv with the python3 on PATH (or

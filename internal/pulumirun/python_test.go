@@ -26,6 +26,15 @@ import (
 
 func runPython(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Program, string, error) {
 	t.Helper()
+	dir := pythonProgram(t, name)
+	p, err := runDir(t, dir, timeout)
+	return p, dir, err
+}
+
+// pythonProgram copies testdata/python/NAME into a new directory whose
+// venv is the shared virtualenv, and returns the directory.
+func pythonProgram(t *testing.T, name string) string {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "python", name))); err != nil {
 		t.Fatal(err)
@@ -47,8 +56,7 @@ func runPython(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Pr
 	if err := os.Symlink(venv, filepath.Join(dir, "venv")); err != nil {
 		t.Fatal(err)
 	}
-	p, err := runDir(t, dir, timeout)
-	return p, dir, err
+	return dir
 }
 
 func TestRunPythonGoodProgram(t *testing.T) {
@@ -57,6 +65,27 @@ func TestRunPythonGoodProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGood(t, p)
+}
+
+// TestRunPythonStrict: the good program has no aws:lambda:Permission; Run
+// passes Strict to the loader, which marks its integration to answer 500
+// as on AWS; without Strict it is served, with the warning.
+func TestRunPythonStrict(t *testing.T) {
+	dir := pythonProgram(t, "good")
+	for _, strict := range []bool{false, true} {
+		p, err := Run(t.Context(), Config{Dir: dir, BuildDir: t.TempDir(), Timeout: 2 * time.Minute, Strict: strict,
+			APIEndpoint: func(string) string { return "http://127.0.0.1:8080" }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Spec.APIs["api"].Integrations["integration"].Unpermitted; got != strict {
+			t.Errorf("strict %v: unpermitted = %v", strict, got)
+		}
+		if w := strings.Join(p.Warnings, "\n"); !strings.Contains(w, "integration integration (__main__.py:27) invokes function fn, but no aws:lambda:Permission") ||
+			!strings.Contains(w, `aws.lambda_.Permission("fnInvoke",`) {
+			t.Errorf("strict %v: warnings = %q, want the missing permission, in Python", strict, w)
+		}
+	}
 }
 
 func TestRunPythonUnsupportedTypesWarn(t *testing.T) {
@@ -103,7 +132,7 @@ func TestRunPythonBadPrograms(t *testing.T) {
 
 // TestPythonVirtualenv: a missing virtualenv is created and
 // requirements.txt installed; an unchanged file is not installed again; a
-// changed one is; toolchains Portico does not drive are a clear error.
+// changed one is; a toolchain Pulumi does not know is a clear error.
 func TestPythonVirtualenv(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) {
@@ -134,7 +163,6 @@ func TestPythonVirtualenv(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ toolchain, want string }{
-		{"uv", "toolchain: uv is not supported by Portico yet"},
 		{"conda", `toolchain: "conda": Pulumi knows pip, uv and poetry`},
 	} {
 		write("Pulumi.yaml", "name: p\nruntime: {name: python, options: {toolchain: "+tc.toolchain+"}}\n")

@@ -54,10 +54,8 @@ type Config struct {
 	// Output receives the program's own output and its log messages; nil
 	// discards them.
 	Output io.Writer
-	// Strict makes what AWS would refuse behave as on AWS: an AWS_PROXY
-	// integration whose function has no aws:lambda:Permission for API
-	// Gateway answers 500 (spec.Integration.Unpermitted). Without it
-	// Portico serves such routes and warns.
+	// Strict makes what AWS would refuse behave as on AWS (see
+	// pulumiyaml.Options.Strict, which the loader applies).
 	Strict bool
 }
 
@@ -98,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 	if cfg.BuildDir, err = filepath.Abs(cfg.BuildDir); err != nil {
 		return nil, fmt.Errorf("pulumi program: %w", err)
 	}
-	opts := pulumiyaml.Options{APIEndpoint: cfg.APIEndpoint}
+	opts := pulumiyaml.Options{APIEndpoint: cfg.APIEndpoint, Strict: cfg.Strict, Language: proj.Runtime}
 	src, err := filepath.Abs(proj.dir)
 	if err != nil {
 		return nil, fmt.Errorf("pulumi program: %w", err)
@@ -178,23 +176,7 @@ func Run(ctx context.Context, cfg Config) (*pulumiyaml.Program, error) {
 		}
 		return nil, fmt.Errorf("pulumi program %s failed (%v); nothing was deployed:\n%s", proj.Name, runErr, why)
 	}
-	p, err := pulumiyaml.FromRegistrations(proj.dir, proj.Name, regs, stackOutputs(outputs), opts)
-	if err != nil {
-		return nil, err
-	}
-	// What AWS would do differently: say so at start, or, strict, do it.
-	warnings, unpermitted := missingPermissions(proj.Runtime, regs)
-	p.Warnings = append(p.Warnings, warnings...)
-	if cfg.Strict {
-		for _, a := range p.Spec.APIs {
-			for name, in := range a.Integrations {
-				if unpermitted[name] || unpermitted[strings.TrimPrefix(name, a.Name+"-")] {
-					in.Unpermitted = true
-				}
-			}
-		}
-	}
-	return p, nil
+	return pulumiyaml.FromRegistrations(proj.dir, proj.Name, regs, stackOutputs(outputs), opts)
 }
 
 // goCommand builds a Go program into dir (unless Pulumi.yaml names a

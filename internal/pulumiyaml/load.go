@@ -298,7 +298,7 @@ func (l *loader) load(project, prog *yaml.Node, _ []byte) (*Program, error) {
 		}
 	}
 	b := newBuilder()
-	l.translate(b)
+	t := l.translate(b)
 	if os := get(prog, "outputs"); os != nil {
 		if os.Kind != yaml.MappingNode {
 			l.errorf(os, "outputs must be a mapping")
@@ -332,6 +332,12 @@ func (l *loader) load(project, prog *yaml.Node, _ []byte) (*Program, error) {
 		return nil, fmt.Errorf("pulumiyaml: %w", err)
 	}
 	p.Spec = s
+	// What AWS would do differently: say so, or, strict, do it.
+	warnings, unpermitted := t.missingPermissions()
+	p.Warnings = append(p.Warnings, warnings...)
+	if l.opts.Strict {
+		markUnpermitted(s, unpermitted)
+	}
 	return p, nil
 }
 

@@ -150,7 +150,7 @@ func TestLoad(t *testing.T) {
 			}},
 		{name: "unsupported types are one warning", text: head + fn +
 			"  zone:\n    type: aws:route53:Zone\n  q:\n    type: aws:sqs/queue:Queue\n",
-			wantWarn: "unsupported resource types, skipped: zone (aws:route53:Zone, line 10), q (aws:sqs/queue:Queue, line 12)"},
+			wantWarn: "unsupported resource types, skipped: zone (aws:route53:Zone, Pulumi.yaml:10:3), q (aws:sqs/queue:Queue, Pulumi.yaml:12:3)"},
 		{name: "reference to an undefined resource", text: head + fn + "      role: ${nope.arn}\n",
 			wantErr: "10:13: ${nope.arn}: no resource or variable named \"nope\""},
 		{name: "undefined output", text: head + fn + "      handler2: ${fn.nope}\n",

@@ -31,6 +31,14 @@ type Options struct {
 	// APIEndpoint gives the apiEndpoint output of an API (by its resource
 	// name); default: "http://127.0.0.1:8080".
 	APIEndpoint func(api string) string
+	// Strict makes what AWS would refuse behave as on AWS: an AWS_PROXY
+	// integration whose function has no aws:lambda:Permission for API
+	// Gateway answers 500 (spec.Integration.Unpermitted). Without it the
+	// program's Warnings say so and Portico serves such routes.
+	Strict bool
+	// Language is the program's ("yaml" when empty, "go", "python",
+	// "nodejs"): warnings write the resources to add in it.
+	Language string
 }
 
 func (o Options) apiEndpoint(api string) string {

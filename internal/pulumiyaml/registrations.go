@@ -174,12 +174,13 @@ func (l *loader) place(p spec.Pos) (string, spec.Pos) {
 	return l.progFile, spec.Pos{Line: 1, Col: 1}
 }
 
-// where names the position of n for warnings: "line N" in a YAML program,
-// "file.go:N" for registrations.
+// where names the position of n for warnings: "Pulumi.yaml:LINE:COL" in a
+// YAML program; for registrations the resource's origin, "index.ts:LINE:COL",
+// or "main.go:LINE" when the SDK sends no column (Go's, Python's).
 func (l *loader) where(n *yaml.Node) string {
-	if l.origins == nil {
-		return fmt.Sprintf("line %d", n.Line)
-	}
 	f, p := l.place(pos(n))
-	return fmt.Sprintf("%s:%d", filepath.Base(f), p.Line)
+	if i := n.Line - 1; l.origins != nil && i >= 0 && i < len(l.origins) && l.origins[i].Col == 0 {
+		return fmt.Sprintf("%s:%d", filepath.Base(f), p.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", filepath.Base(f), p.Line, p.Col)
 }

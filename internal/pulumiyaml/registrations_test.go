@@ -116,7 +116,7 @@ func TestFromRegistrationsWarnsWithSourcePositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := strings.Join(p.Warnings, "\n"); !strings.Contains(w, "jobs (aws:sqs/queue:Queue, main.go:120)") {
+	if w := strings.Join(p.Warnings, "\n"); !strings.Contains(w, "jobs (aws:sqs/queue:Queue, main.go:120:3)") {
 		t.Errorf("warnings = %q", w)
 	}
 }

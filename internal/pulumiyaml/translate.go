@@ -396,7 +396,7 @@ type translation struct {
 // being the API's resource name) unless another integration of that API
 // is then named the same: integrations have no name property on AWS, and
 // this keeps the round trip spec -> exported program -> spec exact.
-func (l *loader) translate(b *builder) {
+func (l *loader) translate(b *builder) *translation {
 	t := &translation{l: l, b: b, key: map[*resource]string{}, apiOf: map[*resource]*resource{}, owner: map[string]*resource{}}
 	t.names()
 	for _, r := range l.order {
@@ -437,6 +437,7 @@ func (l *loader) translate(b *builder) {
 			t.apiMapping(r)
 		}
 	}
+	return t
 }
 
 // names fills t.key and t.apiOf. Problems are left to the resources'

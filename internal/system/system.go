@@ -374,7 +374,7 @@ func (s *System) programLoader(ctx context.Context, o Options, stderr io.Writer)
 	switch proj.Runtime {
 	case "yaml":
 		return func() (*spec.Spec, error) {
-			return keep(pulumiyaml.Load(o.Program, pulumiyaml.Options{APIEndpoint: endpoint}))
+			return keep(pulumiyaml.Load(o.Program, pulumiyaml.Options{APIEndpoint: endpoint, Strict: o.Strict}))
 		}, false, nil
 	case "go", "python", "nodejs":
 		cfg := pulumirun.Config{
