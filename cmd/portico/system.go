@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/internal/lambda/asyncq"
 	"github.com/portico-dev/portico/internal/lambda/bootstrap"
 	"github.com/portico-dev/portico/internal/lambda/build"
+	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/observe/console"
@@ -237,7 +238,7 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 	awsMux.Handle("/v2/", ctl.Handler())
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
-	awsMux.Handle("/", ctl.LambdaHandler(s.runner.Handler())) // management, else the Invoke API, else a JSON error
+	awsMux.Handle("/", ctl.LambdaHandler(invokeapi.New(s.runner))) // management, else the Invoke API, else a JSON error
 	gwSrv := gateway.NewHTTPServer(gw, o.timeouts)
 	if o.tls.h2c {
 		gwSrv = h2cServer(gwSrv)

@@ -2,8 +2,6 @@ package lambda
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,36 +10,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
 )
 
 // Payload limits of the Invoke API (bytes).
 const (
-	MaxSyncPayload  = 6 * 1024 * 1024 // RequestResponse request and response
-	MaxAsyncPayload = 1024 * 1024     // Event request
+	MaxSyncPayload  = invocation.MaxSyncPayload
+	MaxAsyncPayload = invocation.MaxAsyncPayload
 )
 
 // executedVersion is the only version Portico runs.
-const executedVersion = "$LATEST"
-
-// newRequestID returns a random UUID v4.
-func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
-}
+const executedVersion = invocation.LatestVersion
 
 // Invoke runs one synchronous invocation. Failures of the service (unknown
 // function, throttling, bad request) are *ServiceError; failures of the
@@ -50,7 +30,7 @@ func newRequestID() string {
 // as payload. If ctx ends first, the sandbox is killed and replaced and the
 // error wraps ctx.Err().
 func (r *Runner) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResult, error) {
-	return r.invoke(ctx, req, newRequestID(), nil)
+	return r.invoke(ctx, req, invocation.NewRequestID(), nil)
 }
 
 // invoke runs one invocation; sg, when not nil, receives a streamed
@@ -60,7 +40,7 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 		return nil, &ServiceError{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "The Lambda runner is shutting down."}
 	}
 	if len(req.Payload) > MaxSyncPayload {
-		return nil, requestTooLarge(MaxSyncPayload, "Invoke")
+		return nil, invocation.RequestTooLarge(MaxSyncPayload, "Invoke")
 	}
 	p, invokedARN, err := r.findFunction(req.FunctionName, req.Qualifier)
 	if err != nil {
@@ -87,7 +67,7 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 		if errors.As(err, &se) && se.Type == "ResourceConflictException" && attempt < 3 {
 			// Redeployed meanwhile: use the new version of the function.
 			if p = r.lookup(p.fn.Name); p == nil {
-				return nil, notFound(invokedARN)
+				return nil, invocation.FunctionNotFound(invokedARN)
 			}
 			continue
 		}
@@ -131,7 +111,7 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 // findFunction resolves a FunctionName (name, partial or full ARN, with an
 // optional :qualifier) and a Qualifier to a deployed function.
 func (r *Runner) findFunction(name, qualifier string) (*pool, string, error) {
-	ref, ok := parseFunctionName(name)
+	ref, ok := invocation.ParseFunctionName(name)
 	if !ok {
 		return nil, "", &ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
 			Message: fmt.Sprintf("Invalid function name %q: use a name, a partial ARN (ACCOUNT:function:NAME) or an ARN, optionally with :QUALIFIER.", name)}
@@ -149,11 +129,11 @@ func (r *Runner) findFunction(name, qualifier string) (*pool, string, error) {
 		invoked = arn + ":" + qualifier
 	}
 	if ref.Region != "" && ref.Region != r.cfg.Region || ref.Account != "" && ref.Account != r.cfg.AccountID {
-		return nil, "", notFound(FunctionARN(orDefault(ref.Region, r.cfg.Region), orDefault(ref.Account, r.cfg.AccountID), ref.Name))
+		return nil, "", invocation.FunctionNotFound(FunctionARN(orDefault(ref.Region, r.cfg.Region), orDefault(ref.Account, r.cfg.AccountID), ref.Name))
 	}
 	p := r.lookup(ref.Name)
 	if p == nil || (qualifier != "" && qualifier != executedVersion) {
-		return nil, "", notFound(invoked)
+		return nil, "", invocation.FunctionNotFound(invoked)
 	}
 	return p, invoked, nil
 }
@@ -163,15 +143,6 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
-}
-
-func notFound(arn string) *ServiceError {
-	return &ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException", Message: "Function not found: " + arn}
-}
-
-func requestTooLarge(limit int, op string) *ServiceError {
-	return &ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
-		Message: fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", limit, op)}
 }
 
 // platformError is the payload of errors the platform itself reports.

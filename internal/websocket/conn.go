@@ -14,7 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/observe"
 )
 
@@ -345,7 +345,7 @@ func (h *Handler) invoke(ctx context.Context, rt *Route, ev *Event, rec *observe
 		defer cancel()
 	}
 	start := h.deps.Now()
-	res, err := h.deps.Invoker.Invoke(ctx, &lambda.InvokeRequest{FunctionName: rt.Function, Payload: payload})
+	res, err := h.deps.Invoker.Invoke(ctx, &invocation.Request{FunctionName: rt.Function, Payload: payload})
 	rec.IntegrationLatency = h.deps.Now().Sub(start)
 	rec.Function = rt.Function
 	if err != nil {
