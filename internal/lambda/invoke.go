@@ -46,34 +46,34 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 	if err != nil {
 		return nil, err
 	}
-	// st describes the invocation once it reached a function; it is
+	c := &call{p: p, req: req, id: id, arn: invokedARN, sg: sg}
+	// c.st describes the invocation once it reached a function; it is
 	// reported once, at the end.
 	var (
-		st      InvocationStats
 		reached bool
 		end     func(InvocationStats)
 	)
 	defer func() {
 		if reached {
-			r.invoked(p, st)
+			r.invoked(c.p, c.st)
 			if end != nil {
-				end(st)
+				end(c.st)
 			}
 		}
 	}()
 	for attempt := 0; ; attempt++ {
-		sb, err := p.acquire()
+		sb, err := c.p.acquire()
 		var se *ServiceError
 		if errors.As(err, &se) && se.Type == "ResourceConflictException" && attempt < 3 {
 			// Redeployed meanwhile: use the new version of the function.
-			if p = r.lookup(p.fn.Name); p == nil {
+			if c.p = r.lookup(c.p.fn.Name); c.p == nil {
 				return nil, invocation.FunctionNotFound(invokedARN)
 			}
 			continue
 		}
 		if err != nil {
 			if errors.As(err, &se) && se.Status == http.StatusTooManyRequests && r.obs != nil {
-				r.obs.Throttled(p.fn.Name, se.Reason)
+				r.obs.Throttled(c.p.fn.Name, se.Reason)
 			}
 			return nil, err
 		}
@@ -81,31 +81,46 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 			reached = true
 			if t := r.tracer; t != nil {
 				var hdr string
-				hdr, end = t.StartInvoke(ctx, p.fn.Name)
+				hdr, end = t.StartInvoke(ctx, c.p.fn.Name)
 				if req.TraceID == "" && hdr != "" {
 					cp := *req
 					cp.TraceID = hdr
-					req = &cp
+					c.req = &cp
 				}
 			}
 		}
-		cold := sb == nil
-		st = InvocationStats{Cold: cold}
-		if cold {
-			var res *InvokeResult
-			if sb, res = r.coldStart(ctx, p, req, id, &st); sb == nil {
+		c.sb, c.cold, c.initDur = sb, sb == nil, 0
+		c.st = InvocationStats{Cold: c.cold}
+		if c.cold {
+			if res := r.coldStart(ctx, c); res != nil {
 				return res, nil
 			}
 		}
-		res, retry, err := r.run(ctx, p, sb, cold, req, id, invokedARN, sg, &st)
+		res, retry, err := r.run(ctx, c)
 		if retry && attempt < 3 {
 			continue
 		}
 		if retry { // every attempt found a runtime gone: never a nil result
-			return nil, fmt.Errorf("lambda %s: invoke %s: %w (%d attempts)", p.fn.Name, id, runtimeapi.ErrNotDelivered, attempt+1)
+			return nil, fmt.Errorf("lambda %s: invoke %s: %w (%d attempts)", c.p.fn.Name, id, runtimeapi.ErrNotDelivered, attempt+1)
 		}
 		return res, err
 	}
+}
+
+// call is one invocation on its way through the runner, from acquire to
+// finish: what was asked, where it runs, and what it has cost so far.
+// Only the invoking goroutine touches it.
+type call struct {
+	p   *pool
+	sb  *sandbox // nil until acquired or started
+	req *InvokeRequest
+	id  string       // request ID
+	arn string       // the invoked (possibly qualified) function ARN
+	sg  *streamGuard // nil for a buffered invocation
+
+	cold    bool          // this attempt started a new sandbox
+	initDur time.Duration // the runtime's init phase, when cold
+	st      InvocationStats
 }
 
 // findFunction resolves a FunctionName (name, partial or full ARN, with an
@@ -154,21 +169,22 @@ func platformError(typ, msg string) []byte {
 	return b
 }
 
-// coldStart starts a sandbox for the slot acquire reserved. When the
-// runtime cannot be started it returns nil and the invocation's result
-// (Runtime.InvalidEntrypoint).
-func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id string, st *InvocationStats) (*sandbox, *InvokeResult) {
+// coldStart starts a sandbox (c.sb) for the slot acquire reserved. When the
+// runtime cannot be started it returns the invocation's result
+// (Runtime.InvalidEntrypoint); nil otherwise.
+func (r *Runner) coldStart(ctx context.Context, c *call) *InvokeResult {
+	p, req, id := c.p, c.req, c.id
 	cmd, err := p.resolve(ctx)
-	var sb *sandbox
 	if err == nil {
-		sb, err = p.startSandbox(ctx, cmd, req.LogTail)
+		c.sb, err = p.startSandbox(ctx, cmd, req.LogTail)
 	}
 	if err == nil {
-		p.started(sb)
-		return sb, nil
+		p.started(c.sb)
+		return nil
 	}
+	c.sb = nil
 	p.startFailed()
-	st.ErrorType = "Runtime.InvalidEntrypoint"
+	c.st.ErrorType = "Runtime.InvalidEntrypoint"
 	msg := "RequestId: " + id + " Error: " + err.Error()
 	var tail tailBuf
 	for _, l := range []string{
@@ -186,24 +202,24 @@ func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id 
 	if req.LogTail {
 		res.LogTail = tail.bytes()
 	}
-	return nil, res
+	return res
 }
 
-// run performs the invocation on sb. retry says the runtime went away
+// run performs the invocation on c.sb. retry says the runtime went away
 // before taking the invocation and it can go to another sandbox.
-func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *InvokeRequest, id, invokedARN string, sg *streamGuard, st *InvocationStats) (_ *InvokeResult, retry bool, _ error) {
+func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool, _ error) {
+	p, sb, req, id, sg := c.p, c.sb, c.req, c.id, c.sg
 	fn := &p.fn
-	if req.LogTail && !cold {
+	if req.LogTail && !c.cold {
 		sb.logMu.Lock()
 		sb.tail = &tailBuf{}
 		sb.logMu.Unlock()
 	}
-	var initDur time.Duration
-	if cold {
+	if c.cold {
 		t := time.NewTimer(r.cfg.InitTimeout + fn.Timeout)
 		select {
 		case <-sb.api.Ready():
-			initDur = sb.api.ReadyAt().Sub(sb.startedAt)
+			c.initDur = sb.api.ReadyAt().Sub(sb.startedAt)
 			p.sandboxChanged(sb, SandboxInitializing, SandboxBusy)
 		case <-sb.api.InitFailed():
 		case <-sb.exited:
@@ -212,12 +228,12 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 			sb.kill()
 			d := r.now().Sub(sb.startedAt)
 			sb.platformLine("START RequestId: " + id + " Version: " + executedVersion)
-			return r.finish(p, sb, id, req, r.timedOut(id, d), d, d, true, st), false, nil
+			c.initDur = d
+			return r.finish(c, r.timedOut(id, d), d), false, nil
 		case <-ctx.Done():
 			t.Stop()
-			sb.kill()
-			p.release(sb, true)
-			st.ErrorType = ErrorCanceled
+			p.release(sb, retireCanceled)
+			c.st.ErrorType = ErrorCanceled
 			return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, context.Cause(ctx))
 		}
 		t.Stop()
@@ -225,7 +241,7 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 	sb.platformLine("START RequestId: " + id + " Version: " + executedVersion)
 	inv := runtimeapi.Invocation{
 		RequestID:       id,
-		FunctionARN:     invokedARN,
+		FunctionARN:     c.arn,
 		TraceID:         req.TraceID,
 		ClientContext:   req.ClientContext,
 		CognitoIdentity: req.CognitoIdentity,
@@ -246,8 +262,7 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 	if sg != nil {
 		sg.close() // no more chunks from the handler once Invoke is over
 		if err == nil && res.StreamErr != nil {
-			sb.kill()
-			p.release(sb, true)
+			p.release(sb, retireStream)
 			sb.platformLine("END RequestId: " + id)
 			return nil, false, fmt.Errorf("lambda %s: invoke %s: stream: %w", fn.Name, id, res.StreamErr)
 		}
@@ -259,7 +274,10 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 	case err == nil:
 		sb.served = true
 		sb.drainOutput()
-		o = outcome{payload: res.Payload, contentType: res.ContentType, discard: res.Discard}
+		o = outcome{payload: res.Payload, contentType: res.ContentType}
+		if res.Discard {
+			o.retire = retireDiscard
+		}
 		if res.Error {
 			o.errorType = res.ErrorType
 			if res.ErrorType == "Function.ResponseSizeTooLarge" {
@@ -268,13 +286,13 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 		}
 	case errors.Is(err, runtimeapi.ErrInit):
 		sb.drainOutput()
-		o = outcome{payload: res.Payload, contentType: "application/json", errorType: res.ErrorType, discard: true}
-		if initDur == 0 {
-			initDur = r.now().Sub(sb.startedAt)
+		o = outcome{payload: res.Payload, contentType: "application/json", errorType: res.ErrorType, retire: retireInitError}
+		if c.initDur == 0 {
+			c.initDur = r.now().Sub(sb.startedAt)
 		}
 	case errors.Is(err, runtimeapi.ErrNotDelivered) && sb.served:
 		// The warm runtime exited between invocations: not this one's fault.
-		p.release(sb, true)
+		p.release(sb, retireExited)
 		sb.logMu.Lock()
 		sb.tail = nil
 		sb.logMu.Unlock()
@@ -291,23 +309,22 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 		}
 		wait.Stop()
 		o = r.exitOutcome(sb, id)
-		if initDur == 0 && !sb.served {
-			initDur = r.now().Sub(sb.startedAt)
+		if c.initDur == 0 && !sb.served {
+			c.initDur = r.now().Sub(sb.startedAt)
 		}
 	case errors.Is(err, runtimeapi.ErrTimeout):
 		sb.kill()
 		o = r.timedOut(id, dur)
 	default: // the caller's context ended (or the stream went idle)
-		sb.kill()
-		p.release(sb, true)
-		st.Duration, st.ErrorType = dur, ErrorCanceled
+		p.release(sb, retireCanceled)
+		c.st.Duration, c.st.ErrorType = dur, ErrorCanceled
 		sb.platformLine("END RequestId: " + id)
 		if c := context.Cause(ctx); c != nil {
 			err = c
 		}
 		return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, err)
 	}
-	return r.finish(p, sb, id, req, o, initDur, dur, cold, st), false, nil
+	return r.finish(c, o, dur), false, nil
 }
 
 // emptyEvent is what a function gets for an empty payload.
@@ -317,10 +334,10 @@ var emptyEvent = []byte("{}")
 type outcome struct {
 	payload     []byte
 	contentType string
-	errorType   string   // "" on success
-	status      string   // REPORT Status: "timeout", "error"
-	logLines    []string // platform lines before END
-	discard     bool
+	errorType   string       // "" on success
+	status      string       // REPORT Status: "timeout", "error"
+	logLines    []string     // platform lines before END
+	retire      retireReason // "" when the sandbox may serve again
 }
 
 // timedOut is Lambda's current timeout error: errorType Sandbox.Timedout,
@@ -328,7 +345,7 @@ type outcome struct {
 // The log gets "<ISO time> <id> Task timed out after N.NN seconds".
 func (r *Runner) timedOut(id string, d time.Duration) outcome {
 	secs := strconv.FormatFloat(d.Seconds(), 'f', 2, 64)
-	return outcome{errorType: "Sandbox.Timedout", status: "timeout", discard: true,
+	return outcome{errorType: "Sandbox.Timedout", status: "timeout", retire: retireTimeout,
 		payload:  platformError("Sandbox.Timedout", "RequestId: "+id+" Error: Task timed out after "+secs+" seconds"),
 		logLines: []string{r.now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + id + " Task timed out after " + secs + " seconds"}}
 }
@@ -344,16 +361,17 @@ func (r *Runner) exitOutcome(sb *sandbox, id string) outcome {
 	if d := sb.exitDescription(); d != "" {
 		msg = "RequestId: " + id + " Error: Runtime exited with error: " + d
 	}
-	return outcome{errorType: typ, status: "error", discard: true,
+	return outcome{errorType: typ, status: "error", retire: retireExited,
 		payload: platformError(typ, msg), logLines: []string{msg, typ}}
 }
 
-// finish logs END and REPORT, returns the sandbox to its pool, fills st
-// and builds the result.
-func (r *Runner) finish(p *pool, sb *sandbox, id string, req *InvokeRequest, o outcome, initDur, dur time.Duration, cold bool, st *InvocationStats) *InvokeResult {
-	st.Duration, st.ErrorType = dur, o.errorType
+// finish logs END and REPORT, returns the sandbox to its pool, fills c.st
+// and builds the result; dur is the invocation's run time.
+func (r *Runner) finish(c *call, o outcome, dur time.Duration) *InvokeResult {
+	p, sb, id, cold, initDur := c.p, c.sb, c.id, c.cold, c.initDur
+	c.st.Duration, c.st.ErrorType = dur, o.errorType
 	if cold {
-		st.InitDuration = initDur
+		c.st.InitDuration = initDur
 	}
 	for _, l := range o.logLines {
 		sb.platformLine(l)
@@ -379,12 +397,12 @@ func (r *Runner) finish(p *pool, sb *sandbox, id string, req *InvokeRequest, o o
 		}
 	}
 	sb.logMu.Lock()
-	if sb.tail != nil && req.LogTail {
+	if sb.tail != nil && c.req.LogTail {
 		res.LogTail = sb.tail.bytes()
 	}
 	sb.tail = nil
 	sb.logMu.Unlock()
-	p.release(sb, o.discard)
+	p.release(sb, o.retire)
 	return res
 }
 
