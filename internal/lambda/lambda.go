@@ -1,5 +1,22 @@
 // Package lambda runs Lambda functions as local processes that speak the
-// Lambda Runtime API, and serves the Lambda Invoke API.
+// Lambda Runtime API: the function runner. Its places, in the request's
+// order:
+//
+//   - runner.go: Runner, Config, Deploy and Close; the global cap.
+//   - invoke.go, stream.go: one invocation, a call value carried from the
+//     pool's acquire to finish (buffered or streamed); async.go the
+//     asynchronous queue's scheduling over asyncq.
+//   - pool.go: the sandboxes of one function: acquire (warmest first, or a
+//     slot for a cold start), release, and retire, the one way a sandbox
+//     leaves a pool.
+//   - sandbox.go and isolation.go, memlimit.go, pidslimit.go, proc_*.go:
+//     one runtime process and its supervision (Linux-only parts behind
+//     build tags, with fallbacks).
+//   - logs.go, credentials.go, env.go: what a function sees and writes.
+//
+// The Invoke API over HTTP is package invokeapi; the Runtime API each
+// sandbox talks is package runtimeapi; the contract callers share (request,
+// result, errors) is package invocation.
 package lambda
 
 import (

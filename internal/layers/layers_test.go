@@ -23,6 +23,8 @@ var rules = []rule{
 		[]string{"internal/gateway", "internal/router", "internal/observe", "internal/authz",
 			"internal/throttle", "internal/cors", "internal/edge", "internal/integration/httpproxy"},
 		[]string{"internal/lambda", "internal/control"}},
+	{"the Invoke API reaches the runner only through its interface",
+		[]string{"internal/lambda/invokeapi"}, []string{"internal/lambda", "internal/control"}},
 	{"the resource model does not import the runtime",
 		[]string{"internal/spec"},
 		[]string{"internal/lambda", "internal/control", "internal/gateway", "internal/s3",
