@@ -66,9 +66,13 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 		var se *ServiceError
 		if errors.As(err, &se) && se.Type == "ResourceConflictException" && attempt < 3 {
 			// Redeployed meanwhile: use the new version of the function.
-			if c.p = r.lookup(c.p.fn.Name); c.p == nil {
+			// (c.p stays the old pool when there is none: the deferred
+			// report may need it.)
+			np := r.lookup(c.p.fn.Name)
+			if np == nil {
 				return nil, invocation.FunctionNotFound(invokedARN)
 			}
+			c.p = np
 			continue
 		}
 		if err != nil {
