@@ -123,12 +123,12 @@ func (p *pool) retire(sb *sandbox, why retireReason) {
 	p.total--
 	p.sandboxStopped(sb)
 	p.r.releaseSlot()
+	p.r.log.Debug("lambda sandbox retired", "function", p.fn.Name, "reason", string(why))
 	if sb == nil {
 		return
 	}
 	delete(p.busy, sb)
 	sb.kill()
-	p.r.log.Debug("lambda sandbox retired", "function", p.fn.Name, "reason", string(why))
 }
 
 // startFailed gives back the slot of a sandbox that could not start.
