@@ -47,7 +47,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/iam"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
@@ -173,11 +173,11 @@ func (g *Gate) classify(r *http.Request) operation {
 	if err != nil {
 		return op
 	}
-	arn, ok := lambda.InvokeResourceARN(g.cfg.Region, g.cfg.AccountID, name, r.URL.Query().Get("Qualifier"))
+	arn, ok := invocation.InvokeResourceARN(g.cfg.Region, g.cfg.AccountID, name, r.URL.Query().Get("Qualifier"))
 	if !ok {
 		// An invalid name: the handler answers the validation error, to
 		// a caller allowed to invoke any function.
-		arn = lambda.FunctionARN(g.cfg.Region, g.cfg.AccountID, name)
+		arn = invocation.FunctionARN(g.cfg.Region, g.cfg.AccountID, name)
 	}
 	op.action, op.resource = InvokeAction, arn
 	return op

@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 	"github.com/portico-dev/portico/internal/spec"
 )
 
@@ -44,7 +46,7 @@ func (c *Controller) LambdaHandler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		lambda.WriteError(w, &lambda.ServiceError{Status: http.StatusNotImplemented, Type: "NotImplemented",
+		invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusNotImplemented, Type: "NotImplemented",
 			Message: unsupported("Lambda", r).Error()})
 	})
 	return mux
@@ -218,7 +220,8 @@ func (c *Controller) functionLocked(name string) functionView {
 // function finds the function of the request's {name} (a name or an ARN).
 func (c *Controller) function(r *http.Request) (functionView, error) {
 	ref := r.PathValue("name")
-	name, qualifier, ok := lambda.ParseFunctionName(ref)
+	fr, ok := invocation.ParseFunctionName(ref)
+	name, qualifier := fr.Name, fr.Qualifier
 	if !ok {
 		return functionView{}, &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
 			Message: fmt.Sprintf("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern", ref)}
@@ -244,7 +247,7 @@ func (c *Controller) listFunctions(w http.ResponseWriter, r *http.Request) {
 	}
 	items, next, err := page(all, r.URL.Query(), lambdaPaging)
 	if err != nil {
-		lambda.WriteError(w, &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: err.Error()})
+		invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: err.Error()})
 		return
 	}
 	if items == nil {
@@ -260,7 +263,7 @@ func (c *Controller) listFunctions(w http.ResponseWriter, r *http.Request) {
 func (c *Controller) getFunction(w http.ResponseWriter, r *http.Request) {
 	fv, err := c.function(r)
 	if err != nil {
-		lambda.WriteError(w, err)
+		invokeapi.WriteError(w, err)
 		return
 	}
 	code := fv.o.apply(fv.f).Code
@@ -279,7 +282,7 @@ func (c *Controller) getFunction(w http.ResponseWriter, r *http.Request) {
 func (c *Controller) getFunctionConfiguration(w http.ResponseWriter, r *http.Request) {
 	fv, err := c.function(r)
 	if err != nil {
-		lambda.WriteError(w, err)
+		invokeapi.WriteError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, c.configuration(fv.f, fv.o, fv.at))
@@ -289,17 +292,17 @@ func (c *Controller) getFunctionConfiguration(w http.ResponseWriter, r *http.Req
 // policy: Portico does not model them.
 func (c *Controller) getPolicy(w http.ResponseWriter, r *http.Request) {
 	if _, err := c.function(r); err != nil {
-		lambda.WriteError(w, err)
+		invokeapi.WriteError(w, err)
 		return
 	}
-	lambda.WriteError(w, &lambda.ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException",
+	invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException",
 		Message: "The resource you requested does not exist."})
 }
 
 // listEventSourceMappings lists none: Portico has no event sources.
 func (c *Controller) listEventSourceMappings(w http.ResponseWriter, r *http.Request) {
 	if _, _, err := page([]struct{}{}, r.URL.Query(), lambdaPaging); err != nil {
-		lambda.WriteError(w, &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: err.Error()})
+		invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"EventSourceMappings": []struct{}{}})

@@ -23,7 +23,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 	"github.com/portico-dev/portico/internal/spec"
 )
 
@@ -228,7 +230,7 @@ func (c *Controller) updateFunctionConfiguration(w http.ResponseWriter, r *http.
 		RevisionID  string `json:"RevisionId"`
 	}
 	if err := decodeBody(w, r, 1<<20, &in, "Handler", "Runtime", "Description", "Timeout", "MemorySize", "Environment", "RevisionId"); err != nil {
-		lambda.WriteError(w, err)
+		invokeapi.WriteError(w, err)
 		return
 	}
 	out, err := c.update(r.Context(), r, in.RevisionID, false, func(o *override) error {
@@ -267,7 +269,7 @@ func (c *Controller) updateFunctionConfiguration(w http.ResponseWriter, r *http.
 		return nil
 	})
 	if err != nil {
-		lambda.WriteError(w, err)
+		invokeapi.WriteError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -297,38 +299,38 @@ func (c *Controller) updateFunctionCode(w http.ResponseWriter, r *http.Request) 
 	}
 	// Base64 makes the 50 MB package about 67 MB of JSON.
 	if err := decodeBody(w, r, maxZipBytes*4/3+(1<<20), &in, "ZipFile", "S3Bucket", "S3Key", "Publish", "DryRun", "RevisionId", "Architectures"); err != nil {
-		lambda.WriteError(w, err)
+		invokeapi.WriteError(w, err)
 		return
 	}
 	switch {
 	case len(in.ZipFile) > 0 && in.S3Bucket != "":
-		lambda.WriteError(w, badParameter("Please do not provide other FunctionCode parameters when providing a ZipFile."))
+		invokeapi.WriteError(w, badParameter("Please do not provide other FunctionCode parameters when providing a ZipFile."))
 		return
 	case in.S3Bucket != "" || in.S3Key != "":
 		data, err := c.readPackage(in.S3Bucket, in.S3Key)
 		if err != nil {
-			lambda.WriteError(w, err)
+			invokeapi.WriteError(w, err)
 			return
 		}
 		in.ZipFile = data
 	case len(in.ZipFile) == 0:
-		lambda.WriteError(w, badParameter("Portico takes the code as ZipFile (--zip-file fileb://package.zip) or as S3Bucket and S3Key of its own store; ImageUri is not supported"))
+		invokeapi.WriteError(w, badParameter("Portico takes the code as ZipFile (--zip-file fileb://package.zip) or as S3Bucket and S3Key of its own store; ImageUri is not supported"))
 		return
 	}
 	if in.Publish {
-		lambda.WriteError(w, badParameter("Portico does not publish versions: call without --publish"))
+		invokeapi.WriteError(w, badParameter("Portico does not publish versions: call without --publish"))
 		return
 	}
 	if len(in.ZipFile) > maxZipBytes {
-		lambda.WriteError(w, &lambda.ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
+		invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
 			Message: fmt.Sprintf("Request must be smaller than %d bytes for the UpdateFunctionCode operation", maxZipBytes)})
 		return
 	}
 	sum := sha256.Sum256(in.ZipFile)
 	out, err := c.update(r.Context(), r, in.RevisionID, in.DryRun, func(o *override) error {
 		name := r.PathValue("name")
-		if n, _, ok := lambda.ParseFunctionName(name); ok {
-			name = n
+		if fr, ok := invocation.ParseFunctionName(name); ok {
+			name = fr.Name
 		}
 		dir, err := c.extractCode(name, hex.EncodeToString(sum[:8]), in.ZipFile, in.DryRun)
 		if err != nil {
@@ -338,7 +340,7 @@ func (c *Controller) updateFunctionCode(w http.ResponseWriter, r *http.Request) 
 		return nil
 	})
 	if err != nil {
-		lambda.WriteError(w, err)
+		invokeapi.WriteError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)

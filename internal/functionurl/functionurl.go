@@ -26,7 +26,7 @@ import (
 	"github.com/portico-dev/portico/internal/iam"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/sigv4"
@@ -235,7 +235,7 @@ func (h *Handler) authorize(r *http.Request, body []byte, e *entry) (map[string]
 	if !ok {
 		return nil, http.StatusForbidden
 	}
-	arn := lambda.FunctionARN(h.cfg.Region, h.cfg.AccountID, e.Function)
+	arn := invocation.FunctionARN(h.cfg.Region, h.cfg.AccountID, e.Function)
 	if !p.Admin && iam.Evaluate(p.Policies, InvokeAction, arn) != iam.Allow {
 		h.deps.Logger.Debug("function url: not allowed", "function", e.Function, "principal", p.Name)
 		return nil, http.StatusForbidden

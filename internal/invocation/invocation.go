@@ -1,9 +1,13 @@
-// Package invocation holds the facts the function runner reports about its
-// work — a finished invocation's statistics and sandbox life-cycle states —
-// so that observers (metrics, traces, the console) can take them without
-// importing, and linking, the runner itself. It is a leaf: it imports
-// nothing of Portico. The runner's Observer and InvokeTracer interfaces
-// (internal/lambda) are written in these types.
+// Package invocation is the contract between the function runner and
+// everything that invokes functions or watches it: an invocation's request
+// and result, the service errors of the Invoke API, the streamed response's
+// writer, function ARNs, and the facts the runner reports about its work (a
+// finished invocation's statistics, sandbox life-cycle states). Callers (the
+// Lambda authorizer, the lambda-proxy integration, WebSocket APIs, function
+// URLs) and observers (metrics, traces, the console) take these types
+// without importing, and linking, the runner itself. It is a leaf: it
+// imports nothing of Portico. The runner (internal/lambda) is written in
+// these types.
 package invocation
 
 import "time"

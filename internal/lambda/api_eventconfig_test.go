@@ -44,7 +44,7 @@ func TestEventInvokeConfigAPI(t *testing.T) {
 	if aws.ToInt32(up.MaximumRetryAttempts) != 0 || aws.ToInt32(up.MaximumEventAgeInSeconds) != 600 {
 		t.Errorf("update merged into %+v", up)
 	}
-	if c, _ := r.EventInvokeConfigOf("job"); c.retries() != 0 || c.OnFailure != dlqARN {
+	if c, _ := r.EventInvokeConfigOf("job"); c.Retries() != 0 || c.OnFailure != dlqARN {
 		t.Errorf("runner config = %+v", c)
 	}
 	list, err := c.ListFunctionEventInvokeConfigs(ctx, &awslambda.ListFunctionEventInvokeConfigsInput{FunctionName: aws.String("job")})
@@ -71,7 +71,7 @@ func TestEventInvokeConfigAPI(t *testing.T) {
 			wantAPIError(t, err, tt.code, "")
 		})
 	}
-	if c, _ := r.EventInvokeConfigOf("job"); c.retries() != 0 {
+	if c, _ := r.EventInvokeConfigOf("job"); c.Retries() != 0 {
 		t.Errorf("a refused put changed the config: %+v", c)
 	}
 

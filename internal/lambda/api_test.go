@@ -22,13 +22,17 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 	"github.com/portico-dev/portico/internal/testtool"
 )
+
+// The runner is what the Invoke API serves.
+var _ invokeapi.Runner = (*Runner)(nil)
 
 // apiServer serves r.Handler on loopback and returns an SDK client for it.
 func apiServer(t testing.TB, r *Runner) (*httptest.Server, *awslambda.Client) {
 	t.Helper()
-	ts := httptest.NewServer(r.Handler())
+	ts := httptest.NewServer(invokeapi.New(r))
 	t.Cleanup(ts.Close)
 	c := awslambda.New(awslambda.Options{
 		Region:           "us-east-1",

@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/portico-dev/portico/internal/invocation"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/asyncq"
 )
 
@@ -27,17 +27,8 @@ import (
 // function when one is configured, through that function's own queue.
 
 // EventInvokeConfig is a function's asynchronous invocation configuration
-// (Lambda's FunctionEventInvokeConfig).
-type EventInvokeConfig struct {
-	// MaximumRetryAttempts is 0 to 2; nil means 2.
-	MaximumRetryAttempts *int
-	// MaximumEventAgeInSeconds is 60 to 21600; nil means 21600 (6h).
-	MaximumEventAgeInSeconds *int
-	// OnSuccess and OnFailure are destination function ARNs, or "".
-	OnSuccess, OnFailure string
-	// LastModified is when the configuration was last set.
-	LastModified time.Time
-}
+// (see invocation.EventInvokeConfig).
+type EventInvokeConfig = invocation.EventInvokeConfig
 
 // Invocation record conditions (requestContext.condition).
 const (
@@ -46,37 +37,21 @@ const (
 	ConditionEventAgeExceeded = "EventAgeExceeded"
 )
 
-// retries is the configured number of retries.
-func (c *EventInvokeConfig) retries() int {
-	if c == nil || c.MaximumRetryAttempts == nil {
-		return 2
-	}
-	return *c.MaximumRetryAttempts
-}
-
-// maxAge is the configured maximum event age.
-func (c *EventInvokeConfig) maxAge(def time.Duration) time.Duration {
-	if c == nil || c.MaximumEventAgeInSeconds == nil {
-		return def
-	}
-	return time.Duration(*c.MaximumEventAgeInSeconds) * time.Second
-}
-
 // CheckEventInvokeConfig reports what is wrong with c as Lambda's API
 // would: ranges, and destinations that are not function ARNs.
 func CheckEventInvokeConfig(c EventInvokeConfig) error {
 	if v := c.MaximumRetryAttempts; v != nil && (*v < 0 || *v > 2) {
-		return badParam(fmt.Sprintf("1 validation error detected: Value '%d' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2 and greater than or equal to 0", *v))
+		return invocation.InvalidParameter(fmt.Sprintf("1 validation error detected: Value '%d' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2 and greater than or equal to 0", *v))
 	}
 	if v := c.MaximumEventAgeInSeconds; v != nil && (*v < 60 || *v > 21600) {
-		return badParam(fmt.Sprintf("1 validation error detected: Value '%d' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value less than or equal to 21600 and greater than or equal to 60", *v))
+		return invocation.InvalidParameter(fmt.Sprintf("1 validation error detected: Value '%d' at 'maximumEventAgeInSeconds' failed to satisfy constraint: Member must have value less than or equal to 21600 and greater than or equal to 60", *v))
 	}
 	for _, d := range []string{c.OnSuccess, c.OnFailure} {
 		if d == "" {
 			continue
 		}
-		if ref, ok := parseFunctionName(d); !ok || ref.Region == "" {
-			return badParam(fmt.Sprintf("The destination ARN %s is invalid: Portico delivers invocation records to Lambda functions (arn:aws:lambda:REGION:ACCOUNT:function:NAME).", d))
+		if ref, ok := invocation.ParseFunctionName(d); !ok || ref.Region == "" {
+			return invocation.InvalidParameter(fmt.Sprintf("The destination ARN %s is invalid: Portico delivers invocation records to Lambda functions (arn:aws:lambda:REGION:ACCOUNT:function:NAME).", d))
 		}
 	}
 	return nil
@@ -190,13 +165,13 @@ func (q *eventQueue) poke() {
 // returns, and is invoked later.
 func (r *Runner) InvokeAsync(req *InvokeRequest) (string, error) {
 	if len(req.Payload) > MaxAsyncPayload {
-		return "", requestTooLarge(MaxAsyncPayload, "InvokeAsync")
+		return "", invocation.RequestTooLarge(MaxAsyncPayload, "InvokeAsync")
 	}
 	p, _, err := r.findFunction(req.FunctionName, req.Qualifier)
 	if err != nil {
 		return "", err
 	}
-	id := newRequestID()
+	id := invocation.NewRequestID()
 	now := r.now()
 	ev := &asyncq.Event{ID: id, Function: p.fn.Name, Payload: req.Payload, TraceID: req.TraceID, Enqueued: now, Due: now}
 	if err := r.events.add(ev); err != nil {
@@ -295,7 +270,7 @@ func (q *eventQueue) deliver(e *asyncq.Event) {
 	defer q.wg.Done()
 	r := q.r
 	cfg := q.config(e.Function)
-	maxAge := cfg.maxAge(r.cfg.AsyncMaxEventAge)
+	maxAge := cfg.MaxAge(r.cfg.AsyncMaxEventAge)
 	if r.now().Sub(e.Enqueued) > maxAge {
 		q.finish(e, cfg, ConditionEventAgeExceeded, nil)
 		return
@@ -316,7 +291,7 @@ func (q *eventQueue) deliver(e *asyncq.Event) {
 	case err == nil:
 		e.Attempts++
 		e.FunctionError, e.Response = res.FunctionError, res.Payload
-		if e.Attempts > cfg.retries() {
+		if e.Attempts > cfg.Retries() {
 			q.finish(e, cfg, ConditionRetriesExhausted, res)
 			return
 		}
@@ -383,9 +358,9 @@ func (q *eventQueue) finish(e *asyncq.Event, cfg *EventInvokeConfig, condition s
 	}
 	switch {
 	case dest != "":
-		ref, _ := parseFunctionName(dest)
+		ref, _ := invocation.ParseFunctionName(dest)
 		now := r.now()
-		put = append(put, &asyncq.Event{ID: newRequestID(), Function: ref.Name, Payload: q.record(e, condition, res, now),
+		put = append(put, &asyncq.Event{ID: invocation.NewRequestID(), Function: ref.Name, Payload: q.record(e, condition, res, now),
 			Enqueued: now, Due: now})
 	case condition == ConditionRetriesExhausted || condition == ConditionEventAgeExceeded:
 		r.log.Warn("lambda event discarded", "function", e.Function, "request_id", e.ID, "condition", condition,

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 )
 
 // reportLatencies adds p50 and p99 (microseconds) to b's metrics.
@@ -58,7 +60,7 @@ func BenchmarkInvokeWarm(b *testing.B) {
 // BenchmarkInvokeAPI is the same through the Invoke API over loopback HTTP.
 func BenchmarkInvokeAPI(b *testing.B) {
 	r := benchRunner(b, -1)
-	ts := httptest.NewServer(r.Handler())
+	ts := httptest.NewServer(invokeapi.New(r))
 	defer ts.Close()
 	url := ts.URL + "/2015-03-31/functions/echo/invocations"
 	body := []byte(`{"k":"v"}`)

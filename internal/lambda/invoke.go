@@ -2,8 +2,6 @@ package lambda
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,36 +10,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
 )
 
 // Payload limits of the Invoke API (bytes).
 const (
-	MaxSyncPayload  = 6 * 1024 * 1024 // RequestResponse request and response
-	MaxAsyncPayload = 1024 * 1024     // Event request
+	MaxSyncPayload  = invocation.MaxSyncPayload
+	MaxAsyncPayload = invocation.MaxAsyncPayload
 )
 
 // executedVersion is the only version Portico runs.
-const executedVersion = "$LATEST"
-
-// newRequestID returns a random UUID v4.
-func newRequestID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
-}
+const executedVersion = invocation.LatestVersion
 
 // Invoke runs one synchronous invocation. Failures of the service (unknown
 // function, throttling, bad request) are *ServiceError; failures of the
@@ -50,7 +30,7 @@ func newRequestID() string {
 // as payload. If ctx ends first, the sandbox is killed and replaced and the
 // error wraps ctx.Err().
 func (r *Runner) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResult, error) {
-	return r.invoke(ctx, req, newRequestID(), nil)
+	return r.invoke(ctx, req, invocation.NewRequestID(), nil)
 }
 
 // invoke runs one invocation; sg, when not nil, receives a streamed
@@ -60,40 +40,44 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 		return nil, &ServiceError{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "The Lambda runner is shutting down."}
 	}
 	if len(req.Payload) > MaxSyncPayload {
-		return nil, requestTooLarge(MaxSyncPayload, "Invoke")
+		return nil, invocation.RequestTooLarge(MaxSyncPayload, "Invoke")
 	}
 	p, invokedARN, err := r.findFunction(req.FunctionName, req.Qualifier)
 	if err != nil {
 		return nil, err
 	}
-	// st describes the invocation once it reached a function; it is
+	c := &call{p: p, req: req, id: id, arn: invokedARN, sg: sg}
+	// c.st describes the invocation once it reached a function; it is
 	// reported once, at the end.
 	var (
-		st      InvocationStats
 		reached bool
 		end     func(InvocationStats)
 	)
 	defer func() {
 		if reached {
-			r.invoked(p, st)
+			r.invoked(c.p, c.st)
 			if end != nil {
-				end(st)
+				end(c.st)
 			}
 		}
 	}()
 	for attempt := 0; ; attempt++ {
-		sb, err := p.acquire()
+		sb, err := c.p.acquire()
 		var se *ServiceError
 		if errors.As(err, &se) && se.Type == "ResourceConflictException" && attempt < 3 {
 			// Redeployed meanwhile: use the new version of the function.
-			if p = r.lookup(p.fn.Name); p == nil {
-				return nil, notFound(invokedARN)
+			// (c.p stays the old pool when there is none: the deferred
+			// report may need it.)
+			np := r.lookup(c.p.fn.Name)
+			if np == nil {
+				return nil, invocation.FunctionNotFound(invokedARN)
 			}
+			c.p = np
 			continue
 		}
 		if err != nil {
 			if errors.As(err, &se) && se.Status == http.StatusTooManyRequests && r.obs != nil {
-				r.obs.Throttled(p.fn.Name, se.Reason)
+				r.obs.Throttled(c.p.fn.Name, se.Reason)
 			}
 			return nil, err
 		}
@@ -101,37 +85,52 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 			reached = true
 			if t := r.tracer; t != nil {
 				var hdr string
-				hdr, end = t.StartInvoke(ctx, p.fn.Name)
+				hdr, end = t.StartInvoke(ctx, c.p.fn.Name)
 				if req.TraceID == "" && hdr != "" {
 					cp := *req
 					cp.TraceID = hdr
-					req = &cp
+					c.req = &cp
 				}
 			}
 		}
-		cold := sb == nil
-		st = InvocationStats{Cold: cold}
-		if cold {
-			var res *InvokeResult
-			if sb, res = r.coldStart(ctx, p, req, id, &st); sb == nil {
+		c.sb, c.cold, c.initDur = sb, sb == nil, 0
+		c.st = InvocationStats{Cold: c.cold}
+		if c.cold {
+			if res := r.coldStart(ctx, c); res != nil {
 				return res, nil
 			}
 		}
-		res, retry, err := r.run(ctx, p, sb, cold, req, id, invokedARN, sg, &st)
+		res, retry, err := r.run(ctx, c)
 		if retry && attempt < 3 {
 			continue
 		}
 		if retry { // every attempt found a runtime gone: never a nil result
-			return nil, fmt.Errorf("lambda %s: invoke %s: %w (%d attempts)", p.fn.Name, id, runtimeapi.ErrNotDelivered, attempt+1)
+			return nil, fmt.Errorf("lambda %s: invoke %s: %w (%d attempts)", c.p.fn.Name, id, runtimeapi.ErrNotDelivered, attempt+1)
 		}
 		return res, err
 	}
 }
 
+// call is one invocation on its way through the runner, from acquire to
+// finish: what was asked, where it runs, and what it has cost so far.
+// Only the invoking goroutine touches it.
+type call struct {
+	p   *pool
+	sb  *sandbox // nil until acquired or started
+	req *InvokeRequest
+	id  string       // request ID
+	arn string       // the invoked (possibly qualified) function ARN
+	sg  *streamGuard // nil for a buffered invocation
+
+	cold    bool          // this attempt started a new sandbox
+	initDur time.Duration // the runtime's init phase, when cold
+	st      InvocationStats
+}
+
 // findFunction resolves a FunctionName (name, partial or full ARN, with an
 // optional :qualifier) and a Qualifier to a deployed function.
 func (r *Runner) findFunction(name, qualifier string) (*pool, string, error) {
-	ref, ok := parseFunctionName(name)
+	ref, ok := invocation.ParseFunctionName(name)
 	if !ok {
 		return nil, "", &ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
 			Message: fmt.Sprintf("Invalid function name %q: use a name, a partial ARN (ACCOUNT:function:NAME) or an ARN, optionally with :QUALIFIER.", name)}
@@ -149,11 +148,11 @@ func (r *Runner) findFunction(name, qualifier string) (*pool, string, error) {
 		invoked = arn + ":" + qualifier
 	}
 	if ref.Region != "" && ref.Region != r.cfg.Region || ref.Account != "" && ref.Account != r.cfg.AccountID {
-		return nil, "", notFound(FunctionARN(orDefault(ref.Region, r.cfg.Region), orDefault(ref.Account, r.cfg.AccountID), ref.Name))
+		return nil, "", invocation.FunctionNotFound(FunctionARN(orDefault(ref.Region, r.cfg.Region), orDefault(ref.Account, r.cfg.AccountID), ref.Name))
 	}
 	p := r.lookup(ref.Name)
 	if p == nil || (qualifier != "" && qualifier != executedVersion) {
-		return nil, "", notFound(invoked)
+		return nil, "", invocation.FunctionNotFound(invoked)
 	}
 	return p, invoked, nil
 }
@@ -165,15 +164,6 @@ func orDefault(s, d string) string {
 	return s
 }
 
-func notFound(arn string) *ServiceError {
-	return &ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException", Message: "Function not found: " + arn}
-}
-
-func requestTooLarge(limit int, op string) *ServiceError {
-	return &ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
-		Message: fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", limit, op)}
-}
-
 // platformError is the payload of errors the platform itself reports.
 func platformError(typ, msg string) []byte {
 	b, _ := json.Marshal(struct {
@@ -183,21 +173,22 @@ func platformError(typ, msg string) []byte {
 	return b
 }
 
-// coldStart starts a sandbox for the slot acquire reserved. When the
-// runtime cannot be started it returns nil and the invocation's result
-// (Runtime.InvalidEntrypoint).
-func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id string, st *InvocationStats) (*sandbox, *InvokeResult) {
+// coldStart starts a sandbox (c.sb) for the slot acquire reserved. When the
+// runtime cannot be started it returns the invocation's result
+// (Runtime.InvalidEntrypoint); nil otherwise.
+func (r *Runner) coldStart(ctx context.Context, c *call) *InvokeResult {
+	p, req, id := c.p, c.req, c.id
 	cmd, err := p.resolve(ctx)
-	var sb *sandbox
 	if err == nil {
-		sb, err = p.startSandbox(ctx, cmd, req.LogTail)
+		c.sb, err = p.startSandbox(ctx, cmd, req.LogTail)
 	}
 	if err == nil {
-		p.started(sb)
-		return sb, nil
+		p.started(c.sb)
+		return nil
 	}
+	c.sb = nil
 	p.startFailed()
-	st.ErrorType = "Runtime.InvalidEntrypoint"
+	c.st.ErrorType = "Runtime.InvalidEntrypoint"
 	msg := "RequestId: " + id + " Error: " + err.Error()
 	var tail tailBuf
 	for _, l := range []string{
@@ -215,24 +206,24 @@ func (r *Runner) coldStart(ctx context.Context, p *pool, req *InvokeRequest, id 
 	if req.LogTail {
 		res.LogTail = tail.bytes()
 	}
-	return nil, res
+	return res
 }
 
-// run performs the invocation on sb. retry says the runtime went away
+// run performs the invocation on c.sb. retry says the runtime went away
 // before taking the invocation and it can go to another sandbox.
-func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *InvokeRequest, id, invokedARN string, sg *streamGuard, st *InvocationStats) (_ *InvokeResult, retry bool, _ error) {
+func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool, _ error) {
+	p, sb, req, id, sg := c.p, c.sb, c.req, c.id, c.sg
 	fn := &p.fn
-	if req.LogTail && !cold {
+	if req.LogTail && !c.cold {
 		sb.logMu.Lock()
 		sb.tail = &tailBuf{}
 		sb.logMu.Unlock()
 	}
-	var initDur time.Duration
-	if cold {
+	if c.cold {
 		t := time.NewTimer(r.cfg.InitTimeout + fn.Timeout)
 		select {
 		case <-sb.api.Ready():
-			initDur = sb.api.ReadyAt().Sub(sb.startedAt)
+			c.initDur = sb.api.ReadyAt().Sub(sb.startedAt)
 			p.sandboxChanged(sb, SandboxInitializing, SandboxBusy)
 		case <-sb.api.InitFailed():
 		case <-sb.exited:
@@ -241,12 +232,12 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 			sb.kill()
 			d := r.now().Sub(sb.startedAt)
 			sb.platformLine("START RequestId: " + id + " Version: " + executedVersion)
-			return r.finish(p, sb, id, req, r.timedOut(id, d), d, d, true, st), false, nil
+			c.initDur = d
+			return r.finish(c, r.timedOut(id, d), d), false, nil
 		case <-ctx.Done():
 			t.Stop()
-			sb.kill()
-			p.release(sb, true)
-			st.ErrorType = ErrorCanceled
+			p.release(sb, retireCanceled)
+			c.st.ErrorType = ErrorCanceled
 			return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, context.Cause(ctx))
 		}
 		t.Stop()
@@ -254,7 +245,7 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 	sb.platformLine("START RequestId: " + id + " Version: " + executedVersion)
 	inv := runtimeapi.Invocation{
 		RequestID:       id,
-		FunctionARN:     invokedARN,
+		FunctionARN:     c.arn,
 		TraceID:         req.TraceID,
 		ClientContext:   req.ClientContext,
 		CognitoIdentity: req.CognitoIdentity,
@@ -275,8 +266,7 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 	if sg != nil {
 		sg.close() // no more chunks from the handler once Invoke is over
 		if err == nil && res.StreamErr != nil {
-			sb.kill()
-			p.release(sb, true)
+			p.release(sb, retireStream)
 			sb.platformLine("END RequestId: " + id)
 			return nil, false, fmt.Errorf("lambda %s: invoke %s: stream: %w", fn.Name, id, res.StreamErr)
 		}
@@ -288,7 +278,10 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 	case err == nil:
 		sb.served = true
 		sb.drainOutput()
-		o = outcome{payload: res.Payload, contentType: res.ContentType, discard: res.Discard}
+		o = outcome{payload: res.Payload, contentType: res.ContentType}
+		if res.Discard {
+			o.retire = retireDiscard
+		}
 		if res.Error {
 			o.errorType = res.ErrorType
 			if res.ErrorType == "Function.ResponseSizeTooLarge" {
@@ -297,13 +290,13 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 		}
 	case errors.Is(err, runtimeapi.ErrInit):
 		sb.drainOutput()
-		o = outcome{payload: res.Payload, contentType: "application/json", errorType: res.ErrorType, discard: true}
-		if initDur == 0 {
-			initDur = r.now().Sub(sb.startedAt)
+		o = outcome{payload: res.Payload, contentType: "application/json", errorType: res.ErrorType, retire: retireInitError}
+		if c.initDur == 0 {
+			c.initDur = r.now().Sub(sb.startedAt)
 		}
 	case errors.Is(err, runtimeapi.ErrNotDelivered) && sb.served:
 		// The warm runtime exited between invocations: not this one's fault.
-		p.release(sb, true)
+		p.release(sb, retireExited)
 		sb.logMu.Lock()
 		sb.tail = nil
 		sb.logMu.Unlock()
@@ -320,23 +313,22 @@ func (r *Runner) run(ctx context.Context, p *pool, sb *sandbox, cold bool, req *
 		}
 		wait.Stop()
 		o = r.exitOutcome(sb, id)
-		if initDur == 0 && !sb.served {
-			initDur = r.now().Sub(sb.startedAt)
+		if c.initDur == 0 && !sb.served {
+			c.initDur = r.now().Sub(sb.startedAt)
 		}
 	case errors.Is(err, runtimeapi.ErrTimeout):
 		sb.kill()
 		o = r.timedOut(id, dur)
 	default: // the caller's context ended (or the stream went idle)
-		sb.kill()
-		p.release(sb, true)
-		st.Duration, st.ErrorType = dur, ErrorCanceled
+		p.release(sb, retireCanceled)
+		c.st.Duration, c.st.ErrorType = dur, ErrorCanceled
 		sb.platformLine("END RequestId: " + id)
 		if c := context.Cause(ctx); c != nil {
 			err = c
 		}
 		return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, err)
 	}
-	return r.finish(p, sb, id, req, o, initDur, dur, cold, st), false, nil
+	return r.finish(c, o, dur), false, nil
 }
 
 // emptyEvent is what a function gets for an empty payload.
@@ -346,10 +338,10 @@ var emptyEvent = []byte("{}")
 type outcome struct {
 	payload     []byte
 	contentType string
-	errorType   string   // "" on success
-	status      string   // REPORT Status: "timeout", "error"
-	logLines    []string // platform lines before END
-	discard     bool
+	errorType   string       // "" on success
+	status      string       // REPORT Status: "timeout", "error"
+	logLines    []string     // platform lines before END
+	retire      retireReason // "" when the sandbox may serve again
 }
 
 // timedOut is Lambda's current timeout error: errorType Sandbox.Timedout,
@@ -357,7 +349,7 @@ type outcome struct {
 // The log gets "<ISO time> <id> Task timed out after N.NN seconds".
 func (r *Runner) timedOut(id string, d time.Duration) outcome {
 	secs := strconv.FormatFloat(d.Seconds(), 'f', 2, 64)
-	return outcome{errorType: "Sandbox.Timedout", status: "timeout", discard: true,
+	return outcome{errorType: "Sandbox.Timedout", status: "timeout", retire: retireTimeout,
 		payload:  platformError("Sandbox.Timedout", "RequestId: "+id+" Error: Task timed out after "+secs+" seconds"),
 		logLines: []string{r.now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + id + " Task timed out after " + secs + " seconds"}}
 }
@@ -373,16 +365,17 @@ func (r *Runner) exitOutcome(sb *sandbox, id string) outcome {
 	if d := sb.exitDescription(); d != "" {
 		msg = "RequestId: " + id + " Error: Runtime exited with error: " + d
 	}
-	return outcome{errorType: typ, status: "error", discard: true,
+	return outcome{errorType: typ, status: "error", retire: retireExited,
 		payload: platformError(typ, msg), logLines: []string{msg, typ}}
 }
 
-// finish logs END and REPORT, returns the sandbox to its pool, fills st
-// and builds the result.
-func (r *Runner) finish(p *pool, sb *sandbox, id string, req *InvokeRequest, o outcome, initDur, dur time.Duration, cold bool, st *InvocationStats) *InvokeResult {
-	st.Duration, st.ErrorType = dur, o.errorType
+// finish logs END and REPORT, returns the sandbox to its pool, fills c.st
+// and builds the result; dur is the invocation's run time.
+func (r *Runner) finish(c *call, o outcome, dur time.Duration) *InvokeResult {
+	p, sb, id, cold, initDur := c.p, c.sb, c.id, c.cold, c.initDur
+	c.st.Duration, c.st.ErrorType = dur, o.errorType
 	if cold {
-		st.InitDuration = initDur
+		c.st.InitDuration = initDur
 	}
 	for _, l := range o.logLines {
 		sb.platformLine(l)
@@ -408,12 +401,12 @@ func (r *Runner) finish(p *pool, sb *sandbox, id string, req *InvokeRequest, o o
 		}
 	}
 	sb.logMu.Lock()
-	if sb.tail != nil && req.LogTail {
+	if sb.tail != nil && c.req.LogTail {
 		res.LogTail = sb.tail.bytes()
 	}
 	sb.tail = nil
 	sb.logMu.Unlock()
-	p.release(sb, o.discard)
+	p.release(sb, o.retire)
 	return res
 }
 

@@ -1,10 +1,28 @@
 // Package lambda runs Lambda functions as local processes that speak the
-// Lambda Runtime API, and serves the Lambda Invoke API.
+// Lambda Runtime API: the function runner. Its places, in the request's
+// order:
+//
+//   - runner.go: Runner, Config, Deploy and Close; the global cap.
+//   - invoke.go, stream.go: one invocation, a call value carried from the
+//     pool's acquire to finish (buffered or streamed); async.go the
+//     asynchronous queue's scheduling over asyncq.
+//   - pool.go: the sandboxes of one function: acquire (warmest first, or a
+//     slot for a cold start), release, and retire, the one way a sandbox
+//     leaves a pool.
+//   - sandbox.go and isolation.go, memlimit.go, pidslimit.go, proc_*.go:
+//     one runtime process and its supervision (Linux-only parts behind
+//     build tags, with fallbacks).
+//   - logs.go, credentials.go, env.go: what a function sees and writes.
+//
+// The Invoke API over HTTP is package invokeapi; the Runtime API each
+// sandbox talks is package runtimeapi; the contract callers share (request,
+// result, errors) is package invocation.
 package lambda
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // Function is the configuration of one function, as the runner needs it.
@@ -33,39 +51,17 @@ type Function struct {
 	Revision string
 }
 
-// InvokeRequest is one synchronous invocation.
-type InvokeRequest struct {
-	FunctionName    string // a name, ARN or partial ARN, optionally with :qualifier
-	Qualifier       string
-	Payload         []byte
-	ClientContext   string // JSON text, already base64-decoded
-	CognitoIdentity string // JSON text
-	TraceID         string // X-Ray trace header value
-	// LogTail asks for the last 4 KB of the invocation's log in the result.
-	LogTail bool
-}
+// The contract of an invocation lives in the leaf package invocation, so
+// that callers (authorizers, integrations, function URLs) depend on it and
+// not on the runner; these aliases keep the runner's own names.
+type (
+	InvokeRequest = invocation.Request
+	InvokeResult  = invocation.Result
+	ServiceError  = invocation.ServiceError
+)
 
-// InvokeResult is what a synchronous invocation returned.
-type InvokeResult struct {
-	RequestID   string
-	Payload     []byte
-	ContentType string // as the runtime posted it; "" when it set none
-	// FunctionError is "Unhandled" when the function or its runtime failed
-	// (Payload then holds the error JSON), "" otherwise.
-	FunctionError   string
-	ExecutedVersion string
-	LogTail         []byte
-	// Cold is true when the invocation started a new sandbox.
-	Cold bool
+// FunctionARN is the unqualified ARN of a function (see
+// invocation.FunctionARN).
+func FunctionARN(region, account, name string) string {
+	return invocation.FunctionARN(region, account, name)
 }
-
-// ServiceError is an error of the Lambda service itself (not of the
-// function), with the status and error type the Invoke API answers with.
-type ServiceError struct {
-	Status  int    // HTTP status, e.g. 404
-	Type    string // e.g. ResourceNotFoundException
-	Message string
-	Reason  string // TooManyRequestsException only, e.g. ReservedFunctionConcurrentInvocationLimitExceeded
-}
-
-func (e *ServiceError) Error() string { return fmt.Sprintf("%s: %s", e.Type, e.Message) }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // tailBytes is how much of an invocation's log X-Amz-Log-Result carries.
@@ -177,23 +179,8 @@ func (b *logBuffer) close() error {
 	return err
 }
 
-// LogFilter selects lines of a function's log. The zero LogFilter selects
-// every line.
-type LogFilter struct {
-	// Since drops lines written before it; zero keeps all.
-	Since time.Time
-	// Text keeps the lines that contain it (case-sensitive, on the raw
-	// line, so JSON log lines match on their text and are kept intact),
-	// together with the START, END and REPORT lines of the invocations
-	// those lines belong to. START/END/REPORT lines that contain Text
-	// themselves are kept too, so a request id as Text shows the
-	// invocation's platform lines. Empty keeps all.
-	Text string
-	// RequestID keeps only the lines of that invocation, START to REPORT.
-	// A line the function wrote while several invocations ran at once
-	// (in several sandboxes) belongs to each of them.
-	RequestID string
-}
+// LogFilter selects lines of a function's log (see invocation.LogFilter).
+type LogFilter = invocation.LogFilter
 
 // lineFilter applies a LogFilter to a stream of entries, in order. It
 // remembers the START lines of invocations in progress, to print them

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 )
 
 // filterRunner returns a runner whose function "fn" has a log written at
@@ -41,7 +43,7 @@ func filterRunner(t *testing.T) (*Runner, *httptest.Server) {
 	at(2, "a: done", "END RequestId: a", "REPORT RequestId: a\tDuration: 1.00 ms",
 		"END RequestId: b", "REPORT RequestId: b\tDuration: 2.00 ms")
 	at(5, "START RequestId: c Version: $LATEST", "c: order 7 again", `{"level":"INFO","order":7}`, "END RequestId: c", "REPORT RequestId: c\tDuration: 3.00 ms")
-	ts := httptest.NewServer(r.Handler())
+	ts := httptest.NewServer(invokeapi.New(r))
 	t.Cleanup(ts.Close)
 	return r, ts
 }

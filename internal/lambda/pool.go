@@ -44,10 +44,7 @@ func (p *pool) acquire() (sb *sandbox, err error) {
 				p.mu.Unlock()
 				return sb, nil
 			}
-			p.total--
-			p.sandboxStopped(sb)
-			p.r.releaseSlot()
-			sb.kill() // a dying one: make sure, the reaper tears it down
+			p.retire(sb, retireDead) // a dying one: make sure, the reaper tears it down
 		}
 		if p.draining {
 			p.mu.Unlock()
@@ -98,29 +95,69 @@ func (p *pool) killBusy() {
 	}
 }
 
+// retireReason says why a sandbox is retired.
+type retireReason string
+
+// Why sandboxes are retired.
+const (
+	retireStartFailed retireReason = "runtime did not start"
+	retireDead        retireReason = "runtime exited or was killed while idle"
+	retireExited      retireReason = "runtime exited"
+	retireTimeout     retireReason = "invocation timed out"
+	retireInitError   retireReason = "init failed"
+	retireDiscard     retireReason = "runtime asked to be discarded"
+	retireCanceled    retireReason = "invocation canceled"
+	retireStream      retireReason = "response stream failed"
+	retireDraining    retireReason = "function redeployed"
+	retireClosing     retireReason = "runner closing"
+	retireEvicted     retireReason = "evicted for capacity"
+	retireIdle        retireReason = "idle timeout"
+)
+
+// retire takes sb out of the pool for good: it is no longer busy, its slot
+// (in the pool's total and the runner's global cap) is freed, the observer
+// sees it stop, and its processes are killed. sb nil is a reserved slot
+// whose sandbox never started. The caller holds p.mu and has taken sb out
+// of p.idle if it was there. This is the one place a sandbox leaves a pool.
+func (p *pool) retire(sb *sandbox, why retireReason) {
+	p.total--
+	p.sandboxStopped(sb)
+	p.r.releaseSlot()
+	p.r.log.Debug("lambda sandbox retired", "function", p.fn.Name, "reason", string(why))
+	if sb == nil {
+		return
+	}
+	delete(p.busy, sb)
+	sb.kill()
+}
+
 // startFailed gives back the slot of a sandbox that could not start.
 func (p *pool) startFailed() {
 	p.mu.Lock()
-	p.total--
-	p.sandboxStopped(nil)
+	p.retire(nil, retireStartFailed)
 	p.mu.Unlock()
-	p.r.releaseSlot()
 }
 
-// release takes sb back after an invocation. A sandbox that must not be
-// reused (discard, dead, or its pool draining) is killed and its slot
-// freed.
-func (p *pool) release(sb *sandbox, discard bool) {
+// release takes sb back after an invocation: why is "" when sb may serve
+// again, else the reason to retire it. A sandbox that may not be reused
+// (dead, or its pool draining or the runner closing) is retired too.
+func (p *pool) release(sb *sandbox, why retireReason) {
 	p.mu.Lock()
-	delete(p.busy, sb)
-	if discard || p.draining || sb.dead() || p.r.closing.Load() {
-		p.total--
-		p.sandboxStopped(sb)
+	switch {
+	case why != "":
+	case p.r.closing.Load():
+		why = retireClosing
+	case p.draining:
+		why = retireDraining
+	case sb.dead():
+		why = retireExited
+	}
+	if why != "" {
+		p.retire(sb, why)
 		p.mu.Unlock()
-		p.r.releaseSlot()
-		sb.kill()
 		return
 	}
+	delete(p.busy, sb)
 	sb.lastUsed = p.r.now()
 	p.idle = append(p.idle, sb)
 	p.sandboxChanged(sb, sb.state, SandboxIdle)
@@ -164,11 +201,8 @@ func (p *pool) evictOldest() bool {
 	copy(p.idle, p.idle[1:])
 	p.idle[len(p.idle)-1] = nil
 	p.idle = p.idle[:len(p.idle)-1]
-	p.total--
-	p.sandboxStopped(sb)
+	p.retire(sb, retireEvicted)
 	p.mu.Unlock()
-	p.r.releaseSlot()
-	sb.kill()
 	return true
 }
 
@@ -188,15 +222,14 @@ func (p *pool) reap(cutoff time.Time) {
 		p.idle[i] = nil
 	}
 	p.idle = keep
-	p.total -= len(stop)
 	for _, sb := range stop {
-		p.sandboxStopped(sb)
+		why := retireIdle
+		if sb.dead() {
+			why = retireDead
+		}
+		p.retire(sb, why)
 	}
 	p.mu.Unlock()
-	for _, sb := range stop {
-		p.r.releaseSlot()
-		sb.kill()
-	}
 }
 
 // drain stops accepting invocations and stops the idle sandboxes; busy
@@ -206,15 +239,10 @@ func (p *pool) drain() {
 	p.draining = true
 	stop := p.idle
 	p.idle = nil
-	p.total -= len(stop)
 	for _, sb := range stop {
-		p.sandboxStopped(sb)
+		p.retire(sb, retireDraining)
 	}
 	p.mu.Unlock()
-	for _, sb := range stop {
-		p.r.releaseSlot()
-		sb.kill()
-	}
 }
 
 // counts reports idle and total sandboxes (for tests and diagnostics).

@@ -8,65 +8,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
 )
 
-// StreamWriter receives the response of a streamed invocation (see
-// Runner.InvokeStream).
-//
-// The runner calls Begin at most once, before the first Write, with the
-// response's content type as the runtime declared it ("" when it declared
-// none); then Write once per chunk as the runtime sends it. Write must
-// deliver p at once (flush it) and must not keep p. Calls never overlap, and
-// none happens after InvokeStream has returned. An error from either method
-// ends the invocation: the sandbox is killed and replaced and InvokeStream
-// returns an error wrapping it.
-//
-// Begin is not called when the invocation fails before the function sent a
-// byte; the failure is then in the StreamResult for the caller to render.
-type StreamWriter interface {
-	Begin(contentType string) error
-	Write(p []byte) (int, error)
-}
-
-// StreamOptions are per-invocation settings of InvokeStream.
-type StreamOptions struct {
-	// IdleTimeout ends the invocation when the function sends nothing for
-	// this long, counted from the moment the runtime gets the event and
-	// again after every chunk; the sandbox is killed and replaced and
-	// InvokeStream returns an error wrapping ErrStreamIdle. 0: no idle
-	// timeout (the function timeout still applies).
-	IdleTimeout time.Duration
-	// RequestID is the invocation's request ID; "" generates one.
-	RequestID string
-}
+// The streamed invocation's contract (see invocation.StreamWriter).
+type (
+	StreamWriter  = invocation.StreamWriter
+	StreamOptions = invocation.StreamOptions
+	StreamResult  = invocation.StreamResult
+)
 
 // ErrStreamIdle is the cause of an invocation ended by
 // StreamOptions.IdleTimeout.
-var ErrStreamIdle = errors.New("response stream idle timeout")
-
-// StreamResult is what a streamed invocation ended with.
-type StreamResult struct {
-	// InvokeResult: RequestID, ExecutedVersion, LogTail as for Invoke;
-	// ContentType is the runtime's; FunctionError is "Unhandled" when the
-	// function or its runtime failed, before or after sending bytes, and
-	// Payload then holds the error JSON. Payload is empty on success: the
-	// body went to the StreamWriter.
-	InvokeResult
-	// ErrorType is the failure's type when FunctionError is set: the
-	// runtime's Lambda-Runtime-Function-Error-Type (sanitised) or the
-	// platform's (Runtime.ExitError, Sandbox.Timedout,
-	// Function.ResponseSizeTooLarge...).
-	ErrorType string
-	// Streamed is true when the runtime answered in streaming mode; false
-	// when it posted a buffered response, which was written as one chunk.
-	Streamed bool
-	// Bytes is the number of body bytes written to the StreamWriter.
-	Bytes int64
-	// FirstByte is the time from the invocation's start to the first body
-	// byte (0 when none was written); Duration the invocation's total.
-	FirstByte, Duration time.Duration
-}
+var ErrStreamIdle = invocation.ErrStreamIdle
 
 // InvokeStream runs one synchronous invocation and passes its response to w
 // as it arrives: a runtime in streaming mode (Lambda response streaming)
@@ -90,7 +45,7 @@ func (r *Runner) InvokeStream(ctx context.Context, req *InvokeRequest, w StreamW
 	sg.start = start
 	id := opts.RequestID
 	if id == "" {
-		id = newRequestID()
+		id = invocation.NewRequestID()
 	}
 	res, err := r.invoke(ctx, req, id, sg)
 	sg.close()
@@ -104,7 +59,7 @@ func (r *Runner) InvokeStream(ctx context.Context, req *InvokeRequest, w StreamW
 		}
 		return out, err
 	}
-	out.InvokeResult = *res
+	out.Result = *res
 	if res.FunctionError != "" {
 		out.ErrorType = errorTypeOf(res.Payload)
 		return out, nil

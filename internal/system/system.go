@@ -30,6 +30,7 @@ import (
 	"github.com/portico-dev/portico/internal/lambda/asyncq"
 	"github.com/portico-dev/portico/internal/lambda/bootstrap"
 	"github.com/portico-dev/portico/internal/lambda/build"
+	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/observe/console"
@@ -247,7 +248,7 @@ func Start(ctx context.Context, o Options, stderr io.Writer) (_ *System, err err
 	awsMux.Handle("/v2/", ctl.Handler())
 	awsMux.Handle(apikey.HandlerPrefix, keys.Handler())
 	awsMux.Handle(apikey.HandlerPrefix+"/", keys.Handler())
-	awsMux.Handle("/", ctl.LambdaHandler(s.Runner.Handler())) // management, else the Invoke API, else a JSON error
+	awsMux.Handle("/", ctl.LambdaHandler(invokeapi.New(s.Runner))) // management, else the Invoke API, else a JSON error
 	gwSrv := gateway.NewHTTPServer(gw, o.Timeouts)
 	if o.TLS.H2C {
 		gwSrv = h2cServer(gwSrv)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/internal/iam"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -118,7 +118,7 @@ func (h *Handler) authorizeLambda(ctx context.Context, r *http.Request, c *Conn,
 	if err != nil {
 		return http.StatusInternalServerError
 	}
-	res, err := h.deps.Invoker.Invoke(ctx, &lambda.InvokeRequest{FunctionName: a.Function, Payload: payload})
+	res, err := h.deps.Invoker.Invoke(ctx, &invocation.Request{FunctionName: a.Function, Payload: payload})
 	if err != nil || res.FunctionError != "" {
 		h.deps.Logger.Warn("websocket authorizer failed", "api", h.cfg.APIID, "function", a.Function, "err", err)
 		return http.StatusInternalServerError

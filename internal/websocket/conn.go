@@ -16,7 +16,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/observe"
 )
 
@@ -458,7 +458,7 @@ func (h *Handler) invoke(ctx context.Context, rt *Route, ev *Event, rec *observe
 		defer cancel()
 	}
 	start := h.deps.Now()
-	res, err := h.deps.Invoker.Invoke(ctx, &lambda.InvokeRequest{FunctionName: rt.Function, Payload: payload})
+	res, err := h.deps.Invoker.Invoke(ctx, &invocation.Request{FunctionName: rt.Function, Payload: payload})
 	rec.IntegrationLatency = h.deps.Now().Sub(start)
 	rec.Function = rt.Function
 	if err != nil {

@@ -29,7 +29,7 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/throttle"
@@ -118,7 +118,7 @@ type Config struct {
 // Invoker runs one synchronous Lambda invocation; the function runner
 // satisfies it. See lambdaproxy.Invoker for its error contract.
 type Invoker interface {
-	Invoke(ctx context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error)
+	Invoke(ctx context.Context, req *invocation.Request) (*invocation.Result, error)
 }
 
 // Deps are a Handler's collaborators.

@@ -17,6 +17,10 @@ import (
 	"github.com/portico-dev/portico/internal/lambda"
 )
 
+// The runner is an Invoker (a guard here: the package itself must not
+// link the runner).
+var _ Invoker = (*lambda.Runner)(nil)
+
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // testTime is the fixed receive time of every test request.

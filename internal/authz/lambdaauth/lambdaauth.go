@@ -17,7 +17,7 @@ import (
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // Defaults and limits of Config.
@@ -39,14 +39,12 @@ const (
 // Invoker runs one synchronous invocation; *lambda.Runner satisfies it.
 //
 // Invoke returns the function's result, including function errors (in
-// InvokeResult.FunctionError), or an error when the invocation could not
-// run (a *lambda.ServiceError, ctx's error, anything else). It must not
+// Result.FunctionError), or an error when the invocation could not
+// run (a *invocation.ServiceError, ctx's error, anything else). It must not
 // keep req.Payload after it returns.
 type Invoker interface {
-	Invoke(ctx context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error)
+	Invoke(ctx context.Context, req *invocation.Request) (*invocation.Result, error)
 }
-
-var _ Invoker = (*lambda.Runner)(nil)
 
 // Config is one Lambda REQUEST authorizer (an authorizer of type REQUEST in
 // the spec).
@@ -273,7 +271,7 @@ func (a *Authorizer) event(r *integration.Request, routeARN string, values []str
 func (a *Authorizer) call(ctx context.Context, payload []byte, traceID string) (*result, error) {
 	ictx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
-	out, err := a.inv.Invoke(ictx, &lambda.InvokeRequest{
+	out, err := a.inv.Invoke(ictx, &invocation.Request{
 		FunctionName: a.cfg.Function,
 		Payload:      payload,
 		TraceID:      traceID,

@@ -20,7 +20,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // Config is one AWS_PROXY integration.
@@ -72,12 +72,12 @@ func (c Config) Validate() error {
 // Invoker runs one synchronous invocation; *lambda's runner satisfies it.
 //
 // Invoke returns the function's result, including function errors (in
-// InvokeResult.FunctionError), or an error: a *lambda.ServiceError when the
+// Result.FunctionError), or an error: a *invocation.ServiceError when the
 // Lambda service rejected the call (unknown function, throttled...), ctx's
 // error when ctx ended first, anything else for other failures. It must not
 // keep req.Payload after it returns.
 type Invoker interface {
-	Invoke(ctx context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error)
+	Invoke(ctx context.Context, req *invocation.Request) (*invocation.Result, error)
 }
 
 // Proxy is an AWS_PROXY integration. It is safe for concurrent use.
@@ -145,7 +145,7 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 		}
 		return err
 	}
-	res, err := p.inv.Invoke(ctx, &lambda.InvokeRequest{
+	res, err := p.inv.Invoke(ctx, &invocation.Request{
 		FunctionName: p.cfg.Function,
 		Payload:      *bp,
 		TraceID:      TraceID(r),

@@ -10,7 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // Invoke modes of an AWS_PROXY integration (spec Integration.InvokeMode).
@@ -35,7 +35,7 @@ var preludeDelimiter = make([]byte, 8)
 // function sends them, w is not used after InvokeStream returns, function
 // failures are in the result, and ctx ending kills the invocation.
 type StreamInvoker interface {
-	InvokeStream(ctx context.Context, req *lambda.InvokeRequest, w lambda.StreamWriter, opts lambda.StreamOptions) (*lambda.StreamResult, error)
+	InvokeStream(ctx context.Context, req *invocation.Request, w invocation.StreamWriter, opts invocation.StreamOptions) (*invocation.StreamResult, error)
 }
 
 // serveStream is Serve for RESPONSE_STREAM integrations.
@@ -57,11 +57,11 @@ func (p *Proxy) serveStream(ctx context.Context, w http.ResponseWriter, r *integ
 		return edge.New(edge.InternalError, fmt.Errorf("lambda %s: invoke mode %s: the invoker cannot stream", p.cfg.Function, InvokeModeResponseStream))
 	}
 	sw := &streamResponse{w: w, rc: http.NewResponseController(w)}
-	res, err := si.InvokeStream(ctx, &lambda.InvokeRequest{
+	res, err := si.InvokeStream(ctx, &invocation.Request{
 		FunctionName: p.cfg.Function,
 		Payload:      payload,
 		TraceID:      TraceID(r),
-	}, sw, lambda.StreamOptions{IdleTimeout: p.cfg.IdleTimeout})
+	}, sw, invocation.StreamOptions{IdleTimeout: p.cfg.IdleTimeout})
 	if rec := r.Record; rec != nil && res != nil {
 		rec.FunctionRequestID, rec.ColdStart = res.RequestID, res.Cold
 	}
@@ -78,7 +78,7 @@ func (p *Proxy) serveStream(ctx context.Context, w http.ResponseWriter, r *integ
 			// The function's stream was not a valid response.
 			return edge.New(edge.InternalError, fmt.Errorf("lambda %s: %w", p.cfg.Function, sw.err))
 		}
-		if errors.Is(err, lambda.ErrStreamIdle) {
+		if errors.Is(err, invocation.ErrStreamIdle) {
 			return edge.New(edge.ServiceUnavailable, fmt.Errorf("lambda %s: invoke: %w", p.cfg.Function, err))
 		}
 		return p.invokeError(ctx, err)
@@ -102,7 +102,7 @@ func (p *Proxy) serveStream(ctx context.Context, w http.ResponseWriter, r *integ
 	panic(http.ErrAbortHandler)
 }
 
-// streamResponse is the lambda.StreamWriter that writes a function's stream
+// streamResponse is the invocation.StreamWriter that writes a function's stream
 // to the client.
 type streamResponse struct {
 	w       http.ResponseWriter
@@ -113,7 +113,7 @@ type streamResponse struct {
 	err     error  // a write or prelude error; the stream stops
 }
 
-var _ lambda.StreamWriter = (*streamResponse)(nil)
+var _ invocation.StreamWriter = (*streamResponse)(nil)
 
 // Begin starts the response, or waits for the prelude.
 func (s *streamResponse) Begin(contentType string) error {

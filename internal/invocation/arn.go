@@ -1,12 +1,12 @@
-package lambda
+package invocation
 
 import (
 	"regexp"
 	"strings"
 )
 
-// functionRef is a parsed FunctionName parameter of the Invoke API.
-type functionRef struct {
+// FunctionRef is a parsed FunctionName parameter of the Invoke API.
+type FunctionRef struct {
 	Region, Account, Name, Qualifier string
 }
 
@@ -15,19 +15,20 @@ type functionRef struct {
 // by :QUALIFIER.
 var functionNamePattern = regexp.MustCompile(`^(?:arn:aws[a-zA-Z-]*:lambda:([a-z]{2}(?:-gov)?-[a-z]+-\d):)?(?:(\d{12}):)?(?:function:)?([a-zA-Z0-9_-]{1,64})(?::(\$LATEST|[a-zA-Z0-9_-]{1,128}))?$`)
 
-// parseFunctionName splits a FunctionName into its parts; ok is false when it
-// matches none of the accepted forms.
-func parseFunctionName(s string) (ref functionRef, ok bool) {
+// ParseFunctionName splits a FunctionName parameter (a name, a partial ARN
+// ACCOUNT:function:NAME or a full ARN, optionally with :QUALIFIER) into its
+// parts; ok is false when it matches none of the accepted forms.
+func ParseFunctionName(s string) (ref FunctionRef, ok bool) {
 	m := functionNamePattern.FindStringSubmatch(s)
 	if m == nil {
-		return functionRef{}, false
+		return FunctionRef{}, false
 	}
 	// "ACCOUNT:function:NAME" needs the "function:" part; a bare
 	// "123456789012:x" is a name with a qualifier.
 	if m[2] != "" && !strings.Contains(s, ":function:") {
-		return functionRef{}, false
+		return FunctionRef{}, false
 	}
-	return functionRef{Region: m[1], Account: m[2], Name: m[3], Qualifier: m[4]}, true
+	return FunctionRef{Region: m[1], Account: m[2], Name: m[3], Qualifier: m[4]}, true
 }
 
 // FunctionARN is the unqualified ARN of a function:
@@ -43,7 +44,7 @@ func FunctionARN(region, account, name string) string {
 // qualified when a qualifier is given, as Lambda does. ok is false when
 // functionName is no valid FunctionName.
 func InvokeResourceARN(region, account, functionName, qualifier string) (arn string, ok bool) {
-	ref, ok := parseFunctionName(functionName)
+	ref, ok := ParseFunctionName(functionName)
 	if !ok {
 		return "", false
 	}

@@ -1,4 +1,4 @@
-package lambda
+package invokeapi
 
 import (
 	"encoding/base64"
@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // Event stream framing of InvokeWithResponseStream (rest-json event
@@ -31,32 +33,32 @@ const (
 // (before or after sending bytes) and whose LogResult is the base64 log tail
 // when X-Amz-Log-Type is Tail. Service errors before anything ran are
 // rest-json errors as for Invoke.
-func (r *Runner) serveInvokeStream(w http.ResponseWriter, hr *http.Request) {
+func (h *Handler) serveInvokeStream(w http.ResponseWriter, hr *http.Request) {
 	req, invType, serr := readInvokeRequest(hr, "InvokeWithResponseStream", "RequestResponse", "DryRun")
 	if serr != nil {
-		writeServiceError(w, serr)
+		WriteError(w, serr)
 		return
 	}
 	if invType == "DryRun" {
-		if _, _, err := r.findFunction(req.FunctionName, req.Qualifier); err != nil {
-			writeServiceError(w, err)
+		if _, _, err := h.r.Resolve(req.FunctionName, req.Qualifier); err != nil {
+			WriteError(w, err)
 			return
 		}
-		w.Header().Set("x-amzn-RequestId", newRequestID())
+		w.Header().Set("x-amzn-RequestId", invocation.NewRequestID())
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 
-	id := newRequestID()
+	id := invocation.NewRequestID()
 	es := &eventStreamWriter{w: w, rc: http.NewResponseController(w), enc: eventstream.NewEncoder(), requestID: id}
-	res, err := r.InvokeStream(hr.Context(), req, es, StreamOptions{RequestID: id})
+	res, err := h.r.InvokeStream(hr.Context(), req, es, invocation.StreamOptions{RequestID: id})
 	if err != nil {
 		if hr.Context().Err() != nil || es.err != nil {
 			return // the caller went away; nobody to answer
 		}
-		var se *ServiceError
+		var se *invocation.ServiceError
 		if !es.begun {
-			writeServiceError(w, err)
+			WriteError(w, err)
 			return
 		}
 		// Cut mid-stream by something other than the function: end the
@@ -114,7 +116,7 @@ type eventStreamWriter struct {
 	err       error // the first write error: the client went away
 }
 
-var _ StreamWriter = (*eventStreamWriter)(nil)
+var _ invocation.StreamWriter = (*eventStreamWriter)(nil)
 
 // Begin sends the response head.
 func (e *eventStreamWriter) Begin(contentType string) error {
@@ -124,7 +126,7 @@ func (e *eventStreamWriter) Begin(contentType string) error {
 	}
 	wh := e.w.Header()
 	wh["Content-Type"] = []string{contentType}
-	wh["X-Amz-Executed-Version"] = []string{executedVersion}
+	wh["X-Amz-Executed-Version"] = []string{invocation.LatestVersion}
 	wh["X-Amzn-Requestid"] = []string{e.requestID}
 	e.w.WriteHeader(http.StatusOK)
 	if err := e.rc.Flush(); err != nil {
