@@ -12,16 +12,18 @@ import (
 )
 
 // cmdExport handles `portico export pulumi [-f FILE] -o DIR`: it writes the
-// spec as a Pulumi Go program that deploys the same system to AWS.
+// spec as a Pulumi program (Go, Python or TypeScript) that deploys the same
+// system to AWS.
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: portico export pulumi [-f portico.yaml] -o DIR")
+		fmt.Fprintln(stderr, "usage: portico export pulumi [-f portico.yaml] [--language go|python|typescript] -o DIR")
 		fs.PrintDefaults()
 	}
 	file := fs.String("f", spec.DefaultFile, "spec file")
 	out := fs.String("o", "", "output directory for the Pulumi program (required)")
+	language := fs.String("language", "go", "language of the program: go, python or typescript")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -34,12 +36,16 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return fmt.Errorf("export pulumi: -o DIR is required")
 	}
+	lang, err := exportpulumi.ParseLanguage(*language)
+	if err != nil {
+		return err
+	}
 	sp, err := spec.Load(*file)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitError{1}
 	}
-	w, err := exportpulumi.WriteReport(sp, *out)
+	w, err := exportpulumi.WriteLanguage(sp, *out, lang)
 	if err != nil {
 		return err
 	}
