@@ -67,7 +67,7 @@ type (
 	ref      struct{ v, attr string } // a resource's output; attr "" is the resource
 	concat   []value                  // strings and outputs joined
 	list     []value
-	userMap   [][2]string // a map with the user's keys: environment, stage variables
+	userMap  [][2]string // a map with the user's keys: environment, stage variables
 	object   []field     // a nested input type
 	archive  string      // a FileArchive's path
 	asset    string      // a FileAsset's path
@@ -89,7 +89,7 @@ func (boolean) isValue()  {}
 func (ref) isValue()      {}
 func (concat) isValue()   {}
 func (list) isValue()     {}
-func (userMap) isValue()   {}
+func (userMap) isValue()  {}
 func (object) isValue()   {}
 func (archive) isValue()  {}
 func (asset) isValue()    {}
