@@ -8,6 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -316,6 +319,50 @@ func TestRoundTripLanguages(t *testing.T) {
 					}
 					sameModel(t, want, p.Spec)
 				})
+			}
+		})
+	}
+}
+
+// goResourceRE matches a resource declaration in the Go program:
+// lambda.NewFunction(ctx, "name".
+var goResourceRE = regexp.MustCompile(`(\w+)\.New(\w+)\(ctx, ("(?:[^"\\]|\\.)*")`)
+
+// TestPlanMatchesGo: for every example, the plan the Python and TypeScript
+// printers render declares the same resources (module, type and name, in
+// the same order) as the Go program, whose walk is separate.
+func TestPlanMatchesGo(t *testing.T) {
+	for _, name := range exampleNames(t) {
+		t.Run(name, func(t *testing.T) {
+			sp := load(t, name)
+			g := newGen(sp)
+			src, err := g.program()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fromGo []string
+			for _, m := range goResourceRE.FindAllStringSubmatch(string(src), -1) {
+				n, err := strconv.Unquote(m[3])
+				if err != nil {
+					t.Fatal(err)
+				}
+				fromGo = append(fromGo, m[1]+"."+m[2]+" "+n)
+			}
+			p, err := newPlan(sp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fromPlan []string
+			for _, s := range p.stmts {
+				if s.res != nil {
+					fromPlan = append(fromPlan, s.res.mod+"."+s.res.class+" "+s.res.name)
+				}
+			}
+			if !slices.Equal(fromGo, fromPlan) {
+				t.Errorf("resources differ\n--- Go:\n%s\n--- plan:\n%s", strings.Join(fromGo, "\n"), strings.Join(fromPlan, "\n"))
+			}
+			if len(p.notes) != len(g.notes) {
+				t.Errorf("notes: plan %d, Go %d", len(p.notes), len(g.notes))
 			}
 		})
 	}
