@@ -20,18 +20,32 @@ import (
 	"github.com/portico-dev/portico/internal/testtool"
 )
 
-// exampleNames lists the examples that have a portico.yaml.
-func exampleNames(t *testing.T) []string {
+// exportSpecs names the specs the language tests export: every example's,
+// and those under testdata/specs (features no example has).
+func exportSpecs(t *testing.T) map[string]string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "..", "..", "examples", "*", "portico.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example specs: %v", err)
 	}
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = filepath.Base(filepath.Dir(f))
+	extra, err := filepath.Glob(filepath.Join("testdata", "specs", "*", "portico.yaml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return names
+	out := map[string]string{}
+	for _, f := range append(files, extra...) {
+		out[filepath.Base(filepath.Dir(f))] = f
+	}
+	return out
+}
+
+func loadFile(t *testing.T, file string) *spec.Spec {
+	t.Helper()
+	sp, err := spec.Load(file)
+	if err != nil {
+		t.Fatalf("load %s: %v", file, err)
+	}
+	return sp
 }
 
 // programFile is the program source each language writes.
@@ -71,10 +85,11 @@ func TestParseLanguage(t *testing.T) {
 // and each language's project files are the pinned ones.
 func TestGoldenLanguages(t *testing.T) {
 	for _, lang := range []Language{Python, TypeScript} {
-		for _, name := range exampleNames(t) {
+		specs := exportSpecs(t)
+		for _, name := range sortedKeys(specs) {
 			t.Run(string(lang)+"/"+name, func(t *testing.T) {
 				dir := t.TempDir()
-				w, err := WriteLanguage(load(t, name), dir, lang)
+				w, err := WriteLanguage(loadFile(t, specs[name]), dir, lang)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -149,9 +164,10 @@ func TestPythonCompiles(t *testing.T) {
 	}
 	root := t.TempDir()
 	var files []string
-	for _, name := range exampleNames(t) {
+	specs := exportSpecs(t)
+	for _, name := range sortedKeys(specs) {
 		dir := filepath.Join(root, name)
-		if _, err := WriteLanguage(load(t, name), dir, Python); err != nil {
+		if _, err := WriteLanguage(loadFile(t, specs[name]), dir, Python); err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, filepath.Join(dir, "__main__.py"))
@@ -234,8 +250,9 @@ func TestTypeScriptTypeChecks(t *testing.T) {
 	shared := sharedNodeModules(t)
 	root := t.TempDir()
 	var files []string
-	for _, name := range exampleNames(t) {
-		if _, err := WriteLanguage(load(t, name), filepath.Join(root, name), TypeScript); err != nil {
+	specs := exportSpecs(t)
+	for _, name := range sortedKeys(specs) {
+		if _, err := WriteLanguage(loadFile(t, specs[name]), filepath.Join(root, name), TypeScript); err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, `"`+name+`/index.ts"`)
@@ -291,13 +308,10 @@ func TestRoundTripLanguages(t *testing.T) {
 			} else {
 				nodeModules = sharedNodeModules(t)
 			}
-			for _, name := range exampleNames(t) {
+			specs := exportSpecs(t)
+			for _, name := range sortedKeys(specs) {
 				t.Run(name, func(t *testing.T) {
-					file := filepath.Join("..", "..", "..", "examples", name, "portico.yaml")
-					want, err := spec.Load(file)
-					if err != nil {
-						t.Fatal(err)
-					}
+					want := loadFile(t, specs[name])
 					dir := filepath.Join(t.TempDir(), name)
 					if _, err := WriteLanguage(want, dir, lang); err != nil {
 						t.Fatal(err)
@@ -332,9 +346,10 @@ var goResourceRE = regexp.MustCompile(`(\w+)\.New(\w+)\(ctx, ("(?:[^"\\]|\\.)*")
 // printers render declares the same resources (module, type and name, in
 // the same order) as the Go program, whose walk is separate.
 func TestPlanMatchesGo(t *testing.T) {
-	for _, name := range exampleNames(t) {
+	specs := exportSpecs(t)
+	for _, name := range sortedKeys(specs) {
 		t.Run(name, func(t *testing.T) {
-			sp := load(t, name)
+			sp := loadFile(t, specs[name])
 			g := newGen(sp)
 			src, err := g.program()
 			if err != nil {

@@ -473,6 +473,7 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 			v := pl.ident("domain", name)
 			key := "certificateArn-" + strings.NewReplacer(".", "-", "*", "wildcard").Replace(name)
 			p.config = true
+			pl.blank()
 			pl.comment("Custom domain name %s. Its certificate comes from ACM on AWS:\n  pulumi config set %s arn:aws:acm:REGION:ACCOUNT:certificate/ID", name, key)
 			if m := d.MutualTLSAuthentication; m != nil {
 				pl.comment("Mutual TLS: upload %s to S3 and set the domain's mutual TLS\nauthentication's truststore URI to s3://BUCKET/KEY.", strconv.Quote(m.TruststoreFile))

@@ -82,7 +82,12 @@ func (d dialect) expr(v value, ind int) string {
 	case ref:
 		return d.ref(v)
 	case configOf:
-		return "config.get(" + quote(string(v)) + ")"
+		// Unset, the value is "" (as the Go program's ctx.GetConfig), which
+		// AWS refuses with a message naming the field.
+		if d.python {
+			return "config.get(" + quote(string(v)) + ") or \"\""
+		}
+		return "config.get(" + quote(string(v)) + ") ?? \"\""
 	case concat:
 		if d.python {
 			parts := make([]string, len(v))
