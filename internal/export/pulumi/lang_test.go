@@ -382,3 +382,24 @@ func TestPlanMatchesGo(t *testing.T) {
 		})
 	}
 }
+
+func TestSnake(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"apiId", "api_id"},
+		{"routeApiGET", "route_api_get"},
+		{"apiGETRoute", "api_get_route"},
+		{"permIngest0", "perm_ingest0"},
+		{"authorizerResultTtlInSeconds", "authorizer_result_ttl_in_seconds"},
+		{"invokeArn", "invoke_arn"},
+	}
+	for _, tt := range tests {
+		if got := snake(tt.in); got != tt.want {
+			t.Errorf("snake(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	pl := &planner{idents: map[string]bool{}, snakes: map[string]bool{}}
+	a, b := pl.ident("api", "aB"), pl.ident("api", "ab")
+	if snake(a) == snake(b) {
+		t.Errorf("ident: %q and %q are one Python name", a, b)
+	}
+}

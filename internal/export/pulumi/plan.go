@@ -103,7 +103,8 @@ type planner struct {
 	sp     *spec.Spec
 	p      *plan
 	idents map[string]bool
-	cur    []string // comments for the next statement
+	snakes map[string]bool // the idents' Python forms
+	cur    []string        // comments for the next statement
 }
 
 func (pl *planner) comment(format string, args ...any) {
@@ -117,10 +118,17 @@ func (pl *planner) add(r *resource) {
 
 func (pl *planner) blank() { pl.p.stmts = append(pl.p.stmts, stmt{}) }
 
-// ident makes a unique camelCase variable prefix+Parts.
+// ident makes a camelCase variable prefix+Parts, unique in both its
+// camelCase and its snake_case form.
 func (pl *planner) ident(prefix string, parts ...string) string {
 	g := gen{idents: pl.idents}
-	return g.ident(prefix, parts...)
+	for {
+		id := g.ident(prefix, parts...)
+		if !pl.snakes[snake(id)] {
+			pl.snakes[snake(id)] = true
+			return id
+		}
+	}
 }
 
 func strs(ss []string) list {
@@ -158,7 +166,7 @@ func policyDoc(v any) (jsonDoc, error) {
 func newPlan(sp *spec.Spec) (*plan, error) {
 	g := newGen(sp)
 	g.notesForExtensions()
-	pl := &planner{sp: sp, p: &plan{notes: g.notes, used: map[string]bool{}}, idents: map[string]bool{}}
+	pl := &planner{sp: sp, p: &plan{notes: g.notes, used: map[string]bool{}}, idents: map[string]bool{}, snakes: map[string]bool{}}
 	p := pl.p
 
 	roleVar := map[string]string{}

@@ -59,7 +59,7 @@ const defaultAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context
 
 // Written lists what Write produced, relative to the output directory.
 type Written struct {
-	Files     []string // Pulumi.yaml, go.mod, go.sum, main.go, README.md
+	Files     []string // Pulumi.yaml, the program and its project files, README.md
 	Functions []string // functions/NAME directories
 	Buckets   []string // buckets/NAME directories
 	// NotExported lists the Portico extensions the program leaves out.
