@@ -115,8 +115,8 @@ func listFiles(dir string) ([]string, error) {
 	return out, err
 }
 
-// readme renders README.md.
-func (g *gen) readme(project string) []byte {
+// readme renders README.md for the program in lang.
+func (g *gen) readme(project string, lang Language) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: Pulumi program\n\n", project)
 	fmt.Fprintf(&b, "Exported by `portico export pulumi` from `%s`. It deploys the same functions, roles,\n", filepath.Base(g.sp.File))
@@ -124,18 +124,37 @@ func (g *gen) readme(project string) []byte {
 	b.WriteString("It also creates what API Gateway needs on AWS and Portico does not: a `lambda.Permission` per\n")
 	b.WriteString("function an API invokes, and a CloudWatch log group per stage access log.\n\n")
 	b.WriteString("## What you need\n\n")
-	b.WriteString("- The Pulumi CLI (`curl -fsSL https://get.pulumi.com | sh`) and Go")
-	if v := goDirective(goModTemplate); v != "" {
-		fmt.Fprintf(&b, " (go.mod asks for Go %s; an older\n  Go 1.21+ fetches that toolchain itself)", v)
+	switch lang {
+	case Python:
+		b.WriteString("- The Pulumi CLI (`curl -fsSL https://get.pulumi.com | sh`) and Python 3.9+.\n")
+	case TypeScript:
+		b.WriteString("- The Pulumi CLI (`curl -fsSL https://get.pulumi.com | sh`) and Node.js 18+ with npm.\n")
+	default:
+		b.WriteString("- The Pulumi CLI (`curl -fsSL https://get.pulumi.com | sh`) and Go")
+		if v := goDirective(goModTemplate); v != "" {
+			fmt.Fprintf(&b, " (go.mod asks for Go %s; an older\n  Go 1.21+ fetches that toolchain itself)", v)
+		}
+		b.WriteString(".\n")
 	}
-	b.WriteString(".\n")
 	b.WriteString("- AWS credentials the AWS SDK finds: `aws configure`, `AWS_PROFILE`, or `AWS_ACCESS_KEY_ID` and\n  `AWS_SECRET_ACCESS_KEY`.\n\n")
-	b.WriteString("`go.mod` and `go.sum` are included and complete: they pin the Pulumi SDKs and every module they\n")
-	b.WriteString("use, so there is no `go mod tidy` to run. `pulumi up` builds the program itself (the first build\n")
-	b.WriteString("downloads the modules); no `go build` or `go test` step is required.\n\n")
+	switch lang {
+	case Python:
+		b.WriteString("`requirements.txt` pins the Pulumi SDKs. `pulumi up` creates the virtualenv `venv` and installs\n")
+		b.WriteString("them itself (`Pulumi.yaml` says `toolchain: pip`, `virtualenv: venv`); no other step is required.\n\n")
+	case TypeScript:
+		b.WriteString("`package.json` and `package-lock.json` pin the Pulumi SDKs, TypeScript and every package they\n")
+		b.WriteString("use: run `npm ci` once, then `pulumi up` compiles `index.ts` itself (no `tsc` step).\n\n")
+	default:
+		b.WriteString("`go.mod` and `go.sum` are included and complete: they pin the Pulumi SDKs and every module they\n")
+		b.WriteString("use, so there is no `go mod tidy` to run. `pulumi up` builds the program itself (the first build\n")
+		b.WriteString("downloads the modules); no `go build` or `go test` step is required.\n\n")
+	}
 	b.WriteString("## Deploy\n\n```sh\n")
 	for _, name := range g.goFuncs {
 		fmt.Fprintf(&b, "(cd functions/%s && go mod tidy && GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -tags lambda.norpc -o bootstrap .)\n", name)
+	}
+	if lang == TypeScript {
+		b.WriteString("npm ci\n")
 	}
 	b.WriteString("pulumi login --local                   # or your Pulumi Cloud account\n")
 	b.WriteString("pulumi stack init dev\n")

@@ -59,7 +59,7 @@ const defaultAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context
 
 // Written lists what Write produced, relative to the output directory.
 type Written struct {
-	Files     []string // Pulumi.yaml, go.mod, go.sum, main.go, README.md
+	Files     []string // Pulumi.yaml, the program and its project files, README.md
 	Functions []string // functions/NAME directories
 	Buckets   []string // buckets/NAME directories
 	// NotExported lists the Portico extensions the program leaves out.
@@ -78,11 +78,23 @@ func Write(sp *spec.Spec, dir string) error {
 
 // WriteReport is Write, also reporting what it wrote.
 func WriteReport(sp *spec.Spec, dir string) (*Written, error) {
+	return WriteLanguage(sp, dir, Go)
+}
+
+// WriteLanguage is WriteReport for a program in lang: Go (main.go, go.mod,
+// go.sum), Python (__main__.py, requirements.txt) or TypeScript (index.ts,
+// package.json, package-lock.json, tsconfig.json), each with Pulumi.yaml
+// and README.md.
+func WriteLanguage(sp *spec.Spec, dir string, lang Language) (*Written, error) {
 	if sp == nil {
 		return nil, fmt.Errorf("export pulumi: nil spec")
 	}
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return nil, fmt.Errorf("export pulumi: output %s exists and is not a directory", dir)
+	}
+	files, notes, err := programFiles(sp, lang)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("export pulumi: create output directory: %w", err)
@@ -91,27 +103,7 @@ func WriteReport(sp *spec.Spec, dir string) (*Written, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export pulumi: %w", err)
 	}
-	g := newGen(sp)
-	src, err := g.program()
-	if err != nil {
-		return nil, err
-	}
-	w := &Written{NotExported: g.notes}
-	project := projectName(sp)
-	gomod, err := goMod(project)
-	if err != nil {
-		return nil, err
-	}
-	files := []struct {
-		name string
-		data []byte
-	}{
-		{"Pulumi.yaml", []byte(fmt.Sprintf("name: %s\nruntime: go\ndescription: Exported by portico from %s\n", project, filepath.Base(sp.File)))},
-		{"go.mod", gomod},
-		{"go.sum", goSum},
-		{"main.go", src},
-		{"README.md", g.readme(project)},
-	}
+	w := &Written{NotExported: notes}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
 			return nil, fmt.Errorf("export pulumi: write %w", err)

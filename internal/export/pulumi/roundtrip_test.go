@@ -49,23 +49,29 @@ func TestRoundTrip(t *testing.T) {
 			if len(p.Warnings) != 0 {
 				t.Errorf("warnings: %q", p.Warnings)
 			}
-			got := p.Spec
-			sameFiles(t, "function", want.Functions, got.Functions, func(f *spec.Function) *string { return &f.Code })
-			sameFiles(t, "bucket", want.Buckets, got.Buckets, func(b *spec.Bucket) *string { return &b.Contents })
-			sameLayers(t, want.Functions, got.Functions)
-			dropExtensions(want)
-			dropAdditions(got)
-			for name, f := range got.Functions {
-				// The function URL that carries a streaming HTTP API
-				// integration to AWS.
-				if w := want.Functions[name]; w != nil && w.URL == nil && f.URL != nil && f.URL.InvokeMode == "RESPONSE_STREAM" {
-					f.URL = nil
-				}
-			}
-			if w, g := modelText(t, want), modelText(t, got); w != g {
-				t.Errorf("round trip changed the model\n--- spec (extensions dropped):\n%s\n--- from the exported program:\n%s", w, g)
-			}
+			sameModel(t, want, p.Spec)
 		})
+	}
+}
+
+// sameModel checks that got, the model an exported program registered,
+// is want's, up to what the exporter leaves out and adds.
+func sameModel(t *testing.T, want, got *spec.Spec) {
+	t.Helper()
+	sameFiles(t, "function", want.Functions, got.Functions, func(f *spec.Function) *string { return &f.Code })
+	sameFiles(t, "bucket", want.Buckets, got.Buckets, func(b *spec.Bucket) *string { return &b.Contents })
+	sameLayers(t, want.Functions, got.Functions)
+	dropExtensions(want)
+	dropAdditions(got)
+	for name, f := range got.Functions {
+		// The function URL that carries a streaming HTTP API
+		// integration to AWS.
+		if w := want.Functions[name]; w != nil && w.URL == nil && f.URL != nil && f.URL.InvokeMode == "RESPONSE_STREAM" {
+			f.URL = nil
+		}
+	}
+	if w, g := modelText(t, want), modelText(t, got); w != g {
+		t.Errorf("round trip changed the model\n--- spec (extensions dropped):\n%s\n--- from the exported program:\n%s", w, g)
 	}
 }
 
