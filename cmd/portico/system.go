@@ -36,6 +36,7 @@ import (
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/redisconn"
 	"github.com/portico-dev/portico/internal/throttle"
 	"github.com/portico-dev/portico/internal/websocket"
 	"github.com/redis/go-redis/v9"
@@ -184,11 +185,11 @@ func start(ctx context.Context, o options, stderr io.Writer) (_ *system, err err
 		_ = s.runner.Close(cctx)
 	})
 
-	limiter, keys, err := accessStores(ctx, o.redisURL, o.redisFailOpen, o.redisTimeout, dir, s.logger)
+	limiter, keys, closer, err := accessStores(ctx, o.redisURL, o.redisFailOpen, o.redisTimeout, dir, s.logger)
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, func() { keys.Close() })
+	s.closers = append(s.closers, func() { closer.Close() })
 	lv := live.New(live.Config{})
 	sinks := []observe.Sink{met, lv}
 	if o.accessLog {
@@ -307,22 +308,31 @@ func (s *system) stop(drain time.Duration) {
 
 // accessStores opens where throttle buckets, quotas and API keys live: in
 // this process (run-time keys persisted under dataDir), or in Redis.
-func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout time.Duration, dataDir string, logger *slog.Logger) (throttle.Store, *apikey.Registry, error) {
+func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout time.Duration, dataDir string, logger *slog.Logger) (throttle.Store, *apikey.Registry, io.Closer, error) {
 	if redisURL == "" {
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("data dir: %w", err)
+			return nil, nil, nil, fmt.Errorf("data dir: %w", err)
 		}
 		local := throttle.NewLocal(nil)
 		keys, err := apikey.New(apikey.Config{Store: local, DataFile: filepath.Join(dataDir, "apikeys.json"), Logger: logger})
-		return local, keys, err
+		return local, keys, keys, err
 	}
 	redis.SetLogger(redisLog{logger})
-	store, err := throttle.NewRedis(ctx, redisURL, throttle.RedisOptions{FailOpen: failOpen, Timeout: timeout})
+	rc, err := redisconn.Dial(ctx, redisURL, timeout) // one client for every Redis store
 	if err != nil {
-		return nil, nil, fmt.Errorf("redis: %w", err)
+		return nil, nil, nil, err
 	}
-	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, RedisTimeout: timeout, Logger: logger})
-	return store, keys, err
+	store, err := throttle.NewRedis(ctx, rc, throttle.RedisOptions{FailOpen: failOpen, Timeout: timeout})
+	if err != nil {
+		rc.Close()
+		return nil, nil, nil, fmt.Errorf("redis: %w", err)
+	}
+	keys, err := apikey.New(apikey.Config{Store: store, Redis: rc, RedisTimeout: timeout, Logger: logger})
+	if err != nil {
+		rc.Close()
+		return nil, nil, nil, err
+	}
+	return store, keys, closeBoth{keys, rc}, nil
 }
 
 // retryDelays are the waits before the two retries of a failed
@@ -380,6 +390,11 @@ func dataDirFor(specFile, flagValue string) string {
 	}
 	return filepath.Join(filepath.Dir(specFile), ".portico")
 }
+
+// closeBoth closes the API key registry, then the Redis client it shares.
+type closeBoth struct{ keys, rc io.Closer }
+
+func (c closeBoth) Close() error { return errors.Join(c.keys.Close(), c.rc.Close()) }
 
 // redisLog sends go-redis's own messages (reconnect attempts) to the
 // logger at debug level instead of stderr.

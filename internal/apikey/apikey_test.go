@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/edge"
+	"github.com/portico-dev/portico/internal/redisconn"
 	"github.com/portico-dev/portico/internal/throttle"
 	"github.com/portico-dev/portico/internal/throttle/redistest"
 	"github.com/redis/go-redis/v9"
@@ -226,7 +227,7 @@ func TestNewBadConfig(t *testing.T) {
 		{"limit without period", func(cfg *Config) { cfg.Plans[1].QuotaLimit = 5 }},
 		{"negative rate", func(cfg *Config) { cfg.Plans[0].Throttle = &throttle.Limit{Rate: -1} }},
 		{"bad stage", func(cfg *Config) { cfg.Plans[0].Stages = []string{"v1"} }},
-		{"file and redis", func(cfg *Config) { cfg.DataFile, cfg.RedisURL = "x", "redis://127.0.0.1:1" }},
+		{"file and redis", func(cfg *Config) { cfg.DataFile, cfg.Redis = "x", &redisconn.Client{} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,14 +339,14 @@ func TestRedisShared(t *testing.T) {
 	c := newClock()
 	var regs []*Registry
 	for range 2 {
-		store, err := throttle.NewRedis(ctx, srv.URL, throttle.RedisOptions{Now: c.Now, Timeout: time.Second})
+		rc := srv.Client(t, time.Second) // one client per replica, shared by its stores
+		store, err := throttle.NewRedis(ctx, rc, throttle.RedisOptions{Now: c.Now, Timeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { store.Close() })
 		cfg := testConfig(c)
 		cfg.Plans[1].QuotaLimit, cfg.Plans[1].QuotaPeriod = 4, throttle.Month
-		cfg.Store, cfg.RedisURL, cfg.RedisTimeout = store, srv.URL, time.Second
+		cfg.Store, cfg.Redis, cfg.RedisTimeout = store, rc, time.Second
 		r, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)
