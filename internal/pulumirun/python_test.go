@@ -26,6 +26,7 @@ import (
 
 func runPython(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Program, string, error) {
 	t.Helper()
+	longTier(t)
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "python", name))); err != nil {
 		t.Fatal(err)
@@ -105,6 +106,9 @@ func TestRunPythonBadPrograms(t *testing.T) {
 // requirements.txt installed; an unchanged file is not installed again; a
 // changed one is; toolchains Portico does not drive are a clear error.
 func TestPythonVirtualenv(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs a program's requirements with pip: long tier, skipped under -short")
+	}
 	dir := t.TempDir()
 	write := func(name, text string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
