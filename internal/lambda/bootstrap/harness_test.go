@@ -44,7 +44,10 @@ func TestMain(m *testing.M) {
 const (
 	apiPrefix  = "/2018-06-01/runtime"
 	testARN    = "arn:aws:lambda:us-east-1:123456789012:function:hello"
-	waitLonger = 20 * time.Second
+	// waitLonger guards the waits for a runtime's next step against a
+	// hang: the waits end at the event, so it is long enough for a cold
+	// interpreter start on a loaded 2-core machine, not a guess of speed.
+	waitLonger = 2 * time.Minute
 )
 
 // invocation is one event the fake Runtime API hands out on /next.
