@@ -149,11 +149,7 @@ func TestAIExample(t *testing.T) {
 		// Tokens are charged once a response has ended, just after the
 		// client read its last byte.
 		var u apikey.Usage
-		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if u = keyUsage(t, in, "demo"); u.Tokens.Day.Total >= 15 {
-				break
-			}
-		}
+		waitFor(t, redeployWait, func() bool { u = keyUsage(t, in, "demo"); return u.Tokens.Day.Total >= 15 })
 		if got := u.Tokens.Day; got.Prompt != 5 || got.Completion != 10 || got.Total != 15 || got.Limit != 100000 {
 			t.Errorf("day tokens %+v, want prompt 5, completion 10, total 15, limit 100000", got)
 		}

@@ -89,8 +89,14 @@ func (s *syncBuffer) String() string {
 // is ready. It is stopped (and checked to exit cleanly) when the test ends.
 func up(t *testing.T, specFile string, flags ...string) *instance {
 	t.Helper()
-	return upWithin(t, 60*time.Second, specFile, flags...)
+	return upWithin(t, coldStartWait, specFile, flags...)
 }
+
+// coldStartWait bounds the wait for "ready" (or for portico to exit, which
+// ends the wait at once). It is a guard against a hang, not a guess of the
+// machine's speed: a first start on cold caches builds Go functions, which
+// takes minutes on a loaded 2-core machine (.ci/run pre-builds them).
+const coldStartWait = 10 * time.Minute
 
 // upWithin is up, waiting at most wait for it to be ready (a first start
 // that installs a function's dependencies takes longer).
@@ -542,9 +548,10 @@ func writeFile(t *testing.T, name, content string) {
 	}
 }
 
-// redeployWait bounds the wait for a redeploy to show: generous, because
-// on a loaded CI machine the cold starts it triggers can take seconds.
-const redeployWait = 30 * time.Second
+// redeployWait bounds the wait for a redeploy to show. Tests go on as soon
+// as it shows; the bound only guards a hang, so it allows for the rebuild
+// of a changed Go function on a loaded machine.
+const redeployWait = 5 * time.Minute
 
 func waitFor(t testing.TB, d time.Duration, cond func() bool) {
 	t.Helper()

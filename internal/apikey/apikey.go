@@ -23,6 +23,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/openai"
+	"github.com/portico-dev/portico/internal/redisconn"
 	"github.com/portico-dev/portico/internal/throttle"
 )
 
@@ -67,11 +68,12 @@ type Config struct {
 	// in-memory throttle.Local. Use the gateway's Redis store to share them.
 	Store throttle.Store
 	// DataFile persists run-time keys as JSON (written atomically); ""
-	// keeps them in memory only. Exclusive with RedisURL.
+	// keeps them in memory only. Exclusive with Redis.
 	DataFile string
-	// RedisURL keeps run-time keys in Redis, shared by every Registry using
-	// the same URL and RedisPrefix.
-	RedisURL string
+	// Redis keeps run-time keys in Redis, shared by every Registry using
+	// the same server and RedisPrefix. The client is the process's one
+	// (redisconn.Dial); the Registry does not close it.
+	Redis *redisconn.Client
 	// RedisPrefix is prepended to the Redis keys; "" means "portico:".
 	RedisPrefix string
 	// RedisTimeout bounds each call to Redis; 0 means 200 ms.
@@ -186,8 +188,8 @@ func New(cfg Config) (*Registry, error) {
 		errs = append(errs, err)
 	}
 	r.cur.Store(set)
-	if cfg.DataFile != "" && cfg.RedisURL != "" {
-		errs = append(errs, errors.New("api keys: DataFile and RedisURL are exclusive"))
+	if cfg.DataFile != "" && cfg.Redis != nil {
+		errs = append(errs, errors.New("api keys: DataFile and Redis are exclusive"))
 	}
 	if cfg.RedisTimeout < 0 {
 		errs = append(errs, fmt.Errorf("api keys: redis timeout %v: must be >= 0", cfg.RedisTimeout))
@@ -196,7 +198,7 @@ func New(cfg Config) (*Registry, error) {
 		return nil, err
 	}
 	switch {
-	case cfg.RedisURL != "":
+	case cfg.Redis != nil:
 		t := cfg.RedisTimeout
 		if t == 0 {
 			t = defaultRedisTTL
@@ -205,7 +207,7 @@ func New(cfg Config) (*Registry, error) {
 		if prefix == "" {
 			prefix = "portico:"
 		}
-		r.rt, err = newRedisKeys(cfg.RedisURL, prefix, t)
+		r.rt = newRedisKeys(cfg.Redis, prefix, t)
 	default:
 		r.rt, err = newMemKeys(cfg.DataFile)
 	}
@@ -278,7 +280,7 @@ func (r *Registry) compile(plans []Plan, keys []Key) (*specSet, error) {
 	return set, errors.Join(errs...)
 }
 
-// Close releases the Redis connection, if any.
+// Close releases what the Registry holds (not the shared Redis client).
 func (r *Registry) Close() error { return r.rt.close() }
 
 func validatePlan(p Plan) error {

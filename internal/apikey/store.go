@@ -192,20 +192,15 @@ redis.call('HDEL', KEYS[2], v)
 return 1
 `
 
-func newRedisKeys(url, prefix string, timeout time.Duration) (*redisKeys, error) {
-	c, err := redisconn.Dial(context.Background(), url, timeout)
-	if err != nil {
-		return nil, fmt.Errorf("api keys: %w", err)
-	}
-	r := &redisKeys{
-		c:       c,
+func newRedisKeys(c *redisconn.Client, prefix string, timeout time.Duration) *redisKeys {
+	return &redisKeys{
+		c:       c.Redis(),
 		names:   prefix + "apikeys:names",
 		values:  prefix + "apikeys:values",
 		timeout: timeout,
 		create_: redis.NewScript(createScript),
 		delete_: redis.NewScript(deleteScript),
 	}
-	return r, nil
 }
 
 func (r *redisKeys) fail(op string, err error) error {
@@ -295,4 +290,4 @@ func (r *redisKeys) list(ctx context.Context) ([]Key, error) {
 	return out, nil
 }
 
-func (r *redisKeys) close() error { return r.c.Close() }
+func (r *redisKeys) close() error { return nil } // the client is shared

@@ -40,7 +40,6 @@ import (
 	"github.com/portico-dev/portico/internal/observe/accesslog"
 	"github.com/portico-dev/portico/internal/observe/metrics"
 	"github.com/portico-dev/portico/internal/openai"
-	"github.com/portico-dev/portico/internal/queue"
 	"github.com/portico-dev/portico/internal/router"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
@@ -324,16 +323,17 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		default:
 			return nil, fmt.Errorf("integration %s: unsupported type %q", name, in.Type)
 		}
+		gi := &gateway.Route{Integration: it, Timeout: in.Timeout(), Function: in.Function}
 		if in.MaxConcurrency != nil {
 			l, err := c.queues.get(a.ID+"/"+name, in, b.queues)
 			if err != nil {
 				return nil, fmt.Errorf("integration %s: %w", name, err)
 			}
-			it = queue.Wrap(l, it)
+			gi.Queue = l // the gateway puts the queue in front (gateway.integrate)
 		}
-		integ[name] = &gateway.Route{Integration: it, Timeout: in.Timeout(), Function: in.Function}
+		integ[name] = gi
 	}
-	openAI := func(key string, it integration.Integration) integration.Integration {
+	tokens := func(key string) *openai.Config {
 		lim := openai.Limits{Store: c.deps.Store, RouteID: a.ID + "/" + st.Name + "/" + key}
 		if rs := st.RouteSettings[key]; rs != nil && rs.TokenLimits != nil {
 			lim.Route = openai.FromSpec(rs.TokenLimits)
@@ -343,7 +343,7 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		if c.deps.APIKeys != nil {
 			lim.APIKey = c.deps.APIKeys.TokenLimit
 		}
-		return openai.Wrap(openai.Config{Limits: lim, Meter: c.deps.Meter, Logger: c.deps.Logger}, it)
+		return &openai.Config{Limits: lim, Meter: c.deps.Meter, Logger: c.deps.Logger}
 	}
 	auths, err := c.authorizers(a)
 	if err != nil {
@@ -356,18 +356,18 @@ func (c *Controller) routes(b *built, a *spec.API, st *spec.Stage, iamAuth gatew
 		if gi == nil {
 			return nil, fmt.Errorf("route %q: no integration %q", key, rt.Integration)
 		}
-		it := gi.Integration
-		if a.Integrations[rt.Integration].OpenAICompatible {
-			it = openAI(key, it)
-		}
 		in := a.Integrations[rt.Integration]
 		target := in.Function
 		if in.Type == spec.HTTPProxy {
 			target = in.URI
 		}
-		gr := &gateway.Route{Key: key, Integration: it, Timeout: gi.Timeout,
+		gr := &gateway.Route{Key: key, Integration: gi.Integration, Timeout: gi.Timeout,
 			Scopes: rt.AuthorizationScopes, APIKeyRequired: rt.APIKeyRequired, Function: gi.Function,
-			IntegrationType: in.Type, Target: target, AuthorizationType: rt.AuthorizationType}
+			IntegrationType: in.Type, Target: target, AuthorizationType: rt.AuthorizationType,
+			TraceHeaders: in.Type == spec.HTTPProxy, Queue: gi.Queue}
+		if in.OpenAICompatible {
+			gr.Tokens = tokens(key)
+		}
 		switch rt.AuthorizationType {
 		case spec.AuthJWT, spec.AuthCustom:
 			gr.Authorizer = auths[rt.Authorizer]

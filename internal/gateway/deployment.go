@@ -11,6 +11,8 @@ import (
 	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/observe"
+	"github.com/portico-dev/portico/internal/openai"
+	"github.com/portico-dev/portico/internal/queue"
 	"github.com/portico-dev/portico/internal/router"
 	"github.com/portico-dev/portico/internal/throttle"
 )
@@ -87,6 +89,19 @@ type Route struct {
 	// IntegrationType (AWS_PROXY, HTTP_PROXY), Target (function or URI)
 	// and AuthorizationType name the route's parts in traces.
 	IntegrationType, Target, AuthorizationType string
+	// TraceHeaders makes a traced request carry its trace to the
+	// integration in W3C traceparent headers (an HTTP upstream continues
+	// it).
+	TraceHeaders bool
+
+	// Queue is the integration's concurrency queue (maxConcurrency),
+	// shared by every route of the integration; nil for none.
+	Queue *queue.Limiter
+	// Tokens are the route's token limits and metering (an
+	// openAICompatible integration); nil for none.
+	Tokens *openai.Config
+
+	serve integration.Integration // Integration with its wrappers (integrate)
 }
 
 // NewAPI returns an API with no stages yet.
@@ -98,6 +113,9 @@ func NewAPI(id, name, accountID string) *API {
 // every request the stage serves (its access log). Route keys must already
 // be valid (the spec validated them); an error here is a bug in the caller.
 func (a *API) AddStage(name string, vars map[string]string, routes []router.Route[*Route], sinks ...observe.Sink) error {
+	for _, r := range routes {
+		r.Value.serve = integrate(r.Value)
+	}
 	t, err := router.New(routes)
 	if err != nil {
 		return err

@@ -3,8 +3,18 @@
 //
 //	access log -> request ID -> recover -> framing -> API and stage
 //	-> limits -> route (CORS preflights) -> authorize -> throttle
-//	-> read body (body timeouts) -> integrate (integration timeout)
+//	-> read body (body timeouts) -> integrate (integration timeout):
+//	     token limits and metering (Route.Tokens, openAICompatible)
+//	     -> concurrency queue (Route.Queue, maxConcurrency)
+//	     -> the integration (AWS_PROXY, HTTP_PROXY)
 //	-> render errors
+//
+// Every stage and wrapper is composed here, in that order: the control
+// plane only compiles the values a Route carries (its queue, its token
+// limits), and integrate wraps them around the integration when a stage is
+// compiled. The client's request is never changed: what later steps need
+// travels in the integration.Request, and headers the gateway adds (the
+// trace) go on a copy.
 //
 // The request is attributed to its API and stage as soon as they are known
 // (before routing), so every refusal is in that stage's access log, metrics
@@ -33,6 +43,7 @@ import (
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/observe/trace"
+	"github.com/portico-dev/portico/internal/openai"
 	"github.com/portico-dev/portico/internal/queue"
 	"github.com/portico-dev/portico/internal/throttle"
 )
@@ -160,7 +171,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, endReq := s.deps.Tracer.StartRequest(r.Context(), r)
 	if ctx != r.Context() {
 		// The trace reaches functions (_X_AMZN_TRACE_ID) as API Gateway's
-		// x-amzn-trace-id header does.
+		// x-amzn-trace-id header does, and HTTP upstreams in traceparent:
+		// on a copy of the request with its own header, so the client's
+		// request is never changed.
+		r = r.WithContext(ctx)
+		r.Header = r.Header.Clone()
 		if h := trace.XRayHeader(ctx); h != "" && r.Header.Get("X-Amzn-Trace-Id") == "" {
 			r.Header.Set("X-Amzn-Trace-Id", h)
 		}
@@ -411,13 +426,29 @@ func (s *Server) serve(ctx context.Context, w *recorder, r *http.Request, d *Dep
 		ctx = queue.WithWaitReport(ctx, &ir.Record.QueueWait)
 	}
 	ctx, end = s.deps.Tracer.StartIntegration(ctx, rt.IntegrationType, rt.Target)
-	if rt.IntegrationType == "HTTP_PROXY" {
-		trace.Inject(ctx, r.Header) // the upstream continues the trace
+	if rt.TraceHeaders && s.deps.Tracer != nil {
+		trace.Inject(ctx, r.Header) // the upstream continues the trace (r is the copy made above)
 	}
 	w.integStart = s.deps.Now()
-	err = rt.Integration.Serve(ctx, w, ir)
+	err = rt.serve.Serve(ctx, w, ir)
 	end(err)
 	return err
+}
+
+// integrate composes a route's integration with the wrappers its compiled
+// values ask for, outermost first as the package comment lists them: token
+// limits and metering, then the concurrency queue, then the integration.
+// It runs once per route when a stage is compiled, so requests pay nothing
+// for the composition.
+func integrate(rt *Route) integration.Integration {
+	it := rt.Integration
+	if rt.Queue != nil {
+		it = queue.Wrap(rt.Queue, it)
+	}
+	if rt.Tokens != nil {
+		it = openai.Wrap(*rt.Tokens, it)
+	}
+	return it
 }
 
 // orFraming returns the framing refusal when there is one, else err: a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/certs"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // TestTLSListener serves the gateway over TLSListener: a client that fails
@@ -67,12 +68,7 @@ func TestTLSListener(t *testing.T) {
 		}
 	}
 	srv.Close()
-	select {
-	case err := <-done:
-		if err != http.ErrServerClosed {
-			t.Errorf("Serve = %v, want ErrServerClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after Close")
+	if err := testtool.Await(t, "Serve to return after Close", done); err != http.ErrServerClosed {
+		t.Errorf("Serve = %v, want ErrServerClosed", err)
 	}
 }

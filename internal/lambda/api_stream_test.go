@@ -163,11 +163,13 @@ func TestInvokeStreamIdleAndCancel(t *testing.T) {
 	r := newRunner(t, Config{}, pyStreamFn(t))
 	t.Run("idle timeout kills and replaces the sandbox", func(t *testing.T) {
 		var w countWriter
-		start := time.Now()
+		// The function pauses 3 s between its chunks: ErrStreamIdle after
+		// one chunk shows the idle timeout cut it (had it not, all three
+		// chunks would have arrived) without timing the call.
 		_, err := r.InvokeStream(context.Background(), &InvokeRequest{FunctionName: "pystream", Payload: []byte(`{"n":3,"ms":3000}`)}, &w,
 			StreamOptions{IdleTimeout: 500 * time.Millisecond})
-		if !errors.Is(err, ErrStreamIdle) || w.n != 1 || time.Since(start) > 2500*time.Millisecond {
-			t.Errorf("err %v, %d chunks after %v", err, w.n, time.Since(start))
+		if !errors.Is(err, ErrStreamIdle) || w.n != 1 {
+			t.Errorf("err %v, %d chunks; want ErrStreamIdle after 1", err, w.n)
 		}
 		res, err := r.InvokeStream(context.Background(), &InvokeRequest{FunctionName: "pystream", Payload: []byte(`{"n":2,"ms":0}`)}, &w, StreamOptions{})
 		if err != nil || res.FunctionError != "" || !res.Streamed || res.Bytes != int64(len("chunk 0;chunk 1;")) || res.FirstByte <= 0 {

@@ -33,11 +33,10 @@ func TestTokenLimits(t *testing.T) {
 func TestTokenLimitsRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	testTokenLimits(t, func(now func() time.Time) throttle.Store {
-		r, err := throttle.NewRedis(context.Background(), srv.URL, throttle.RedisOptions{Now: now, Timeout: time.Second, Prefix: "t" + time.Now().Format("150405.000000") + ":"})
+		r, err := throttle.NewRedis(context.Background(), srv.Client(t, time.Second), throttle.RedisOptions{Now: now, Timeout: time.Second, Prefix: "t" + time.Now().Format("150405.000000") + ":"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { r.Close() })
 		return r
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/openai/openaitest"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // forward is a minimal streaming proxy to base: it flushes after every read,
@@ -281,11 +282,7 @@ func TestClientDisconnect(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	select {
-	case <-m.done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("client went away: the request was never metered")
-	}
+	testtool.Await(t, "the request to be metered after its client went away", m.done)
 	if got := m.last(t); got.key != "alice" || got.u.Known || got.route != "POST /chat" {
 		t.Fatalf("metered %+v, want alice's request with unknown usage", got)
 	}

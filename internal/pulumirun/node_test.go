@@ -27,6 +27,7 @@ import (
 
 func runNode(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Program, error) {
 	t.Helper()
+	longTier(t)
 	if _, err := exec.LookPath("npm"); err != nil {
 		testtool.Missing(t, "npm", "not installed")
 	}

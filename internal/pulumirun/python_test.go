@@ -35,6 +35,7 @@ func runPython(t *testing.T, name string, timeout time.Duration) (*pulumiyaml.Pr
 // venv is the shared virtualenv, and returns the directory.
 func pythonProgram(t *testing.T, name string) string {
 	t.Helper()
+	longTier(t)
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "python", name))); err != nil {
 		t.Fatal(err)
@@ -134,6 +135,9 @@ func TestRunPythonBadPrograms(t *testing.T) {
 // requirements.txt installed; an unchanged file is not installed again; a
 // changed one is; a toolchain Pulumi does not know is a clear error.
 func TestPythonVirtualenv(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs a program's requirements with pip: long tier, skipped under -short")
+	}
 	dir := t.TempDir()
 	write := func(name, text string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {

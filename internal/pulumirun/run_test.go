@@ -20,11 +20,12 @@ import (
 // of the SDK takes minutes). Each test builds and runs one against the
 // monitor, as `portico up DIR` does.
 
-// longTier skips t under -short: it builds and runs a Pulumi Go program.
+// longTier skips t under -short: it builds and runs a Pulumi program (Go,
+// or Node.js and Python with their SDKs installed).
 func longTier(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("builds and runs a Pulumi Go program: long tier, skipped under -short")
+		t.Skip("builds and runs a Pulumi program: long tier, skipped under -short")
 	}
 }
 

@@ -1,7 +1,8 @@
-// Package redisconn opens the Redis client that Portico's shared stores
+// Package redisconn opens the one Redis client that Portico's shared stores
 // (throttle buckets and quotas, run-time API keys) use, so that one place
-// decides how a call is bounded and retried. The client is go-redis: the
-// packages that hold one keep it unexported.
+// decides how a call is bounded and retried and a process holds one pool of
+// connections. The client is go-redis, reached through Client.Redis: the
+// stores that use it keep it unexported.
 package redisconn
 
 import (
@@ -12,6 +13,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// Client is one pool of connections to a Redis server, shared by every
+// store of a process. It is safe for concurrent use. The stores built on it
+// do not close it: its opener does, once, after them.
+type Client struct {
+	rc *redis.Client
+}
+
+// Redis returns the go-redis client, for the stores' commands and scripts.
+func (c *Client) Redis() *redis.Client { return c.rc }
+
+// Close closes the connections.
+func (c *Client) Close() error { return c.rc.Close() }
+
 // Dial opens a client for url (redis://[user:pass@]host:port/db, or
 // rediss:// for TLS) and checks that the server answers within
 // max(timeout, 1s), so a wrong URL is reported at start-up rather than on
@@ -20,7 +34,7 @@ import (
 // caller's failure policy decides. The client speaks RESP2 and does not
 // send CLIENT SETINFO, so any Redis-compatible server (Redis 5+, Valkey,
 // KeyDB) works. The caller closes the client.
-func Dial(ctx context.Context, url string, timeout time.Duration) (*redis.Client, error) {
+func Dial(ctx context.Context, url string, timeout time.Duration) (*Client, error) {
 	if timeout <= 0 {
 		return nil, fmt.Errorf("redis: timeout %v: must be > 0", timeout)
 	}
@@ -40,5 +54,5 @@ func Dial(ctx context.Context, url string, timeout time.Duration) (*redis.Client
 		c.Close()
 		return nil, fmt.Errorf("redis: ping %s: %w", ro.Addr, err)
 	}
-	return c, nil
+	return &Client{rc: c}, nil
 }

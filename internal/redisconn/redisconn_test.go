@@ -1,4 +1,4 @@
-package redisconn
+package redisconn_test
 
 import (
 	"context"
@@ -7,17 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/redisconn"
 	"github.com/portico-dev/portico/internal/throttle/redistest"
 )
 
 func TestDial(t *testing.T) {
 	srv := redistest.Start(t)
-	c, err := Dial(context.Background(), srv.URL, 200*time.Millisecond)
+	c, err := redisconn.Dial(context.Background(), srv.URL, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Set(context.Background(), "k", "v", 0).Err(); err != nil {
+	if err := c.Redis().Set(context.Background(), "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -41,7 +42,7 @@ func TestDialRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Dial(context.Background(), tt.url, tt.timeout)
+			c, err := redisconn.Dial(context.Background(), tt.url, tt.timeout)
 			if err == nil {
 				c.Close()
 				t.Fatal("want error")

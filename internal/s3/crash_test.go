@@ -19,6 +19,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 const crashEnv = "PORTICO_S3_CRASH_HELPER_DIR"
@@ -58,14 +60,10 @@ func TestCrashDuringUploads(t *testing.T) {
 		}
 	}()
 	var addr []byte
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if addr, err = os.ReadFile(filepath.Join(dir, "addr")); err == nil {
-			break
-		}
-	}
-	if len(addr) == 0 {
-		t.Fatal("helper did not start")
-	}
+	testtool.Eventually(t, "the helper to start", func() bool {
+		addr, err = os.ReadFile(filepath.Join(dir, "addr"))
+		return err == nil && len(addr) > 0
+	})
 	client := sdkClientFor(string(addr))
 	ctx := context.Background()
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("crash")}); err != nil {

@@ -39,6 +39,7 @@ import (
 	"github.com/portico-dev/portico/internal/observe/trace"
 	"github.com/portico-dev/portico/internal/pulumirun"
 	"github.com/portico-dev/portico/internal/pulumiyaml"
+	"github.com/portico-dev/portico/internal/redisconn"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/spec"
@@ -195,11 +196,11 @@ func Start(ctx context.Context, o Options, stderr io.Writer) (_ *System, err err
 		_ = s.Runner.Close(cctx)
 	})
 
-	limiter, keys, err := accessStores(ctx, o.RedisURL, o.RedisFailOpen, o.RedisTimeout, dir, s.Logger)
+	limiter, keys, closer, err := accessStores(ctx, o.RedisURL, o.RedisFailOpen, o.RedisTimeout, dir, s.Logger)
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, func() { keys.Close() })
+	s.closers = append(s.closers, func() { closer.Close() })
 	lv := live.New(live.Config{})
 	sinks := []observe.Sink{met, lv}
 	if o.AccessLog {
@@ -327,22 +328,31 @@ func (s *System) Stop(drain time.Duration) {
 
 // accessStores opens where throttle buckets, quotas and API keys live: in
 // this process (run-time keys persisted under dataDir), or in Redis.
-func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout time.Duration, dataDir string, logger *slog.Logger) (throttle.Store, *apikey.Registry, error) {
+func accessStores(ctx context.Context, redisURL string, failOpen bool, timeout time.Duration, dataDir string, logger *slog.Logger) (throttle.Store, *apikey.Registry, io.Closer, error) {
 	if redisURL == "" {
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("data dir: %w", err)
+			return nil, nil, nil, fmt.Errorf("data dir: %w", err)
 		}
 		local := throttle.NewLocal(nil)
 		keys, err := apikey.New(apikey.Config{Store: local, DataFile: filepath.Join(dataDir, "apikeys.json"), Logger: logger})
-		return local, keys, err
+		return local, keys, keys, err
 	}
 	redis.SetLogger(redisLog{logger})
-	store, err := throttle.NewRedis(ctx, redisURL, throttle.RedisOptions{FailOpen: failOpen, Timeout: timeout})
+	rc, err := redisconn.Dial(ctx, redisURL, timeout) // one client for every Redis store
 	if err != nil {
-		return nil, nil, fmt.Errorf("redis: %w", err)
+		return nil, nil, nil, err
 	}
-	keys, err := apikey.New(apikey.Config{Store: store, RedisURL: redisURL, RedisTimeout: timeout, Logger: logger})
-	return store, keys, err
+	store, err := throttle.NewRedis(ctx, rc, throttle.RedisOptions{FailOpen: failOpen, Timeout: timeout})
+	if err != nil {
+		rc.Close()
+		return nil, nil, nil, fmt.Errorf("redis: %w", err)
+	}
+	keys, err := apikey.New(apikey.Config{Store: store, Redis: rc, RedisTimeout: timeout, Logger: logger})
+	if err != nil {
+		rc.Close()
+		return nil, nil, nil, err
+	}
+	return store, keys, closeBoth{keys, rc}, nil
 }
 
 // retryDelays are the waits before the two retries of a failed
@@ -400,6 +410,11 @@ func DataDir(specFile, flagValue string) string {
 	}
 	return filepath.Join(filepath.Dir(specFile), ".portico")
 }
+
+// closeBoth closes the API key registry, then the Redis client it shares.
+type closeBoth struct{ keys, rc io.Closer }
+
+func (c closeBoth) Close() error { return errors.Join(c.keys.Close(), c.rc.Close()) }
 
 // redisLog sends go-redis's own messages (reconnect attempts) to the
 // logger at debug level instead of stderr.

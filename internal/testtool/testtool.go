@@ -2,7 +2,9 @@
 // missing (a CLI, an SDK, a server, a browser): on a developer's machine
 // the test is skipped; in CI (CI=true) it fails, because .ci/run installs
 // every tool the tests use and a test that skips there proves nothing.
-// Only tests import it.
+// It also waits for events (Eventually, Await) bounded only by the test
+// binary's deadline, never by a guess of the machine's speed. Only tests
+// import it.
 package testtool
 
 import (

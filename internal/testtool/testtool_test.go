@@ -30,3 +30,19 @@ func TestMissing(t *testing.T) {
 		}
 	}
 }
+
+func TestEventuallyAndAwait(t *testing.T) {
+	n := 0
+	Eventually(t, "n to reach 3", func() bool { n++; return n >= 3 })
+	if n != 3 {
+		t.Fatalf("n = %d, want 3", n)
+	}
+	ch := make(chan int, 1)
+	ch <- 7
+	if got := Await(t, "a value", ch); got != 7 {
+		t.Fatalf("Await = %d, want 7", got)
+	}
+	closed := make(chan struct{})
+	close(closed)
+	Await(t, "a closed channel", closed)
+}

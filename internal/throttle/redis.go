@@ -20,8 +20,7 @@ type RedisOptions struct {
 	// Timeout (the error is still returned, for logs and metrics). When
 	// false (fail closed) such requests are refused; the gateway answers 503.
 	FailOpen bool
-	// Timeout bounds every call to Redis, connecting included; 0 means
-	// DefaultRedisTimeout.
+	// Timeout bounds every call to Redis; 0 means DefaultRedisTimeout.
 	Timeout time.Duration
 	// Now is the clock that decides quota windows (token buckets use the
 	// Redis server's TIME so replicas agree); nil means time.Now.
@@ -98,13 +97,17 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {cur, 1}
 `
 
-// NewRedis connects to the Redis server at url (redis://[user:pass@]host:port/db
-// or rediss:// for TLS), checks it answers and loads the scripts. It fails
-// when Redis cannot be reached within max(Timeout, 1s), so a misconfigured
-// URL is reported at start-up rather than on the first request.
-func NewRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, error) {
+// NewRedis builds a store on c (see redisconn.Dial; the caller closes c,
+// which the store shares with the process's other Redis stores) and loads
+// its scripts, failing when Redis does not answer within max(Timeout, 1s),
+// so a misconfigured server is reported at start-up rather than on the
+// first request.
+func NewRedis(ctx context.Context, c *redisconn.Client, opts RedisOptions) (*Redis, error) {
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("redis store: timeout %v: must be >= 0", opts.Timeout)
+	}
+	if c == nil {
+		return nil, errors.New("redis store: no client")
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultRedisTimeout
@@ -115,12 +118,8 @@ func NewRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, error
 	if opts.Prefix == "" {
 		opts.Prefix = "portico:"
 	}
-	c, err := redisconn.Dial(ctx, url, opts.Timeout)
-	if err != nil {
-		return nil, fmt.Errorf("redis store: %w", err)
-	}
 	r := &Redis{
-		c:       c,
+		c:       c.Redis(),
 		opts:    opts,
 		take:    redis.NewScript(takeScript),
 		add:     redis.NewScript(addScript),
@@ -131,15 +130,11 @@ func NewRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, error
 	defer cancel()
 	for _, s := range []*redis.Script{r.take, r.add} {
 		if err := s.Load(sctx, r.c).Err(); err != nil {
-			r.c.Close()
 			return nil, fmt.Errorf("redis store: load script: %w", err)
 		}
 	}
 	return r, nil
 }
-
-// Close closes the connections to Redis.
-func (r *Redis) Close() error { return r.c.Close() }
 
 func (r *Redis) fail(op, key string, err error) error {
 	return fmt.Errorf("%w: redis %s %s: %w", ErrUnavailable, op, key, err)

@@ -57,9 +57,10 @@ type issuer struct {
 	mu         sync.Mutex
 	keys       map[string]*rsa.PrivateKey // published public halves, by kid
 	jwksStatus int                        // non-zero: JWKS answers with this status
-	jwksDelay  time.Duration              // JWKS waits this long (or until the client gives up)
+	jwksDelay  time.Duration              // JWKS waits this long (or until the client gives up); < 0: until the client gives up
 	discovery  atomic.Int32
 	jwks       atomic.Int32
+	abandoned  atomic.Int32 // JWKS requests the client gave up before an answer
 }
 
 func newIssuer(t testing.TB) *issuer {
@@ -80,10 +81,15 @@ func newIssuer(t testing.TB) *issuer {
 			set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Use: "sig", Algorithm: string(jose.RS256)})
 		}
 		is.mu.Unlock()
-		if delay > 0 {
+		if delay != 0 {
+			var answer <-chan time.Time // nil (never) for delay < 0
+			if delay > 0 {
+				answer = time.After(delay)
+			}
 			select {
-			case <-time.After(delay):
+			case <-answer:
 			case <-r.Context().Done():
+				is.abandoned.Add(1)
 				return
 			}
 		}

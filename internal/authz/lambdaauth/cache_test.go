@@ -10,6 +10,7 @@ import (
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // cachedConfig is baseConfig with a 300 s cache on a fake clock.
@@ -159,10 +160,7 @@ func TestCacheCoalesces(t *testing.T) {
 		})
 	}
 	// Wait until the invocation started and every caller is waiting on it.
-	deadline := time.Now().Add(5 * time.Second)
-	for waiters(a) < n && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testtool.Eventually(t, "every caller to wait on the invocation", func() bool { return waiters(a) == n })
 	close(release)
 	wg.Wait()
 	close(errs)
@@ -210,9 +208,7 @@ func TestCacheWaiterLeaves(t *testing.T) {
 	go func() { _, err := a.Authorize(ctx1, tokenRequest("good"), nil); done1 <- err }()
 	done2 := make(chan error, 1)
 	go func() { _, err := a.Authorize(context.Background(), tokenRequest("good"), nil); done2 <- err }()
-	for deadline := time.Now().Add(5 * time.Second); waiters(a) < 2 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	testtool.Eventually(t, "both callers to wait", func() bool { return waiters(a) == 2 })
 	cancel1()
 	if err := <-done1; err == nil || kindOf(err) != -1 {
 		t.Fatalf("leaving caller got %v, want its context error", err)
@@ -229,14 +225,8 @@ func TestCacheWaiterLeaves(t *testing.T) {
 	ctx3, cancel3 := context.WithCancel(context.Background())
 	done3 := make(chan error, 1)
 	go func() { _, err := a.Authorize(ctx3, tokenRequest("other"), nil); done3 <- err }()
-	for deadline := time.Now().Add(5 * time.Second); waiters(a) < 1 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	testtool.Eventually(t, "the caller to wait", func() bool { return waiters(a) == 1 })
 	cancel3()
 	<-done3
-	select {
-	case <-cancelled:
-	case <-time.After(5 * time.Second):
-		t.Fatal("invocation not cancelled after its only caller left")
-	}
+	testtool.Await(t, "the invocation to be cancelled after its only caller left", cancelled)
 }

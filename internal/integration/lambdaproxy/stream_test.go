@@ -229,8 +229,11 @@ func TestStreamRealRuntimes(t *testing.T) {
 				resp, start := get("stall")
 				got, err := readChunks(t, resp.Body, start)
 				resp.Body.Close()
-				if !errors.Is(err, io.ErrUnexpectedEOF) || len(got) != 1 || time.Since(start) > 4*time.Second {
-					t.Errorf("chunks %v, err %v after %v", got, err, time.Since(start))
+				// The function stalls 5 s after its first chunk, then sends
+				// the rest: one chunk and an abort show the idle timeout cut
+				// it, without timing the call.
+				if !errors.Is(err, io.ErrUnexpectedEOF) || len(got) != 1 {
+					t.Errorf("chunks %v, err %v; want 1 chunk then unexpected EOF", got, err)
 				}
 				<-errs
 			})
@@ -248,22 +251,15 @@ func TestStreamRealRuntimes(t *testing.T) {
 					if l, err := br.ReadString('\n'); err != nil || l != "data: 0\n" {
 						t.Fatalf("first line %q, %v", l, err)
 					}
-					start := time.Now()
 					cancel()
 					resp.Body.Close()
-					select {
-					case err := <-errs:
-						if !errors.Is(err, context.Canceled) {
-							t.Errorf("Serve: %v, want context.Canceled", err)
-						}
-					case <-time.After(3 * time.Second):
-						t.Fatal("the invocation went on after the client left")
-					}
-					if d := time.Since(start); d > time.Second {
-						t.Errorf("cancelled after %v", d)
+					// The function stalls 5 s: Serve ending with
+					// context.Canceled shows the disconnect cut it.
+					if err := testtool.Await(t, "the invocation to end after the client left", errs); !errors.Is(err, context.Canceled) {
+						t.Errorf("Serve: %v, want context.Canceled", err)
 					}
 					// The next invocation works on a fresh sandbox.
-					resp, start = get("go")
+					resp, start := get("go")
 					got, err := readChunks(t, resp.Body, start)
 					resp.Body.Close()
 					<-errs

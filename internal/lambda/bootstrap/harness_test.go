@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 const (
 	apiPrefix  = "/2018-06-01/runtime"
 	testARN    = "arn:aws:lambda:us-east-1:123456789012:function:hello"
-	waitLonger = 20 * time.Second
+	waitLonger = 2 * time.Minute // a hang guard: the waits end at the event (a cold start on a loaded machine takes long)
 )
 
 // invocation is one event the fake Runtime API hands out on /next.

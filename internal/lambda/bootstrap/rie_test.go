@@ -51,6 +51,9 @@ func freeAddr(t *testing.T) string {
 // Interface Emulator, a Runtime API server we did not write, and invokes
 // them through its HTTP endpoint.
 func TestRIE(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-checks the runtimes against the Runtime Interface Emulator: long tier, skipped under -short")
+	}
 	rie := findRIE(t)
 	tests := []struct {
 		name    string

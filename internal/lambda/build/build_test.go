@@ -154,6 +154,9 @@ func TestBadZipLayer(t *testing.T) {
 }
 
 func TestPythonRequirements(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs a package from PyPI with pip: long tier, skipped under -short")
+	}
 	needTool(t, "python3")
 	dir := t.TempDir()
 	code := filepath.Join(dir, "code")
@@ -204,6 +207,9 @@ func TestPythonRequirements(t *testing.T) {
 }
 
 func TestPythonRequirementsFail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs pip against PyPI: long tier, skipped under -short")
+	}
 	needTool(t, "python3")
 	dir := t.TempDir()
 	code := filepath.Join(dir, "code")
@@ -226,6 +232,9 @@ func TestPythonRequirementsFail(t *testing.T) {
 }
 
 func TestNodePackages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs packages from npm: long tier, skipped under -short")
+	}
 	needTool(t, "node")
 	needTool(t, "npm")
 	tests := []struct {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/redisconn"
 	"github.com/portico-dev/portico/internal/testtool"
 )
 
@@ -24,6 +25,18 @@ type Server struct {
 	URL  string // redis://127.0.0.1:PORT/0
 	cmd  *exec.Cmd
 	done chan struct{}
+}
+
+// Client dials the server with redisconn, as the process does (each call
+// per-call bound timeout), and closes the client when t ends.
+func (s *Server) Client(t testing.TB, timeout time.Duration) *redisconn.Client {
+	t.Helper()
+	c, err := redisconn.Dial(t.Context(), s.URL, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // Start starts a redis-server for t and stops it when t ends. It skips t
