@@ -150,19 +150,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for d = s.current.Load(); !d.acquire(); d = s.current.Load() {
 	}
 	defer d.release()
+	// Function URLs and WebSocket APIs have pipelines of their own; framing
+	// is still checked for each of their requests, in order (framing.go),
+	// and an upgrade's raw head must be attributed to it (HeaderNames).
+	var own http.Handler
 	if d.urls != nil && d.urlMatch(r) {
-		d.urls.ServeHTTP(w, r) // Lambda function URLs (internal/functionurl)
-		return
+		own = d.urls // Lambda function URLs (internal/functionurl)
+	} else if a := d.api(r.Host); a != nil && a.ws != nil {
+		own = a.ws // a WebSocket API (internal/websocket)
 	}
-	if a := d.api(r.Host); a != nil && a.ws != nil {
-		// Framing is checked for every request, in order (framing.go),
-		// and an upgrade's raw head must be attributed to it
-		// (HeaderNames).
+	if own != nil {
 		if err := framingError(r.Context()); err != nil {
 			edge.Render(w, err)
 			return
 		}
-		a.ws.ServeHTTP(w, r) // a WebSocket API (internal/websocket)
+		own.ServeHTTP(w, r)
 		return
 	}
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -114,6 +115,31 @@ func TestWebSocketAPIFraming(t *testing.T) {
 	defer mu.Unlock()
 	if len(statuses) != 1 || statuses[0] != http.StatusBadRequest || len(served) != 0 {
 		t.Errorf("statuses %v, served %q; want one 400 and nothing served", statuses, served)
+	}
+}
+
+// TestFunctionURLFraming: a request to a function URL with ambiguous
+// framing is refused with 400 as any other, not served and not left hanging.
+func TestFunctionURLFraming(t *testing.T) {
+	var served atomic.Int32
+	d := NewDeployment(nil)
+	d.SetFunctionURLs(func(*http.Request) bool { return true }, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		io.Copy(io.Discard, r.Body)
+	}))
+	s := New(Deps{})
+	s.Swap(d)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(s, Timeouts{})
+	go srv.Serve(FramingListener(ln))
+	t.Cleanup(func() { srv.Close() })
+	statuses, _ := exchange(t, ln.Addr().String(), "POST / HTTP/1.1\r\nHost: x\r\n"+
+		"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+smuggled)
+	if len(statuses) != 1 || statuses[0] != http.StatusBadRequest || served.Load() != 0 {
+		t.Errorf("statuses %v, served %d; want one 400 and nothing served", statuses, served.Load())
 	}
 }
 
