@@ -86,7 +86,7 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string, v vie
 		env[k] = v
 	}
 	if fn.OptDir != "" {
-		opt := v.opt
+		opt := v.Opt
 		for k, v := range layerEnv(fn.Runtime, opt) {
 			if k == "PATH" {
 				v = strings.Replace(env["PATH"], "/opt/bin", v, 1)
@@ -97,8 +97,8 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string, v vie
 	for k, v := range fn.Environment {
 		env[k] = v
 	}
-	runtimeDir := v.task
-	if p := v.translate(fn, cmd.Path); strings.LastIndexByte(p, '/') > 0 {
+	runtimeDir := v.Task
+	if p := v.Translate(fn.CodeDir, fn.OptDir, cmd.Path); strings.LastIndexByte(p, '/') > 0 {
 		runtimeDir = p[:strings.LastIndexByte(p, '/')]
 	}
 	reserved := map[string]string{
@@ -108,7 +108,7 @@ func (r *Runner) sandboxEnv(fn *Function, cmd *Command, runtimeAPI string, v vie
 		"AWS_REGION":                      r.cfg.Region,
 		"AWS_DEFAULT_REGION":              r.cfg.Region,
 		"_HANDLER":                        fn.Handler,
-		"LAMBDA_TASK_ROOT":                v.task,
+		"LAMBDA_TASK_ROOT":                v.Task,
 		"LAMBDA_RUNTIME_DIR":              runtimeDir,
 		"AWS_LAMBDA_RUNTIME_API":          runtimeAPI,
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.Name,

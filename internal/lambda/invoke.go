@@ -222,15 +222,15 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 	if c.cold {
 		t := time.NewTimer(r.cfg.InitTimeout + fn.Timeout)
 		select {
-		case <-sb.api.Ready():
-			c.initDur = sb.api.ReadyAt().Sub(sb.startedAt)
+		case <-sb.API().Ready():
+			c.initDur = sb.API().ReadyAt().Sub(sb.StartedAt())
 			p.sandboxChanged(sb, SandboxInitializing, SandboxBusy)
-		case <-sb.api.InitFailed():
-		case <-sb.exited:
+		case <-sb.API().InitFailed():
+		case <-sb.Exited():
 		case <-t.C:
 			t.Stop()
-			sb.kill()
-			d := r.now().Sub(sb.startedAt)
+			sb.Kill()
+			d := r.now().Sub(sb.StartedAt())
 			sb.platformLine("START RequestId: " + id + " Version: " + executedVersion)
 			c.initDur = d
 			return r.finish(c, r.timedOut(id, d), d), false, nil
@@ -260,9 +260,9 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 		inv.Stream = sg
 		sg.arm()
 	}
-	sb.timer.Reset(fn.Timeout)
-	res, err := sb.api.Invoke(ctx, &inv, sb.timer.C)
-	sb.timer.Stop()
+	sb.Timer().Reset(fn.Timeout)
+	res, err := sb.API().Invoke(ctx, &inv, sb.Timer().C)
+	sb.Timer().Stop()
 	if sg != nil {
 		sg.close() // no more chunks from the handler once Invoke is over
 		if err == nil && res.StreamErr != nil {
@@ -277,7 +277,7 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 	switch {
 	case err == nil:
 		sb.served = true
-		sb.drainOutput()
+		sb.DrainOutput()
 		o = outcome{payload: res.Payload, contentType: res.ContentType}
 		if res.Discard {
 			o.retire = retireDiscard
@@ -289,10 +289,10 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 			}
 		}
 	case errors.Is(err, runtimeapi.ErrInit):
-		sb.drainOutput()
+		sb.DrainOutput()
 		o = outcome{payload: res.Payload, contentType: "application/json", errorType: res.ErrorType, retire: retireInitError}
 		if c.initDur == 0 {
-			c.initDur = r.now().Sub(sb.startedAt)
+			c.initDur = r.now().Sub(sb.StartedAt())
 		}
 	case errors.Is(err, runtimeapi.ErrNotDelivered) && sb.served:
 		// The warm runtime exited between invocations: not this one's fault.
@@ -304,9 +304,9 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 	case errors.Is(err, runtimeapi.ErrNotDelivered), errors.Is(err, runtimeapi.ErrExited):
 		wait := time.NewTimer(time.Second)
 		select { // the exit status, and the output written before it
-		case <-sb.exited:
+		case <-sb.Exited():
 			select {
-			case <-sb.outDone:
+			case <-sb.OutputDone():
 			case <-wait.C:
 			}
 		case <-wait.C:
@@ -314,10 +314,10 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 		wait.Stop()
 		o = r.exitOutcome(sb, id)
 		if c.initDur == 0 && !sb.served {
-			c.initDur = r.now().Sub(sb.startedAt)
+			c.initDur = r.now().Sub(sb.StartedAt())
 		}
 	case errors.Is(err, runtimeapi.ErrTimeout):
-		sb.kill()
+		sb.Kill()
 		o = r.timedOut(id, dur)
 	default: // the caller's context ended (or the stream went idle)
 		p.release(sb, retireCanceled)
@@ -358,11 +358,11 @@ func (r *Runner) timedOut(id string, d time.Duration) outcome {
 // Runtime.OutOfMemory when the kernel's OOM killer did it.
 func (r *Runner) exitOutcome(sb *sandbox, id string) outcome {
 	typ := "Runtime.ExitError"
-	if sb.oomKill {
+	if sb.OOMKilled() {
 		typ = "Runtime.OutOfMemory"
 	}
 	msg := "RequestId: " + id + " Error: Runtime exited without providing a reason"
-	if d := sb.exitDescription(); d != "" {
+	if d := sb.ExitDescription(); d != "" {
 		msg = "RequestId: " + id + " Error: Runtime exited with error: " + d
 	}
 	return outcome{errorType: typ, status: "error", retire: retireExited,
@@ -391,7 +391,7 @@ func (r *Runner) finish(c *call, o outcome, dur time.Duration) *InvokeResult {
 	case "error":
 		extra += "Status: error\tError Type: " + o.errorType + "\t"
 	}
-	sb.platformLine(r.reportLine(p, id, dur, sb.peakMB(), extra))
+	sb.platformLine(r.reportLine(p, id, dur, sb.PeakMB(), extra))
 
 	res := &InvokeResult{RequestID: id, Payload: o.payload, ContentType: o.contentType, ExecutedVersion: executedVersion, Cold: cold}
 	if o.errorType != "" {

@@ -115,10 +115,10 @@ func attack(t *testing.T, isolation string) (*Runner, attackReport, Function) {
 	p.mu.Lock()
 	vsb := p.idle[0]
 	p.mu.Unlock()
-	_, port, _ := net.SplitHostPort(vsb.ln.Addr().String())
+	_, port, _ := net.SplitHostPort(vsb.RuntimeAPI())
 	portNum, _ := strconv.Atoi(port)
 	event, _ := json.Marshal(map[string]any{
-		"victim_pid":  vsb.cmd.Process.Pid,
+		"victim_pid":  vsb.PID(),
 		"victim_code": filepath.Join(victim.CodeDir, "app.py"),
 		"state_file":  stateFile,
 		"portico_pid": os.Getpid(),
@@ -237,7 +237,7 @@ func TestRuntimeAPIHijackFromHost(t *testing.T) {
 	invoke(t, r, "echo", `{}`)
 	p := r.lookup("echo")
 	p.mu.Lock()
-	addr := p.idle[0].ln.Addr().String()
+	addr := p.idle[0].RuntimeAPI()
 	p.mu.Unlock()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {

@@ -9,9 +9,9 @@
 //   - pool.go: the sandboxes of one function: acquire (warmest first, or a
 //     slot for a cold start), release, and retire, the one way a sandbox
 //     leaves a pool.
-//   - sandbox.go and isolation.go, memlimit.go, pidslimit.go, proc_*.go:
-//     one runtime process and its supervision (Linux-only parts behind
-//     build tags, with fallbacks).
+//   - sandbox.go, isolation.go: a sandbox as its pool holds it, over an
+//     execution environment of package execenv (one runtime process and
+//     its supervision, limits and isolation).
 //   - logs.go, credentials.go, env.go: what a function sees and writes.
 //
 // The Invoke API over HTTP is package invokeapi; the Runtime API each

@@ -42,9 +42,9 @@ func TestSandboxEnvLayers(t *testing.T) {
 			r := &Runner{cfg: Config{Region: "us-east-1"}, now: time.Now}
 			tt.fn.Name = "fn"
 			got := map[string]string{}
-			v := view{task: tt.fn.CodeDir, opt: tt.fn.OptDir}
+			v := view{Task: tt.fn.CodeDir, Opt: tt.fn.OptDir}
 			if tt.sandboxed {
-				v = view{task: "/var/task", opt: "/opt"}
+				v = view{Task: "/var/task", Opt: "/opt"}
 			}
 			for _, kv := range r.sandboxEnv(&tt.fn, &Command{Path: "/x/python3"}, "127.0.0.1:1", v) {
 				k, v, _ := strings.Cut(kv, "=")

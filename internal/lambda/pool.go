@@ -38,7 +38,7 @@ func (p *pool) acquire() (sb *sandbox, err error) {
 			sb = p.idle[len(p.idle)-1]
 			p.idle[len(p.idle)-1] = nil
 			p.idle = p.idle[:len(p.idle)-1]
-			if !sb.dead() && !sb.dying() {
+			if !sb.Dead() && !sb.Dying() {
 				p.busy[sb] = struct{}{}
 				p.sandboxChanged(sb, sb.state, SandboxBusy)
 				p.mu.Unlock()
@@ -91,7 +91,7 @@ func (p *pool) killBusy() {
 	}
 	p.mu.Unlock()
 	for _, sb := range busy {
-		sb.kill()
+		sb.Kill()
 	}
 }
 
@@ -128,7 +128,7 @@ func (p *pool) retire(sb *sandbox, why retireReason) {
 		return
 	}
 	delete(p.busy, sb)
-	sb.kill()
+	sb.Kill()
 }
 
 // startFailed gives back the slot of a sandbox that could not start.
@@ -149,7 +149,7 @@ func (p *pool) release(sb *sandbox, why retireReason) {
 		why = retireClosing
 	case p.draining:
 		why = retireDraining
-	case sb.dead():
+	case sb.Dead():
 		why = retireExited
 	}
 	if why != "" {
@@ -212,7 +212,7 @@ func (p *pool) reap(cutoff time.Time) {
 	var stop []*sandbox
 	keep := p.idle[:0]
 	for _, sb := range p.idle {
-		if sb.lastUsed.Before(cutoff) || sb.dead() {
+		if sb.lastUsed.Before(cutoff) || sb.Dead() {
 			stop = append(stop, sb)
 		} else {
 			keep = append(keep, sb)
@@ -224,7 +224,7 @@ func (p *pool) reap(cutoff time.Time) {
 	p.idle = keep
 	for _, sb := range stop {
 		why := retireIdle
-		if sb.dead() {
+		if sb.Dead() {
 			why = retireDead
 		}
 		p.retire(sb, why)

@@ -1,20 +1,15 @@
 package lambda
 
-import "context"
+import (
+	"context"
 
-// Command is how to start a function's runtime process. It mirrors
-// bootstrap.Command so the app can adapt that package's resolver.
-type Command struct {
-	Path string   // executable
-	Args []string // argv[1:]
-	Dir  string   // working directory (the code directory)
-	Env  []string // runtime-specific extras as KEY=VALUE; a PATH extra is prepended to Lambda's PATH
-	// CacheDirs are directories the runtime writes caches to (Python
-	// bytecode). An isolated sandbox gets a private one per function at the
-	// same path, so functions cannot poison each other's caches.
-	CacheDirs []string
-	Warnings  []string // e.g. retired runtime names; logged once per pool
-}
+	"github.com/portico-dev/portico/internal/lambda/execenv"
+)
+
+// Command is how to start a function's runtime process (see
+// execenv.Command). It mirrors bootstrap.Command so the app can adapt that
+// package's resolver.
+type Command = execenv.Command
 
 // Resolver says how to start a function's runtime. Errors are configuration
 // errors with a message fit for the user (missing interpreter, missing or

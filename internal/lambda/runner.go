@@ -15,6 +15,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/lambda/asyncq"
 	"github.com/portico-dev/portico/internal/lambda/bootstrap"
+	"github.com/portico-dev/portico/internal/lambda/execenv"
 )
 
 // Config configures a Runner. Zero values mean the documented defaults.
@@ -114,12 +115,10 @@ type Runner struct {
 	log      *slog.Logger
 	now      func() time.Time
 	resolver Resolver
-	mem      *memLimiter
-	iso      *isolation
-	pidsLim  *pidsLimiter // nil without isolation
-	obs      Observer     // nil: no observation
-	tracer   InvokeTracer // nil: no tracing
-	output   *output      // nil: logs are not echoed
+	host     *execenv.Host // isolation, limits: the execution environments' side
+	obs      Observer      // nil: no observation
+	tracer   InvokeTracer  // nil: no tracing
+	output   *output       // nil: logs are not echoed
 
 	deployMu sync.Mutex
 	pools    atomic.Pointer[map[string]*pool]
@@ -128,7 +127,7 @@ type Runner struct {
 	logsMu sync.Mutex
 	logs   map[string]*logBuffer
 
-	wg           sync.WaitGroup // sandbox goroutines
+	wg           sync.WaitGroup // the reaper (sandboxes' goroutines: host.Wait)
 	closeStarted atomic.Bool
 	closing      atomic.Bool // set once queued events are done
 	stop         chan struct{}
@@ -183,7 +182,7 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		cfg.SandboxUIDs = UIDRange{First: 2000000000, Count: 65536}
 	}
 	if cfg.SandboxPids == 0 {
-		cfg.SandboxPids = defaultSandboxPids
+		cfg.SandboxPids = execenv.DefaultSandboxPids
 	}
 	var errs []error
 	if cfg.MaxConcurrency < 0 {
@@ -229,7 +228,8 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	if deps.Resolver == nil {
 		deps.Resolver = BootstrapResolver{R: bootstrap.NewResolver(cfg.CacheDir)}
 	}
-	iso, err := newIsolation(cfg)
+	host, err := execenv.NewHost(execenv.HostConfig{Isolation: cfg.Isolation, MemoryLimit: cfg.MemoryLimit,
+		CacheDir: cfg.CacheDir, SandboxUIDs: cfg.SandboxUIDs, SandboxPids: cfg.SandboxPids}, deps.Now)
 	if err != nil {
 		return nil, fmt.Errorf("lambda runner: isolation: %w", err)
 	}
@@ -240,16 +240,12 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 		resolver: deps.Resolver,
 		obs:      deps.Observer,
 		tracer:   deps.Tracer,
-		mem:      newMemLimiter(cfg.MemoryLimit),
-		iso:      iso,
+		host:     host,
 		logs:     map[string]*logBuffer{},
 		stop:     make(chan struct{}),
 	}
 	if cfg.Output != nil {
 		r.output = &output{w: cfg.Output}
-	}
-	if iso.on() {
-		r.pidsLim = newPidsLimiter(r.mem)
 	}
 	r.pools.Store(&map[string]*pool{})
 	if err := r.events.init(r, deps.EventStore); err != nil {
@@ -259,7 +255,7 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	if !isolated {
 		isoDetail = "none (" + isoDetail + ")"
 	}
-	r.log.Info("lambda runner", "memory_limit", r.mem.mode, "max_concurrency", cfg.MaxConcurrency, "isolation", isoDetail)
+	r.log.Info("lambda runner", "memory_limit", r.host.MemoryMode(), "max_concurrency", cfg.MaxConcurrency, "isolation", isoDetail)
 	r.wg.Add(1)
 	go r.reaper()
 	return r, nil
@@ -267,7 +263,7 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 
 // MemoryLimitMode is the memory enforcement mode in use (see MemoryCgroup2
 // and friends).
-func (r *Runner) MemoryLimitMode() string { return r.mem.mode }
+func (r *Runner) MemoryLimitMode() string { return r.host.MemoryMode() }
 
 // functionNameRE is Lambda's function name constraint.
 var functionNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
@@ -281,7 +277,7 @@ func (r *Runner) prepare(fn Function) (Function, error) {
 		fn.MemoryMB = 128
 	}
 	if fn.EphemeralStorageMB == 0 {
-		fn.EphemeralStorageMB = defaultEphemeralMB
+		fn.EphemeralStorageMB = execenv.DefaultEphemeralMB
 	}
 	var errs []error
 	if !functionNameRE.MatchString(fn.Name) {
@@ -301,7 +297,7 @@ func (r *Runner) prepare(fn Function) (Function, error) {
 	} else if !st.IsDir() {
 		errs = append(errs, fmt.Errorf("code directory %q: not a directory", fn.CodeDir))
 	}
-	if err := r.checkReadable("code directory", fn.CodeDir); err != nil {
+	if err := r.host.CheckReadable("code directory", fn.CodeDir); err != nil {
 		errs = append(errs, err)
 	}
 	if fn.OptDir != "" {
@@ -309,7 +305,7 @@ func (r *Runner) prepare(fn Function) (Function, error) {
 			errs = append(errs, fmt.Errorf("layers directory %q: %w", fn.OptDir, err))
 		} else if !st.IsDir() {
 			errs = append(errs, fmt.Errorf("layers directory %q: not a directory", fn.OptDir))
-		} else if err := r.checkReadable("layers directory", fn.OptDir); err != nil {
+		} else if err := r.host.CheckReadable("layers directory", fn.OptDir); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -465,16 +461,13 @@ func (r *Runner) Close(ctx context.Context) error {
 	}
 	close(r.stop)
 	done := make(chan struct{})
-	go func() { r.wg.Wait(); close(done) }()
+	go func() { r.wg.Wait(); r.host.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("lambda close: waiting for sandboxes: %w", ctx.Err()))
 	}
-	r.mem.close()
-	if r.pidsLim != nil {
-		r.pidsLim.close()
-	}
+	r.host.Close()
 	r.logsMu.Lock()
 	for _, b := range r.logs {
 		if err := b.close(); err != nil {

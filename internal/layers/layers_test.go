@@ -11,7 +11,7 @@ const module = "github.com/portico-dev/portico/"
 
 // rule forbids the packages under any of from to depend, directly or not,
 // on any package under to (paths relative to the module, "x" covering x
-// and x/...).
+// and x/..., "x$" x alone).
 type rule struct {
 	name     string
 	from, to []string
@@ -26,6 +26,9 @@ var rules = []rule{
 		[]string{"internal/lambda", "internal/control"}},
 	{"the Invoke API reaches the runner only through its interface",
 		[]string{"internal/lambda/invokeapi"}, []string{"internal/lambda", "internal/control"}},
+	{"execution environments do not reach back into the runner",
+		[]string{"internal/lambda/execenv"},
+		[]string{"internal/lambda$", "internal/lambda/invokeapi", "internal/control"}},
 	{"the resource model does not import the runtime",
 		[]string{"internal/spec"},
 		[]string{"internal/lambda", "internal/control", "internal/gateway", "internal/s3",
@@ -76,6 +79,12 @@ func graph(t *testing.T) map[string][]string {
 
 func under(pkg string, roots []string) bool {
 	for _, r := range roots {
+		if exact, ok := strings.CutSuffix(r, "$"); ok {
+			if pkg == exact {
+				return true
+			}
+			continue
+		}
 		if pkg == r || strings.HasPrefix(pkg, r+"/") {
 			return true
 		}
@@ -134,7 +143,7 @@ func TestViolations(t *testing.T) {
 	g := map[string][]string{
 		"internal/gateway":      {"internal/router", "internal/lambda/pool"},
 		"internal/router":       nil,
-		"internal/lambda/pool":  {"internal/xrayid"},
+		"internal/lambda/pool":  {"internal/xrayid", "internal/lambda", "internal/lambda/sandbox"},
 		"internal/xrayid":       {"internal/router"},
 		"internal/authz/x":      {"internal/lambda"},
 		"internal/spec":         {"internal/iam"},
@@ -142,10 +151,12 @@ func TestViolations(t *testing.T) {
 		"internal/lambda":       nil,
 		"internal/observe/nope": nil,
 	}
-	rs := []rule{{"r", []string{"internal/gateway", "internal/authz"}, []string{"internal/lambda"}}}
+	rs := []rule{{"r", []string{"internal/gateway", "internal/authz"}, []string{"internal/lambda"}},
+		{"exact", []string{"internal/lambda/pool"}, []string{"internal/lambda$"}}}
 	ex := map[string]string{"internal/authz/x -> internal/lambda": "issue", "internal/observe/nope -> internal/lambda": "issue"}
 	got := violations(g, rs, ex, []string{"internal/xrayid", "internal/iam", "internal/gone"})
 	want := []string{
+		"exact: internal/lambda/pool -> internal/lambda",
 		"exception internal/observe/nope -> internal/lambda no longer occurs: remove it",
 		"leaf internal/gone: no such package",
 		"leaves import nothing of the module: internal/xrayid -> internal/router",
