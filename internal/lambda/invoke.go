@@ -62,7 +62,7 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 		}
 	}()
 	for attempt := 0; ; attempt++ {
-		sb, err := c.p.acquire()
+		sb, warm, err := c.p.Acquire()
 		var se *ServiceError
 		if errors.As(err, &se) && se.Type == "ResourceConflictException" && attempt < 3 {
 			// Redeployed meanwhile: use the new version of the function.
@@ -93,7 +93,7 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 				}
 			}
 		}
-		c.sb, c.cold, c.initDur = sb, sb == nil, 0
+		c.sb, c.cold, c.initDur = sb, !warm, 0
 		c.st = InvocationStats{Cold: c.cold}
 		if c.cold {
 			if res := r.coldStart(ctx, c); res != nil {
@@ -183,11 +183,11 @@ func (r *Runner) coldStart(ctx context.Context, c *call) *InvokeResult {
 		c.sb, err = p.startSandbox(ctx, cmd, req.LogTail)
 	}
 	if err == nil {
-		p.started(c.sb)
+		p.Started(c.sb)
 		return nil
 	}
 	c.sb = nil
-	p.startFailed()
+	p.StartFailed()
 	c.st.ErrorType = "Runtime.InvalidEntrypoint"
 	msg := "RequestId: " + id + " Error: " + err.Error()
 	var tail tailBuf
@@ -224,7 +224,7 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 		select {
 		case <-sb.API().Ready():
 			c.initDur = sb.API().ReadyAt().Sub(sb.StartedAt())
-			p.sandboxChanged(sb, SandboxInitializing, SandboxBusy)
+			p.Ready(sb)
 		case <-sb.API().InitFailed():
 		case <-sb.Exited():
 		case <-t.C:
@@ -236,7 +236,7 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 			return r.finish(c, r.timedOut(id, d), d), false, nil
 		case <-ctx.Done():
 			t.Stop()
-			p.release(sb, retireCanceled)
+			p.Release(sb, retireCanceled)
 			c.st.ErrorType = ErrorCanceled
 			return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, context.Cause(ctx))
 		}
@@ -266,7 +266,7 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 	if sg != nil {
 		sg.close() // no more chunks from the handler once Invoke is over
 		if err == nil && res.StreamErr != nil {
-			p.release(sb, retireStream)
+			p.Release(sb, retireStream)
 			sb.platformLine("END RequestId: " + id)
 			return nil, false, fmt.Errorf("lambda %s: invoke %s: stream: %w", fn.Name, id, res.StreamErr)
 		}
@@ -296,7 +296,7 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 		}
 	case errors.Is(err, runtimeapi.ErrNotDelivered) && sb.served:
 		// The warm runtime exited between invocations: not this one's fault.
-		p.release(sb, retireExited)
+		p.Release(sb, retireExited)
 		sb.logMu.Lock()
 		sb.tail = nil
 		sb.logMu.Unlock()
@@ -320,7 +320,7 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 		sb.Kill()
 		o = r.timedOut(id, dur)
 	default: // the caller's context ended (or the stream went idle)
-		p.release(sb, retireCanceled)
+		p.Release(sb, retireCanceled)
 		c.st.Duration, c.st.ErrorType = dur, ErrorCanceled
 		sb.platformLine("END RequestId: " + id)
 		if c := context.Cause(ctx); c != nil {
@@ -406,7 +406,7 @@ func (r *Runner) finish(c *call, o outcome, dur time.Duration) *InvokeResult {
 	}
 	sb.tail = nil
 	sb.logMu.Unlock()
-	p.release(sb, o.retire)
+	p.Release(sb, o.retire)
 	return res
 }
 

@@ -41,14 +41,7 @@ func (r *Runner) RefuseSandboxes(ln net.Listener) net.Listener {
 func (r *Runner) runtimePIDs() []int {
 	var out []int
 	for _, p := range *r.pools.Load() {
-		p.mu.Lock()
-		for _, sb := range p.idle {
-			out = append(out, sb.PID())
-		}
-		for sb := range p.busy {
-			out = append(out, sb.PID())
-		}
-		p.mu.Unlock()
+		p.Each(func(sb *sandbox) { out = append(out, sb.PID()) })
 	}
 	return out
 }

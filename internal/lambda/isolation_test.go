@@ -112,9 +112,7 @@ func attack(t *testing.T, isolation string) (*Runner, attackReport, Function) {
 		t.Fatalf("victim: %s", res.Payload)
 	}
 	p := r.lookup("victim")
-	p.mu.Lock()
-	vsb := p.idle[0]
-	p.mu.Unlock()
+	vsb := p.Idle()[0]
 	_, port, _ := net.SplitHostPort(vsb.RuntimeAPI())
 	portNum, _ := strconv.Atoi(port)
 	event, _ := json.Marshal(map[string]any{
@@ -236,9 +234,7 @@ func TestRuntimeAPIHijackFromHost(t *testing.T) {
 	requireIsolation(t, r)
 	invoke(t, r, "echo", `{}`)
 	p := r.lookup("echo")
-	p.mu.Lock()
-	addr := p.idle[0].RuntimeAPI()
-	p.mu.Unlock()
+	addr := p.Idle()[0].RuntimeAPI()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)

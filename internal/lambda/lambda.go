@@ -6,9 +6,11 @@
 //   - invoke.go, stream.go: one invocation, a call value carried from the
 //     pool's acquire to finish (buffered or streamed); async.go the
 //     asynchronous queue's scheduling over asyncq.
-//   - pool.go: the sandboxes of one function: acquire (warmest first, or a
-//     slot for a cold start), release, and retire, the one way a sandbox
-//     leaves a pool.
+//   - pool.go: one deployed function: its warm sandboxes in a
+//     warmpool.Pool (acquire, warmest first or a slot for a cold start;
+//     release; retire, the one way a sandbox leaves a pool), its log, its
+//     runtime's command; and what the pools need of the runner (the
+//     global cap).
 //   - sandbox.go, isolation.go: a sandbox as its pool holds it, over an
 //     execution environment of package execenv (one runtime process and
 //     its supervision, limits and isolation).

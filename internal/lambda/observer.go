@@ -54,27 +54,6 @@ type InvokeTracer interface {
 	StartInvoke(ctx context.Context, function string) (traceHeader string, end func(InvocationStats))
 }
 
-// sandboxChanged reports a transition of sb (nil: a slot with no sandbox
-// yet) to the observer and records the new state.
-func (p *pool) sandboxChanged(sb *sandbox, from, to SandboxState) {
-	if sb != nil {
-		sb.state = to
-	}
-	if o := p.r.obs; o != nil && from != to {
-		o.SandboxChanged(p.fn.Name, from, to)
-	}
-}
-
-// sandboxStopped reports that sb (nil: a slot whose sandbox never started)
-// stopped.
-func (p *pool) sandboxStopped(sb *sandbox) {
-	from := SandboxInitializing
-	if sb != nil {
-		from = sb.state
-	}
-	p.sandboxChanged(sb, from, SandboxNone)
-}
-
 // invoked reports a finished invocation.
 func (r *Runner) invoked(p *pool, s InvocationStats) {
 	if o := r.obs; o != nil {

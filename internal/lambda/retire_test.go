@@ -45,8 +45,8 @@ func (h *retireLog) take() []string {
 }
 
 // TestRetireReasons: every way a sandbox leaves its pool goes through
-// pool.retire, which says why; a sandbox that served well goes back idle
-// and is not retired.
+// the warm pool's one retire path, which says why; a sandbox that served
+// well goes back idle and is not retired.
 func TestRetireReasons(t *testing.T) {
 	// gone's bootstrap passes the deploy's check and is removed before the
 	// first invocation starts it.

@@ -361,8 +361,7 @@ func (r *Runner) Deploy(ctx context.Context, fns []Function) error {
 		if err != nil {
 			return fmt.Errorf("lambda deploy: %w", err)
 		}
-		p := &pool{r: r, fn: fn, arn: FunctionARN(r.cfg.Region, r.cfg.AccountID, fn.Name), logs: logs,
-			busy: map[*sandbox]struct{}{}}
+		p := r.newPool(fn, logs)
 		// Resolve the runtime now (interpreter lookup, Go build): a
 		// missing interpreter or bootstrap fails the deploy with a clear
 		// error, and the first invocation's cold start does not pay for it.
@@ -374,7 +373,7 @@ func (r *Runner) Deploy(ctx context.Context, fns []Function) error {
 	r.pools.Store(&next)
 	for name, p := range old {
 		if next[name] != p {
-			p.drain()
+			p.Drain()
 		}
 	}
 	r.events.deployedOnce()
@@ -383,35 +382,6 @@ func (r *Runner) Deploy(ctx context.Context, fns []Function) error {
 
 // lookup returns the pool of a function name, nil if unknown.
 func (r *Runner) lookup(name string) *pool { return (*r.pools.Load())[name] }
-
-// takeSlot reserves one sandbox against the global cap.
-func (r *Runner) takeSlot() bool {
-	for {
-		n := r.slots.Load()
-		if n >= int64(r.cfg.MaxConcurrency) {
-			return false
-		}
-		if r.slots.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
-}
-
-func (r *Runner) releaseSlot() { r.slots.Add(-1) }
-
-// evictIdle stops the least recently used idle sandbox of any function.
-func (r *Runner) evictIdle() bool {
-	var victim *pool
-	var oldest time.Time
-	for _, p := range *r.pools.Load() {
-		p.mu.Lock()
-		if len(p.idle) > 0 && (victim == nil || p.idle[0].lastUsed.Before(oldest)) {
-			victim, oldest = p, p.idle[0].lastUsed
-		}
-		p.mu.Unlock()
-	}
-	return victim != nil && victim.evictOldest()
-}
 
 // reaper stops idle sandboxes after the idle timeout.
 func (r *Runner) reaper() {
@@ -432,7 +402,7 @@ func (r *Runner) reaper() {
 		case <-t.C:
 			cutoff := r.now().Add(-r.cfg.IdleTimeout)
 			for _, p := range *r.pools.Load() {
-				p.reap(cutoff)
+				p.Reap(cutoff)
 			}
 		}
 	}
@@ -456,8 +426,8 @@ func (r *Runner) Close(ctx context.Context) error {
 	r.pools.Store(&map[string]*pool{})
 	r.deployMu.Unlock()
 	for _, p := range pools {
-		p.drain()
-		p.killBusy()
+		p.Drain()
+		p.KillBusy()
 	}
 	close(r.stop)
 	done := make(chan struct{})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/portico-dev/portico/internal/lambda/execenv"
 )
@@ -16,9 +15,7 @@ type sandbox struct {
 	*execenv.Env
 	pool *pool
 
-	state    SandboxState // for the Observer; see pool.sandboxChanged
-	served   bool         // has taken an invocation (only the invoking goroutine touches it)
-	lastUsed time.Time    // guarded by pool.mu
+	served bool // has taken an invocation (only the invoking goroutine touches it)
 
 	logMu sync.Mutex
 	tail  *tailBuf // the current invocation's log tail, nil when not wanted

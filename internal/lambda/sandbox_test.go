@@ -223,7 +223,7 @@ func TestFunctionFailures(t *testing.T) {
 	})
 	t.Run("timeout kills the process and re-inits", func(t *testing.T) {
 		invoke(t, r, "slow", `{"ms":1}`)
-		before := r.lookup("slow").idle[0].PID()
+		before := r.lookup("slow").Idle()[0].PID()
 		res := invoke(t, r, "slow", `{"ms":3000}`)
 		if typ, _ := errorBody(t, res); typ != "Sandbox.Timedout" {
 			t.Fatalf("got %s", res.Payload)
@@ -384,7 +384,7 @@ func TestRedeploy(t *testing.T) {
 		t.Errorf("in-flight invocation during redeploy: %s", res.Payload)
 	}
 	invoke(t, r, "echo", `{}`)
-	if pid := r.lookup("echo").idle[0].PID(); pid != echoPid {
+	if pid := r.lookup("echo").Idle()[0].PID(); pid != echoPid {
 		t.Error("unchanged function lost its warm sandbox")
 	}
 	if res := invoke(t, r, "slow", `{"ms":1}`); !strings.Contains(string(res.LogTail), "Init Duration") {

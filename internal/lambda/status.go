@@ -15,10 +15,9 @@ func (r *Runner) Functions() []FunctionStatus {
 	pools := *r.pools.Load()
 	out := make([]FunctionStatus, 0, len(pools))
 	for _, p := range pools {
-		p.mu.Lock()
-		s := FunctionStatus{Name: p.fn.Name, Runtime: p.fn.Runtime, MemoryMB: p.fn.MemoryMB, Idle: len(p.idle), Busy: len(p.busy)}
-		s.Starting = p.total - s.Idle - s.Busy
-		p.mu.Unlock()
+		idle, busy, total := p.Counts()
+		s := FunctionStatus{Name: p.fn.Name, Runtime: p.fn.Runtime, MemoryMB: p.fn.MemoryMB, Idle: idle, Busy: busy}
+		s.Starting = total - s.Idle - s.Busy
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
