@@ -426,6 +426,12 @@ var aLongTimeAgo = time.Unix(1, 0)
 // returned as it is.
 func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head []byte, body *body) (*conn, *response, error) {
 	c := pool.get(time.Now())
+	for body.rest != nil && c != nil && !alive(c.nc) {
+		// A streamed body cannot be replayed: do not start it on a
+		// connection the upstream has closed.
+		c.nc.Close()
+		c = pool.get(time.Now())
+	}
 	reused := c != nil
 	for {
 		if c == nil {
