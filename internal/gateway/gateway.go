@@ -3,7 +3,8 @@
 //
 //	access log -> request ID -> recover -> framing -> API and stage
 //	-> limits -> route (CORS preflights) -> authorize -> throttle
-//	-> read body (body timeouts) -> integrate (integration timeout)
+//	-> read body (body timeouts; only the first StreamAhead bytes for
+//	integrations that stream the rest) -> integrate (integration timeout)
 //	-> render errors
 //
 // The request is attributed to its API and stage as soon as they are known

@@ -50,9 +50,13 @@ func keepAlivePOSTs(t *testing.T, streamed bool) {
 	if testing.Short() {
 		total = 1000
 	}
+	idle, pause := 2*time.Millisecond, time.Duration(0)
 	if streamed {
-		// One worker: a connection idles exactly as long as it sleeps.
-		total, workers = 400, 1
+		// One worker: a connection idles exactly as long as it pauses,
+		// well past the upstream's idle timeout, or not at all (the
+		// margin is for the scheduler of a loaded machine).
+		total, workers = 200, 1
+		idle, pause = 25*time.Millisecond, 50*time.Millisecond
 	}
 	var conns atomic.Int64
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +67,7 @@ func keepAlivePOSTs(t *testing.T, streamed bool) {
 		}
 		io.WriteString(w, "ok")
 	}))
-	up.Config.IdleTimeout = 2 * time.Millisecond
+	up.Config.IdleTimeout = idle
 	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
@@ -109,7 +113,7 @@ func keepAlivePOSTs(t *testing.T, streamed bool) {
 				case streamed:
 					// Idle until the upstream surely closed: the race
 					// with a close under way is the buffered case's.
-					time.Sleep(20 * time.Millisecond)
+					time.Sleep(pause)
 				default: // idle about long enough for the upstream to close
 					time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 				}

@@ -2,6 +2,10 @@
 // route's request to an HTTP(S) upstream and streams the upstream's response
 // back unchanged, as API Gateway HTTP APIs do.
 //
+// A request body reaches the upstream whole, or, past the first bytes the
+// gateway read ahead, streamed as the client sends it (StreamsBody,
+// integration.Request.BodyRest).
+//
 // The upstream side is a small HTTP/1.1 client of its own (see Transport):
 // pooled keep-alive connections with pooled buffers, the request head
 // written in one piece, the response head parsed without net/http's
@@ -302,8 +306,8 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 	}
 	b := &body{buf: r.Body, rest: r.BodyRest, length: r.BodyLength}
 	if b.rest != nil {
-		cb := p.t.bufs.Get().(*[]byte)
-		defer p.t.bufs.Put(cb)
+		cb := p.t.up.Get().(*[]byte)
+		defer p.t.up.Put(cb)
 		b.copyBuf = *cb
 	}
 	if len(p.targets) == 1 {
@@ -679,7 +683,8 @@ func (p *Proxy) appendHead(b []byte, tmpl *uriTemplate, method, host string, r *
 
 // skipRequestHeader reports whether a client header (canonical key) is not
 // forwarded as-is: hop-by-hop headers, those the proxy sets itself, and
-// Expect (the gateway already read the body).
+// Expect (the gateway answers it: net/http sends 100 Continue when the body
+// is first read).
 func (p *Proxy) skipRequestHeader(k string) bool {
 	switch k {
 	case "Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
