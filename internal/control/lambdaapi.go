@@ -27,15 +27,16 @@ import (
 // override.go).
 
 // LambdaHandler serves Lambda's management operations and passes every
-// other request to next (the runner's Invoke API) when next is a
-// *http.ServeMux with a pattern for it; what neither serves answers 501
-// NotImplemented in Lambda's error shape, never a plain-text 404.
+// other request to next (the runner's Invoke API) when next has a pattern
+// for it (a *http.ServeMux or *invokeapi.Handler: see patterns), or always
+// when next cannot tell; what neither serves answers 501 NotImplemented in
+// Lambda's error shape, never a plain-text 404.
 func (c *Controller) LambdaHandler(next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	for _, op := range c.lambdaOperations() {
 		mux.HandleFunc(op.pattern, op.serve)
 	}
-	nextMux, _ := next.(*http.ServeMux)
+	nextMux, _ := next.(patterns)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if nextMux != nil {
 			if _, pattern := nextMux.Handler(r); pattern != "" {
@@ -50,6 +51,12 @@ func (c *Controller) LambdaHandler(next http.Handler) http.Handler {
 			Message: unsupported("Lambda", r).Error()})
 	})
 	return mux
+}
+
+// patterns is a handler that tells which of its patterns serves a request
+// (http.ServeMux.Handler's contract).
+type patterns interface {
+	Handler(*http.Request) (http.Handler, string)
 }
 
 type operation struct {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 	"github.com/portico-dev/portico/internal/spec"
 )
 
@@ -187,6 +188,8 @@ func TestUnsupported(t *testing.T) {
 		{c.Handler(), "GET", "/v2/domainnames/example.com/apimappings", 404, "NotFoundException", ""},
 		{c.LambdaHandler(invoke), "DELETE", "/2015-03-31/functions/x", 501, "NotImplemented", `"Portico does not serve this Lambda operation: DELETE /2015-03-31/functions/x"`},
 		{c.LambdaHandler(invoke), "GET", "/nope", 501, "NotImplemented", `"Type":"Service"`},
+		// The real Invoke API in front: its patterns are consulted too.
+		{c.LambdaHandler(invokeapi.New(nil)), "DELETE", "/2015-03-31/functions/x", 501, "NotImplemented", `"Portico does not serve this Lambda operation: DELETE /2015-03-31/functions/x"`},
 		{c.LambdaHandler(invoke), "GET", "/2015-03-31/functions/x", 404, "ResourceNotFoundException", `Function not found`},
 		{c.LambdaHandler(invoke), "POST", "/2015-03-31/functions/x/invocations", 299, "", ""},
 	}

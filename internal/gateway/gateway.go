@@ -3,7 +3,8 @@
 //
 //	access log -> request ID -> recover -> framing -> API and stage
 //	-> limits -> route (CORS preflights) -> authorize -> throttle
-//	-> read body (body timeouts) -> integrate (integration timeout):
+//	-> read body (body timeouts; only the first StreamAhead bytes for
+//	integrations that stream the rest) -> integrate (integration timeout):
 //	     token limits and metering (Route.Tokens, openAICompatible)
 //	     -> concurrency queue (Route.Queue, maxConcurrency)
 //	     -> the integration (AWS_PROXY, HTTP_PROXY)
@@ -227,7 +228,7 @@ func (s *Server) observe(ir *integration.Request, rw *recorder, start time.Time,
 		rec.Path = r.URL.EscapedPath()
 	}
 	rec.DomainName, rec.SourceIP, rec.UserAgent = hostOnly(r.Host), hostOnly(r.RemoteAddr), r.UserAgent()
-	rec.Status, rec.RequestLen, rec.ResponseLen = rw.status, int64(len(ir.Body)), rw.bytes
+	rec.Status, rec.RequestLen, rec.ResponseLen = rw.status, rw.bodyLen, rw.bytes
 	rec.APIKeyID = ir.APIKey
 	rec.ResponseLatency = s.deps.Now().Sub(start)
 	if !rw.integStart.IsZero() {
@@ -373,6 +374,7 @@ func (s *Server) serve(ctx context.Context, w *recorder, r *http.Request, d *Dep
 		body, err := readBody(w, r, (*bp)[:0], s.deps.Timeouts)
 		*bp = body
 		ir.Body = body
+		w.bodyLen = int64(len(body))
 		return err
 	}
 
@@ -410,9 +412,18 @@ func (s *Server) serve(ctx context.Context, w *recorder, r *http.Request, d *Dep
 	if err != nil {
 		return err
 	}
-	// Read the body, within the body timeouts (timeouts.go).
+	// Read the body, within the body timeouts (timeouts.go): whole, or
+	// only its first bytes when the integration streams the rest.
 	if !rt.AuthorizerNeedsBody || rt.Authorizer == nil {
-		if err := read(); err != nil {
+		if bs, ok := rt.serve.(integration.BodyStreamer); ok && bs.StreamsBody() { // the composed integration: wrappers buffer
+			rest, err := readStreamed(w, r, bp, ir, s.deps.Timeouts)
+			if err != nil {
+				return err
+			}
+			if rest != nil {
+				defer func() { w.bodyLen = rest.n }()
+			}
+		} else if err := read(); err != nil {
 			return err
 		}
 	}
@@ -524,6 +535,7 @@ type recorder struct {
 	stage      *Stage    // the selected stage, for its sinks
 	integStart time.Time // when the integration was called
 	firstByte  time.Time // when its response header was sent
+	bodyLen    int64     // request body bytes read
 }
 
 // commit records that the header is being sent with status code.

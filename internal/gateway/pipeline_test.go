@@ -117,3 +117,54 @@ func TestPipelineLeavesClientRequest(t *testing.T) {
 		t.Errorf("client's request header changed: %v, was %v", req.Header, before)
 	}
 }
+
+// streamer is an integration that streams request bodies
+// (integration.BodyStreamer); it reports what the gateway handed it.
+type streamer struct{ got chan *integration.Request }
+
+func (s streamer) StreamsBody() bool { return true }
+func (s streamer) Serve(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
+	s.got <- &integration.Request{Body: append([]byte(nil), r.Body...), BodyRest: r.BodyRest}
+	if r.BodyRest != nil {
+		_, err := io.Copy(io.Discard, r.BodyRest)
+		return err
+	}
+	return nil
+}
+
+// TestPipelineStreamsOnlyBare: a body past StreamAhead is streamed to an
+// integration that streams, and read whole when a wrapper (the queue, token
+// metering) composed around that integration needs it: the decision is
+// made on what the route serves, not on the bare integration.
+func TestPipelineStreamsOnlyBare(t *testing.T) {
+	q, err := queue.New(queue.Config{MaxConcurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := streamer{got: make(chan *integration.Request, 1)}
+	a := NewAPI("abc1234567", "up", "000000000000")
+	routes := []router.Route[*Route]{
+		{Key: "POST /bare", Method: "POST", Path: "/bare", Value: &Route{Key: "POST /bare", Integration: it}},
+		{Key: "POST /queued", Method: "POST", Path: "/queued", Value: &Route{Key: "POST /queued", Integration: it, Queue: q}},
+	}
+	if err := a.AddStage("$default", nil, routes); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Deps{})
+	s.Swap(NewDeployment([]*API{a}))
+	body := strings.Repeat("x", 3*StreamAhead)
+	for _, tt := range []struct {
+		path   string
+		stream bool
+	}{{"/bare", true}, {"/queued", false}} {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("POST", tt.path, strings.NewReader(body)))
+		if w.Code != 200 {
+			t.Fatalf("%s: status %d %s", tt.path, w.Code, w.Body)
+		}
+		got := <-it.got
+		if streamed := got.BodyRest != nil; streamed != tt.stream || (!tt.stream && len(got.Body) != len(body)) {
+			t.Errorf("%s: streamed %v with %d bytes read ahead, want streamed %v", tt.path, streamed, len(got.Body), tt.stream)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package integration
 import (
 	"context"
 	"crypto/x509"
+	"io"
 	"net/http"
 	"time"
 
@@ -22,6 +23,18 @@ type Request struct {
 	// integrations must not keep it.
 	HTTP *http.Request
 	Body []byte
+	// BodyRest, when not nil, is the rest of a streamed body: Body then
+	// holds only its first bytes, and BodyRest reads the remainder from
+	// the client as it is consumed, within the payload limit and the body
+	// timeouts. The gateway sets it only for integrations that implement
+	// BodyStreamer, and only for bodies longer than the first bytes it
+	// reads ahead (see docs/http-proxy.md). Its errors other than io.EOF
+	// are the client's (*edge.Error: 413 over the payload limit, 408 too
+	// slow, 400 when the client broke off) and are returned by Serve as
+	// they are, before anything was written. BodyLength is the declared
+	// length of the whole body (Content-Length), -1 when not declared.
+	BodyRest   io.Reader
+	BodyLength int64
 
 	// RawPath is the path as the client sent it, stage prefix included
 	// ("/v1/orders/42"); Path is the stage-relative path used for routing
@@ -97,6 +110,15 @@ type JWTAuthorizer struct {
 // away. Implementations are safe for concurrent use.
 type Integration interface {
 	Serve(ctx context.Context, w http.ResponseWriter, r *Request) error
+}
+
+// BodyStreamer is implemented by integrations that can take a streamed
+// request body (Request.BodyRest). StreamsBody reports whether they do;
+// wrappers that read the whole body (token counting, signatures) do not
+// implement it, so their integrations receive the body buffered.
+type BodyStreamer interface {
+	Integration
+	StreamsBody() bool
 }
 
 // Func adapts a function to the Integration interface.

@@ -2,6 +2,10 @@
 // route's request to an HTTP(S) upstream and streams the upstream's response
 // back unchanged, as API Gateway HTTP APIs do.
 //
+// A request body reaches the upstream whole, or, past the first bytes the
+// gateway read ahead, streamed as the client sends it (StreamsBody,
+// integration.Request.BodyRest).
+//
 // The upstream side is a small HTTP/1.1 client of its own (see Transport):
 // pooled keep-alive connections with pooled buffers, the request head
 // written in one piece, the response head parsed without net/http's
@@ -18,6 +22,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -299,8 +304,14 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 	if method == "" {
 		method = r.HTTP.Method
 	}
+	b := &body{buf: r.Body, rest: r.BodyRest, length: r.BodyLength}
+	if b.rest != nil {
+		cb := p.t.up.Get().(*[]byte)
+		defer p.t.up.Put(cb)
+		b.copyBuf = *cb
+	}
 	if len(p.targets) == 1 {
-		c, resp, err := p.attempt(ctx, p.targets[0], method, r)
+		c, resp, err := p.attempt(ctx, p.targets[0], method, r, b)
 		if err != nil {
 			return err
 		}
@@ -309,21 +320,23 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 	var buf [8]*target
 	order := p.order(buf[:0])
 	for i, tg := range order {
-		last := i == len(order)-1
-		c, resp, err := p.attempt(ctx, tg, method, r)
+		// A streamed body that has started cannot be sent again: the
+		// upstream that received it answers.
+		last := i == len(order)-1 || b.started
+		c, resp, err := p.attempt(ctx, tg, method, r, b)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || b.clientErr != nil {
 				return err // the deadline or the client ended the request
 			}
 			p.markDown(tg)
-			if last {
+			if last || b.started {
 				return err
 			}
 			continue
 		}
 		if resp.status >= 500 || resp.status == http.StatusTooManyRequests {
 			p.markDown(tg)
-			if !last && ctx.Err() == nil {
+			if !last && !b.started && ctx.Err() == nil {
 				c.release(false) // the body is not read: do not reuse
 				continue
 			}
@@ -333,15 +346,38 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 	panic("unreachable")
 }
 
+// StreamsBody reports that the proxy takes streamed bodies
+// (integration.BodyStreamer): their rest goes to the upstream as the
+// client sends it.
+func (p *Proxy) StreamsBody() bool { return true }
+
+// body is a request's body on its way to upstreams: whole in buf, or buf
+// and then rest (streamed), sent with Content-Length when length is known
+// and chunked otherwise.
+type body struct {
+	buf     []byte
+	rest    io.Reader // nil when buf is the whole body
+	length  int64     // declared length of a streamed body, -1 unknown
+	copyBuf []byte
+	// started reports that rest was read from: the body cannot be sent
+	// again (no retry, no failover).
+	started bool
+	// clientErr is rest's error (the client's side), to be returned as is.
+	clientErr error
+}
+
+// chunked reports whether the body goes to the upstream chunked.
+func (b *body) chunked() bool { return b.rest != nil && b.length < 0 }
+
 // attempt sends r to one upstream and reads the response head.
-func (p *Proxy) attempt(ctx context.Context, tg *target, method string, r *integration.Request) (*conn, *response, error) {
+func (p *Proxy) attempt(ctx context.Context, tg *target, method string, r *integration.Request, b *body) (*conn, *response, error) {
 	pool, host, err := p.hostFor(tg, r.StageVariables)
 	if err != nil {
 		return nil, nil, edge.New(edge.InternalError, fmt.Errorf("httpproxy: upstream host: %w", err))
 	}
 	hb := p.t.head.Get().(*[]byte)
-	head := p.appendHead((*hb)[:0], tg.tmpl, method, host, r)
-	c, resp, err := p.roundTrip(ctx, pool, head, r.Body)
+	head := p.appendHead((*hb)[:0], tg.tmpl, method, host, r, b)
+	c, resp, err := p.roundTrip(ctx, pool, head, b)
 	if cap(head) <= 64<<10 {
 		*hb = head[:0]
 		p.t.head.Put(hb)
@@ -388,9 +424,18 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // roundTrip sends the request and reads the response head, retrying once on
 // a fresh connection when a reused idle connection failed before any byte
-// of the response arrived (the upstream closed it while it sat idle).
-func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head, body []byte) (*conn, *response, error) {
+// of the response arrived (the upstream closed it while it sat idle) and
+// the body can be sent again. A failure to read a streamed body from the
+// client ends the upstream request (its connection is closed) and is
+// returned as it is.
+func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head []byte, body *body) (*conn, *response, error) {
 	c := pool.get(time.Now())
+	for body.rest != nil && c != nil && !alive(c.nc) {
+		// A streamed body cannot be replayed: do not start it on a
+		// connection the upstream has closed.
+		c.nc.Close()
+		c = pool.get(time.Now())
+	}
 	reused := c != nil
 	for {
 		if c == nil {
@@ -401,6 +446,10 @@ func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head, body []byte
 		}
 		c.watch(ctx)
 		werr := c.send(head, body)
+		if body.clientErr != nil {
+			c.release(false)
+			return nil, nil, body.clientErr
+		}
 		resp, gotByte, err := c.readHead(p.t.cfg.MaxResponseHeaderBytes)
 		if err == nil {
 			resp.broken = werr != nil
@@ -413,7 +462,7 @@ func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head, body []byte
 		if ctx.Err() != nil {
 			return nil, nil, p.failure(ctx, pool, "request", err)
 		}
-		if reused && !gotByte {
+		if reused && !gotByte && !body.started {
 			p.t.retries.Add(1)
 			c, reused = nil, false
 			continue
@@ -469,19 +518,76 @@ func (c *conn) release(reusable bool) {
 	}
 }
 
-// send writes the request head and body.
-func (c *conn) send(head, body []byte) error {
+// send writes the request head and body. The rest of a streamed body is
+// copied as the client sends it, each read flushed to the upstream; a
+// failure to read it is left in b.clientErr (the upstream's body is then
+// incomplete: the caller closes the connection).
+func (c *conn) send(head []byte, b *body) error {
 	if _, err := c.bw.Write(head); err != nil {
 		return err
 	}
-	if _, err := c.bw.Write(body); err != nil {
+	if b.rest == nil {
+		if _, err := c.bw.Write(b.buf); err != nil {
+			return err
+		}
+		return c.bw.Flush()
+	}
+	if err := c.writeChunk(b.buf, b.chunked()); err != nil {
 		return err
 	}
-	return c.bw.Flush()
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	b.started = true
+	for {
+		n, rerr := b.rest.Read(b.copyBuf)
+		if n > 0 {
+			if err := c.writeChunk(b.copyBuf[:n], b.chunked()); err != nil {
+				return err
+			}
+			if err := c.bw.Flush(); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			b.clientErr = rerr
+			return rerr
+		}
+	}
+	if b.chunked() {
+		if _, err := c.bw.WriteString("0\r\n\r\n"); err != nil {
+			return err
+		}
+		return c.bw.Flush()
+	}
+	return nil
+}
+
+// writeChunk writes p, as one chunk when chunked.
+func (c *conn) writeChunk(p []byte, chunked bool) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if chunked {
+		var sz [16]byte
+		c.bw.Write(strconv.AppendInt(sz[:0], int64(len(p)), 16))
+		c.bw.WriteString("\r\n")
+	}
+	if _, err := c.bw.Write(p); err != nil {
+		return err
+	}
+	if chunked {
+		_, err := c.bw.WriteString("\r\n")
+		return err
+	}
+	return nil
 }
 
 // appendHead appends the upstream request line and headers.
-func (p *Proxy) appendHead(b []byte, tmpl *uriTemplate, method, host string, r *integration.Request) []byte {
+func (p *Proxy) appendHead(b []byte, tmpl *uriTemplate, method, host string, r *integration.Request, body *body) []byte {
 	hr := r.HTTP
 	b = append(b, method...)
 	b = append(b, ' ')
@@ -507,9 +613,16 @@ func (p *Proxy) appendHead(b []byte, tmpl *uriTemplate, method, host string, r *
 			b = append(b, "\r\n"...)
 		}
 	}
-	if len(r.Body) > 0 || method == "POST" || method == "PUT" || method == "PATCH" {
+	switch {
+	case body.chunked():
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	case body.rest != nil:
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, int64(len(r.Body)), 10)
+		b = strconv.AppendInt(b, body.length, 10)
+		b = append(b, "\r\n"...)
+	case len(body.buf) > 0 || method == "POST" || method == "PUT" || method == "PATCH":
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(body.buf)), 10)
 		b = append(b, "\r\n"...)
 	}
 
@@ -570,7 +683,8 @@ func (p *Proxy) appendHead(b []byte, tmpl *uriTemplate, method, host string, r *
 
 // skipRequestHeader reports whether a client header (canonical key) is not
 // forwarded as-is: hop-by-hop headers, those the proxy sets itself, and
-// Expect (the gateway already read the body).
+// Expect (the gateway answers it: net/http sends 100 Continue when the body
+// is first read).
 func (p *Proxy) skipRequestHeader(k string) bool {
 	switch k {
 	case "Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade",

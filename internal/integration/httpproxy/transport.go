@@ -51,6 +51,7 @@ type Transport struct {
 	retries atomic.Uint64 // requests replayed on a fresh connection
 
 	bufs sync.Pool // *[]byte of copyBufSize, for body copies
+	up   sync.Pool // *[]byte of upBufSize, for streamed request bodies
 	head sync.Pool // *[]byte, for request heads
 }
 
@@ -67,6 +68,11 @@ const (
 	writeBufSize  = 8 << 10
 	maxIdleBounds = 1 << 16
 )
+
+// upBufSize bounds one read of a streamed request body: 128 KiB cut the CPU
+// per 1 MiB upload by about a tenth against 32 KiB (fewer reads and writes)
+// for 96 KiB more per upload in flight (docs/benchmarks.md).
+const upBufSize = 128 << 10
 
 // NewTransport validates cfg, applies defaults and returns a Transport.
 func NewTransport(cfg TransportConfig) (*Transport, error) {
@@ -104,6 +110,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		pools:  make(map[poolKey]*hostPool),
 	}
 	t.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	t.up.New = func() any { b := make([]byte, upBufSize); return &b }
 	t.head.New = func() any { b := make([]byte, 0, 1024); return &b }
 	return t, nil
 }

@@ -87,6 +87,11 @@ func New(r Runner) *Handler {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) { h.mux.ServeHTTP(w, hr) }
 
+// Handler reports which of the Invoke API's patterns matches hr ("" for
+// none), as http.ServeMux.Handler does, so that a front handler can tell
+// the Invoke API's requests from the ones it must answer itself.
+func (h *Handler) Handler(hr *http.Request) (http.Handler, string) { return h.mux.Handler(hr) }
+
 // maxClientContext is the largest X-Amz-Client-Context (base64) accepted.
 const maxClientContext = 3583
 
