@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/spec"
 	"github.com/portico-dev/portico/internal/system"
 	"github.com/spf13/cobra"
@@ -71,7 +71,7 @@ func cmdInvoke(ctx context.Context, f *invokeFlags, pos []string, stdout, stderr
 	}
 	tail := strings.EqualFold(*logType, "Tail")
 
-	var res *lambda.InvokeResult
+	var res *invocation.Result
 	if *endpoint != "" {
 		client, _, cerr := inst.client()
 		if cerr != nil {
@@ -121,7 +121,7 @@ func cmdInvoke(ctx context.Context, f *invokeFlags, pos []string, stdout, stderr
 // invokeLocal starts the spec's system on free loopback ports (so that
 // the function finds its buckets and AWS endpoint as under `portico up`),
 // invokes the function once and stops everything.
-func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool, stderr io.Writer) (*lambda.InvokeResult, error) {
+func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool, stderr io.Writer) (*invocation.Result, error) {
 	s, err := system.Start(ctx, system.Options{File: file, Listen: "127.0.0.1:0", AWSListen: "127.0.0.1:0", MaxConcurrency: 4, LogLevel: slog.LevelWarn, OneShot: true}, stderr)
 	if err != nil {
 		var list spec.ErrorList
@@ -135,11 +135,11 @@ func invokeLocal(ctx context.Context, file, name string, event []byte, tail bool
 	if _, ok := s.Spec.Functions[name]; !ok {
 		return nil, fmt.Errorf("function %q is not in %s", name, file)
 	}
-	return s.Runner.Invoke(ctx, &lambda.InvokeRequest{FunctionName: name, Payload: event, LogTail: tail})
+	return s.Runner.Invoke(ctx, &invocation.Request{FunctionName: name, Payload: event, LogTail: tail})
 }
 
 // invokeRemote calls the Invoke API of a running Portico.
-func invokeRemote(ctx context.Context, client *http.Client, endpoint, name string, event []byte, tail bool) (*lambda.InvokeResult, error) {
+func invokeRemote(ctx context.Context, client *http.Client, endpoint, name string, event []byte, tail bool) (*invocation.Result, error) {
 	u := strings.TrimSuffix(endpoint, "/") + "/2015-03-31/functions/" + url.PathEscape(name) + "/invocations"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(event))
 	if err != nil {
@@ -164,7 +164,7 @@ func invokeRemote(ctx context.Context, client *http.Client, endpoint, name strin
 		_ = json.Unmarshal(body, &e)
 		return nil, fmt.Errorf("%s (%d): %s", resp.Header.Get("x-amzn-ErrorType"), resp.StatusCode, e.Message)
 	}
-	res := &lambda.InvokeResult{
+	res := &invocation.Result{
 		Payload:         body,
 		FunctionError:   resp.Header.Get("X-Amz-Function-Error"),
 		ExecutedVersion: resp.Header.Get("X-Amz-Executed-Version"),

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/spf13/cobra"
 )
@@ -45,14 +46,14 @@ type logsFlags struct {
 
 // cmdLogs prints a function's recent log lines from a running `portico up`,
 // and with --follow keeps printing new ones until interrupted. --since and
-// --filter select lines on the server (see lambda.LogFilter).
+// --filter select lines on the server (see invocation.LogFilter).
 func cmdLogs(ctx context.Context, f *logsFlags, pos []string, stdout, stderr io.Writer) error {
 	follow, since, filter, requestID, endpoint, inst := f.follow, f.since, f.filter, f.requestID, f.endpoint, f.inst
 	if len(pos) != 1 {
 		return errors.New("usage: portico logs FUNCTION [--follow] [--since 10m] [--filter TEXT] [--request-id ID]")
 	}
 	if *since != "" {
-		if _, err := lambda.ParseSince(*since, time.Now()); err != nil {
+		if _, err := invocation.ParseSince(*since, time.Now()); err != nil {
 			return err
 		}
 	}

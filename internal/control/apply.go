@@ -8,6 +8,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/gateway"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
@@ -255,7 +256,7 @@ func Check(ctx context.Context, sp *spec.Spec, cfg Config) error {
 // never called.
 type checkRunner struct{}
 
-func (checkRunner) Invoke(context.Context, *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+func (checkRunner) Invoke(context.Context, *invocation.Request) (*invocation.Result, error) {
 	return nil, fmt.Errorf("control check: no runner")
 }
 
@@ -263,4 +264,4 @@ func (checkRunner) Deploy(context.Context, []lambda.Function) error { return nil
 
 func (checkRunner) SetPermissions(map[string][]lambda.Permission) {}
 
-func (checkRunner) SetEventInvokeConfigs(map[string]lambda.EventInvokeConfig) {}
+func (checkRunner) SetEventInvokeConfigs(map[string]invocation.EventInvokeConfig) {}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/apikey"
 	"github.com/portico-dev/portico/internal/gateway"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/s3"
@@ -63,7 +64,7 @@ type fakeRunner struct {
 
 func (r *fakeRunner) SetPermissions(map[string][]lambda.Permission) {}
 
-func (r *fakeRunner) SetEventInvokeConfigs(cfgs map[string]lambda.EventInvokeConfig) {
+func (r *fakeRunner) SetEventInvokeConfigs(cfgs map[string]invocation.EventInvokeConfig) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retry = map[string]int{}
@@ -100,14 +101,14 @@ func (r *fakeRunner) Deploy(_ context.Context, fns []lambda.Function) error {
 
 // Invoke answers with the deployed function's MARK variable, so a response
 // tells which version served it.
-func (r *fakeRunner) Invoke(_ context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+func (r *fakeRunner) Invoke(_ context.Context, req *invocation.Request) (*invocation.Result, error) {
 	r.mu.Lock()
 	fn, ok := r.fns[req.FunctionName]
 	r.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("no function %s", req.FunctionName)
 	}
-	return &lambda.InvokeResult{Payload: fmt.Appendf(nil, `{"statusCode":200,"body":%q}`, fn.Environment["MARK"])}, nil
+	return &invocation.Result{Payload: fmt.Appendf(nil, `{"statusCode":200,"body":%q}`, fn.Environment["MARK"])}, nil
 }
 
 func (r *fakeRunner) marks() map[string]string {

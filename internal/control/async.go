@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/spec"
@@ -20,14 +21,14 @@ import (
 // configuration (destinations) from the first attempt.
 func (c *Controller) applyAsyncConfig(sp *spec.Spec) {
 	perms := map[string][]lambda.Permission{}
-	cfgs := map[string]lambda.EventInvokeConfig{}
+	cfgs := map[string]invocation.EventInvokeConfig{}
 	for name, f := range sp.Functions {
 		for _, p := range f.Permissions {
 			perms[name] = append(perms[name], lambda.Permission{StatementID: p.StatementID, Action: p.Action,
 				Principal: p.Principal, SourceARN: p.SourceArn, SourceAccount: p.SourceAccount})
 		}
 		if e := f.EventInvokeConfig; e != nil {
-			cfg := lambda.EventInvokeConfig{MaximumRetryAttempts: e.MaximumRetryAttempts, MaximumEventAgeInSeconds: e.MaximumEventAgeInSeconds}
+			cfg := invocation.EventInvokeConfig{MaximumRetryAttempts: e.MaximumRetryAttempts, MaximumEventAgeInSeconds: e.MaximumEventAgeInSeconds}
 			if d := e.DestinationConfig; d != nil {
 				if d.OnSuccess != nil {
 					cfg.OnSuccess = c.functionARN(d.OnSuccess.Destination)
@@ -108,6 +109,6 @@ func (e S3Events) AllowsS3(functionARN, bucket string) bool {
 // Notify implements s3.Notifier: the event is queued durably (with a disk
 // event store) before it returns.
 func (e S3Events) Notify(ctx context.Context, functionARN string, payload []byte) error {
-	_, err := e.Runner.InvokeAsync(&lambda.InvokeRequest{FunctionName: functionARN, Payload: payload})
+	_, err := e.Runner.InvokeAsync(&invocation.Request{FunctionName: functionARN, Payload: payload})
 	return err
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/portico-dev/portico/internal/integration"
 	"github.com/portico-dev/portico/internal/integration/httpproxy"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/lambda/build"
 	"github.com/portico-dev/portico/internal/observe"
@@ -51,7 +52,7 @@ type Runner interface {
 	lambdaproxy.Invoker
 	Deploy(ctx context.Context, fns []lambda.Function) error
 	SetPermissions(map[string][]lambda.Permission)
-	SetEventInvokeConfigs(map[string]lambda.EventInvokeConfig)
+	SetEventInvokeConfigs(map[string]invocation.EventInvokeConfig)
 }
 
 // Config is the controller's configuration.

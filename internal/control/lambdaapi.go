@@ -47,7 +47,7 @@ func (c *Controller) LambdaHandler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusNotImplemented, Type: "NotImplemented",
+		invokeapi.WriteError(w, &invocation.ServiceError{Status: http.StatusNotImplemented, Type: "NotImplemented",
 			Message: unsupported("Lambda", r).Error()})
 	})
 	return mux
@@ -230,12 +230,12 @@ func (c *Controller) function(r *http.Request) (functionView, error) {
 	fr, ok := invocation.ParseFunctionName(ref)
 	name, qualifier := fr.Name, fr.Qualifier
 	if !ok {
-		return functionView{}, &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
+		return functionView{}, &invocation.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
 			Message: fmt.Sprintf("1 validation error detected: Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern", ref)}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	notFound := &lambda.ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException",
+	notFound := &invocation.ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException",
 		Message: "Function not found: " + lambda.FunctionARN(c.cfg.Region, c.cfg.AccountID, name)}
 	if c.spec == nil || c.spec.Functions[name] == nil {
 		return functionView{}, notFound
@@ -254,7 +254,7 @@ func (c *Controller) listFunctions(w http.ResponseWriter, r *http.Request) {
 	}
 	items, next, err := page(all, r.URL.Query(), lambdaPaging)
 	if err != nil {
-		invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: err.Error()})
+		invokeapi.WriteError(w, &invocation.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: err.Error()})
 		return
 	}
 	if items == nil {
@@ -302,14 +302,14 @@ func (c *Controller) getPolicy(w http.ResponseWriter, r *http.Request) {
 		invokeapi.WriteError(w, err)
 		return
 	}
-	invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException",
+	invokeapi.WriteError(w, &invocation.ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException",
 		Message: "The resource you requested does not exist."})
 }
 
 // listEventSourceMappings lists none: Portico has no event sources.
 func (c *Controller) listEventSourceMappings(w http.ResponseWriter, r *http.Request) {
 	if _, _, err := page([]struct{}{}, r.URL.Query(), lambdaPaging); err != nil {
-		invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: err.Error()})
+		invokeapi.WriteError(w, &invocation.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"EventSourceMappings": []struct{}{}})

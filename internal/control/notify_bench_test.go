@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/lambda/asyncq"
 	"github.com/portico-dev/portico/internal/s3"
@@ -115,7 +116,7 @@ func BenchmarkPutObjectToFunctionStart(b *testing.B) {
 		key := fmt.Sprintf("sync-%d", i)
 		payload := fmt.Sprintf(`{"Records":[{"s3":{"object":{"key":%q}}}]}`, key)
 		t0 := time.Now()
-		if _, err := r.Invoke(ctx, &lambda.InvokeRequest{FunctionName: "stamp", Payload: []byte(payload)}); err != nil {
+		if _, err := r.Invoke(ctx, &invocation.Request{FunctionName: "stamp", Payload: []byte(payload)}); err != nil {
 			b.Fatal(err)
 		}
 		return started(key).Sub(t0)

@@ -143,8 +143,8 @@ func (c *Controller) restoreOverrides(o map[string]*override) {
 	}
 }
 
-func badParameter(format string, args ...any) *lambda.ServiceError {
-	return &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: fmt.Sprintf(format, args...)}
+func badParameter(format string, args ...any) *invocation.ServiceError {
+	return &invocation.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException", Message: fmt.Sprintf(format, args...)}
 }
 
 // decodeBody decodes a JSON request body into dst and reports the members
@@ -152,12 +152,12 @@ func badParameter(format string, args ...any) *lambda.ServiceError {
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any, known ...string) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		return &lambda.ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
+		return &invocation.ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
 			Message: fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit)}
 	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
-		return &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
+		return &invocation.ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
 			Message: "Could not parse request body into json: " + err.Error()}
 	}
 	var unknown []string
@@ -171,7 +171,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any, kn
 		return badParameter("Portico does not apply %s through the Lambda API; set it in the spec", strings.Join(unknown, ", "))
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
-		return &lambda.ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
+		return &invocation.ServiceError{Status: http.StatusBadRequest, Type: "InvalidRequestContentException",
 			Message: "Could not parse request body into json: " + err.Error()}
 	}
 	return nil
@@ -188,13 +188,13 @@ func (c *Controller) update(ctx context.Context, r *http.Request, revisionID str
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.spec == nil || c.spec.Functions[fv.f.Name] == nil {
-		return functionConfiguration{}, &lambda.ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException",
+		return functionConfiguration{}, &invocation.ServiceError{Status: http.StatusNotFound, Type: "ResourceNotFoundException",
 			Message: "Function not found: " + lambda.FunctionARN(c.cfg.Region, c.cfg.AccountID, fv.f.Name)}
 	}
 	name := fv.f.Name
 	cur := c.functionLocked(name)
 	if revisionID != "" && revisionID != c.configuration(cur.f, cur.o, cur.at).RevisionID {
-		return functionConfiguration{}, &lambda.ServiceError{Status: http.StatusPreconditionFailed, Type: "PreconditionFailedException",
+		return functionConfiguration{}, &invocation.ServiceError{Status: http.StatusPreconditionFailed, Type: "PreconditionFailedException",
 			Message: "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"}
 	}
 	prev := c.mgmt.overrides[name]
@@ -322,7 +322,7 @@ func (c *Controller) updateFunctionCode(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if len(in.ZipFile) > maxZipBytes {
-		invokeapi.WriteError(w, &lambda.ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
+		invokeapi.WriteError(w, &invocation.ServiceError{Status: http.StatusRequestEntityTooLarge, Type: "RequestTooLargeException",
 			Message: fmt.Sprintf("Request must be smaller than %d bytes for the UpdateFunctionCode operation", maxZipBytes)})
 		return
 	}

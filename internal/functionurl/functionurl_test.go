@@ -14,7 +14,7 @@ import (
 	"github.com/portico-dev/portico/internal/cors"
 	"github.com/portico-dev/portico/internal/gateway"
 	"github.com/portico-dev/portico/internal/integration/lambdaproxy"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/observe"
 	"github.com/portico-dev/portico/internal/router"
 )
@@ -22,11 +22,11 @@ import (
 // streamer streams two chunks; buffered invocations answer body "ok".
 type streamer struct{}
 
-func (streamer) Invoke(context.Context, *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
-	return &lambda.InvokeResult{Payload: []byte(`{"statusCode":200,"body":"ok"}`)}, nil
+func (streamer) Invoke(context.Context, *invocation.Request) (*invocation.Result, error) {
+	return &invocation.Result{Payload: []byte(`{"statusCode":200,"body":"ok"}`)}, nil
 }
 
-func (streamer) InvokeStream(ctx context.Context, req *lambda.InvokeRequest, w lambda.StreamWriter, _ lambda.StreamOptions) (*lambda.StreamResult, error) {
+func (streamer) InvokeStream(ctx context.Context, req *invocation.Request, w invocation.StreamWriter, _ invocation.StreamOptions) (*invocation.StreamResult, error) {
 	if err := w.Begin("text/plain"); err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (streamer) InvokeStream(ctx context.Context, req *lambda.InvokeRequest, w l
 			return nil, err
 		}
 	}
-	return &lambda.StreamResult{Streamed: true}, nil
+	return &invocation.StreamResult{Streamed: true}, nil
 }
 
 var _ lambdaproxy.StreamInvoker = streamer{}

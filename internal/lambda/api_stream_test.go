@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	smithy "github.com/aws/smithy-go"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/testtool"
 )
 
@@ -163,15 +164,15 @@ func TestInvokeStreamIdleAndCancel(t *testing.T) {
 	r := newRunner(t, Config{}, pyStreamFn(t))
 	t.Run("idle timeout kills and replaces the sandbox", func(t *testing.T) {
 		var w countWriter
-		// The function pauses 3 s between its chunks: ErrStreamIdle after
+		// The function pauses 3 s between its chunks: invocation.ErrStreamIdle after
 		// one chunk shows the idle timeout cut it (had it not, all three
 		// chunks would have arrived) without timing the call.
-		_, err := r.InvokeStream(context.Background(), &InvokeRequest{FunctionName: "pystream", Payload: []byte(`{"n":3,"ms":3000}`)}, &w,
-			StreamOptions{IdleTimeout: 500 * time.Millisecond})
-		if !errors.Is(err, ErrStreamIdle) || w.n != 1 {
+		_, err := r.InvokeStream(context.Background(), &invocation.Request{FunctionName: "pystream", Payload: []byte(`{"n":3,"ms":3000}`)}, &w,
+			invocation.StreamOptions{IdleTimeout: 500 * time.Millisecond})
+		if !errors.Is(err, invocation.ErrStreamIdle) || w.n != 1 {
 			t.Errorf("err %v, %d chunks; want ErrStreamIdle after 1", err, w.n)
 		}
-		res, err := r.InvokeStream(context.Background(), &InvokeRequest{FunctionName: "pystream", Payload: []byte(`{"n":2,"ms":0}`)}, &w, StreamOptions{})
+		res, err := r.InvokeStream(context.Background(), &invocation.Request{FunctionName: "pystream", Payload: []byte(`{"n":2,"ms":0}`)}, &w, invocation.StreamOptions{})
 		if err != nil || res.FunctionError != "" || !res.Streamed || res.Bytes != int64(len("chunk 0;chunk 1;")) || res.FirstByte <= 0 {
 			t.Errorf("next invocation: %+v, %v", res, err)
 		}
@@ -179,7 +180,7 @@ func TestInvokeStreamIdleAndCancel(t *testing.T) {
 	t.Run("cancel mid-stream", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		w := &cancelWriter{cancel: cancel}
-		_, err := r.InvokeStream(ctx, &InvokeRequest{FunctionName: "pystream", Payload: []byte(`{"n":3,"ms":3000}`)}, w, StreamOptions{})
+		_, err := r.InvokeStream(ctx, &invocation.Request{FunctionName: "pystream", Payload: []byte(`{"n":3,"ms":3000}`)}, w, invocation.StreamOptions{})
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v", err)
 		}
@@ -201,15 +202,15 @@ func (w *cancelWriter) Write(p []byte) (int, error) { w.cancel(); return len(p),
 func BenchmarkInvokeStreamChunk(b *testing.B) {
 	r := newRunner(b, Config{}, pyStreamFn(b))
 	var w countWriter
-	req := &InvokeRequest{FunctionName: "pystream", Payload: []byte(`{"n":1000,"ms":0}`)}
-	if _, err := r.InvokeStream(context.Background(), req, &w, StreamOptions{}); err != nil {
+	req := &invocation.Request{FunctionName: "pystream", Payload: []byte(`{"n":1000,"ms":0}`)}
+	if _, err := r.InvokeStream(context.Background(), req, &w, invocation.StreamOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	chunks := 0
 	for i := 0; i < b.N; i++ {
 		w.n = 0
-		res, err := r.InvokeStream(context.Background(), req, &w, StreamOptions{})
+		res, err := r.InvokeStream(context.Background(), req, &w, invocation.StreamOptions{})
 		if err != nil || res.FunctionError != "" {
 			b.Fatal(err, res)
 		}

@@ -22,6 +22,7 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 	"github.com/portico-dev/portico/internal/testtool"
 )
@@ -111,10 +112,10 @@ func TestInvokeAPIWithSDK(t *testing.T) {
 				}
 			}},
 		{name: "not JSON", in: &awslambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{nope`)}, target: new(*types.InvalidRequestContentException), status: 400},
-		{name: "too large", in: &awslambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`"` + strings.Repeat("x", MaxSyncPayload) + `"`)},
+		{name: "too large", in: &awslambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`"` + strings.Repeat("x", invocation.MaxSyncPayload) + `"`)},
 			target: new(*types.RequestTooLargeException), status: 413},
 		{name: "too large async", in: &awslambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeEvent,
-			Payload: []byte(`"` + strings.Repeat("x", MaxAsyncPayload) + `"`)}, target: new(*types.RequestTooLargeException), status: 413},
+			Payload: []byte(`"` + strings.Repeat("x", invocation.MaxAsyncPayload) + `"`)}, target: new(*types.RequestTooLargeException), status: 413},
 		{name: "bad client context", in: &awslambda.InvokeInput{FunctionName: aws.String("echo"), ClientContext: aws.String("%%%")},
 			target: new(*types.InvalidParameterValueException), status: 400},
 	}
@@ -191,7 +192,7 @@ func TestInvokeAPIWithSDK(t *testing.T) {
 
 func TestEventRetries(t *testing.T) {
 	r := newRunner(t, Config{AsyncRetryDelays: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}}, fn(t, "crash", "gocrash"))
-	id, err := r.InvokeAsync(&InvokeRequest{FunctionName: "crash", Payload: []byte(`{"fail":"again"}`)})
+	id, err := r.InvokeAsync(&invocation.Request{FunctionName: "crash", Payload: []byte(`{"fail":"again"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestCloseWaitsForEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Deploy(context.Background(), []Function{fn(t, "slow", "goslow")})
-	if _, err := r.InvokeAsync(&InvokeRequest{FunctionName: "slow", Payload: []byte(`{"ms":300}`)}); err != nil {
+	if _, err := r.InvokeAsync(&invocation.Request{FunctionName: "slow", Payload: []byte(`{"ms":300}`)}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -13,7 +13,7 @@ import (
 
 // Resolve resolves a FunctionName (a name, a partial or full ARN, with an
 // optional :qualifier) and a Qualifier to a deployed function: its name and
-// unqualified ARN. Errors are *ServiceError (bad name, not found).
+// unqualified ARN. Errors are *invocation.ServiceError (bad name, not found).
 func (r *Runner) Resolve(functionName, qualifier string) (name, arn string, err error) {
 	p, _, err := r.findFunction(functionName, qualifier)
 	if err != nil {
@@ -34,9 +34,9 @@ func (r *Runner) Now() time.Time { return r.now() }
 // WatchLogs passes the lines of function's buffered log that f selects to
 // emit, in one call (possibly empty), then, when follow is true, the new
 // lines as they come, a burst coalesced into one call, until ctx ends, the
-// runner closes, or emit fails. An unknown function is a *ServiceError
+// runner closes, or emit fails. An unknown function is a *invocation.ServiceError
 // before any emit.
-func (r *Runner) WatchLogs(ctx context.Context, function string, f LogFilter, follow bool, emit func([]byte) error) error {
+func (r *Runner) WatchLogs(ctx context.Context, function string, f invocation.LogFilter, follow bool, emit func([]byte) error) error {
 	b := r.logBufferIfExists(function)
 	if b == nil {
 		return invocation.FunctionNotFound(FunctionARN(r.cfg.Region, r.cfg.AccountID, function))
@@ -82,10 +82,10 @@ func (r *Runner) WatchLogs(ctx context.Context, function string, f LogFilter, fo
 
 // EventInvokeConfigOf returns a function's effective asynchronous
 // configuration; ok is false when it has none.
-func (r *Runner) EventInvokeConfigOf(name string) (c EventInvokeConfig, ok bool) {
+func (r *Runner) EventInvokeConfigOf(name string) (c invocation.EventInvokeConfig, ok bool) {
 	p := r.events.config(name)
 	if p == nil {
-		return EventInvokeConfig{}, false
+		return invocation.EventInvokeConfig{}, false
 	}
 	return *p, true
 }
@@ -94,23 +94,23 @@ func (r *Runner) EventInvokeConfigOf(name string) (c EventInvokeConfig, ok bool)
 // what set makes of a zero configuration or, with merge, of the present
 // one; found is false (and nothing changes) when merge finds none. The
 // result is checked as Lambda does, its destinations must be deployed
-// functions (errors are *ServiceError), and it is stamped with the runner's
+// functions (errors are *invocation.ServiceError), and it is stamped with the runner's
 // clock. set runs with the configuration lock held: it must not call the
 // runner.
-func (r *Runner) UpdateEventInvokeConfig(function string, merge bool, set func(*EventInvokeConfig)) (c EventInvokeConfig, found bool, err error) {
+func (r *Runner) UpdateEventInvokeConfig(function string, merge bool, set func(*invocation.EventInvokeConfig)) (c invocation.EventInvokeConfig, found bool, err error) {
 	q := &r.events
 	q.cfgMu.Lock()
 	defer q.cfgMu.Unlock()
 	if merge {
 		old := q.cfgs[function]
 		if old == nil {
-			return EventInvokeConfig{}, false, nil
+			return invocation.EventInvokeConfig{}, false, nil
 		}
 		c = *old
 	}
 	set(&c)
 	if err := r.checkDestinations(c); err != nil {
-		return EventInvokeConfig{}, true, err
+		return invocation.EventInvokeConfig{}, true, err
 	}
 	c.LastModified = r.now()
 	q.cfgs[function] = &c
@@ -130,7 +130,7 @@ func (r *Runner) DeleteEventInvokeConfig(function string) (found bool) {
 
 // checkDestinations validates c as Lambda does, and checks that each
 // destination function is deployed.
-func (r *Runner) checkDestinations(c EventInvokeConfig) error {
+func (r *Runner) checkDestinations(c invocation.EventInvokeConfig) error {
 	if err := CheckEventInvokeConfig(c); err != nil {
 		return err
 	}
@@ -144,6 +144,3 @@ func (r *Runner) checkDestinations(c EventInvokeConfig) error {
 	}
 	return nil
 }
-
-// ParseSince reads a logs "since" value (see invocation.ParseSince).
-func ParseSince(v string, now time.Time) (time.Time, error) { return invocation.ParseSince(v, now) }

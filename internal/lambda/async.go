@@ -26,10 +26,6 @@ import (
 // goes, as an invocation record, to the OnSuccess or OnFailure destination
 // function when one is configured, through that function's own queue.
 
-// EventInvokeConfig is a function's asynchronous invocation configuration
-// (see invocation.EventInvokeConfig).
-type EventInvokeConfig = invocation.EventInvokeConfig
-
 // Invocation record conditions (requestContext.condition).
 const (
 	ConditionSuccess          = "Success"
@@ -39,7 +35,7 @@ const (
 
 // CheckEventInvokeConfig reports what is wrong with c as Lambda's API
 // would: ranges, and destinations that are not function ARNs.
-func CheckEventInvokeConfig(c EventInvokeConfig) error {
+func CheckEventInvokeConfig(c invocation.EventInvokeConfig) error {
 	if v := c.MaximumRetryAttempts; v != nil && (*v < 0 || *v > 2) {
 		return invocation.InvalidParameter(fmt.Sprintf("1 validation error detected: Value '%d' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2 and greater than or equal to 0", *v))
 	}
@@ -56,10 +52,6 @@ func CheckEventInvokeConfig(c EventInvokeConfig) error {
 	}
 	return nil
 }
-
-// QueueStatus is one function's asynchronous queue, as the console and the
-// metrics show it.
-type QueueStatus = invocation.QueueStatus
 
 // eventHeap orders events by Due.
 type eventHeap []*asyncq.Event
@@ -99,8 +91,8 @@ type eventQueue struct {
 	cancel   context.CancelFunc
 
 	cfgMu    sync.Mutex
-	cfgs     map[string]*EventInvokeConfig // effective, by function name
-	specCfgs map[string]EventInvokeConfig  // last given by SetEventInvokeConfigs
+	cfgs     map[string]*invocation.EventInvokeConfig // effective, by function name
+	specCfgs map[string]invocation.EventInvokeConfig  // last given by SetEventInvokeConfigs
 }
 
 func (q *eventQueue) init(r *Runner, store asyncq.Store) error {
@@ -110,7 +102,7 @@ func (q *eventQueue) init(r *Runner, store asyncq.Store) error {
 		q.store, q.durable = &asyncq.Memory{}, false
 	}
 	q.fns = map[string]*fnEvents{}
-	q.cfgs = map[string]*EventInvokeConfig{}
+	q.cfgs = map[string]*invocation.EventInvokeConfig{}
 	q.wake = make(chan struct{}, 1)
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	evs, err := q.store.Load()
@@ -163,9 +155,9 @@ func (q *eventQueue) poke() {
 // function must exist and the payload fit the asynchronous limit; the
 // event is in the queue's store (on disk, with a disk store) when it
 // returns, and is invoked later.
-func (r *Runner) InvokeAsync(req *InvokeRequest) (string, error) {
-	if len(req.Payload) > MaxAsyncPayload {
-		return "", invocation.RequestTooLarge(MaxAsyncPayload, "InvokeAsync")
+func (r *Runner) InvokeAsync(req *invocation.Request) (string, error) {
+	if len(req.Payload) > invocation.MaxAsyncPayload {
+		return "", invocation.RequestTooLarge(invocation.MaxAsyncPayload, "InvokeAsync")
 	}
 	p, _, err := r.findFunction(req.FunctionName, req.Qualifier)
 	if err != nil {
@@ -185,11 +177,11 @@ func (q *eventQueue) add(e *asyncq.Event) error {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return &ServiceError{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "The Lambda runner is shutting down."}
+		return &invocation.ServiceError{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "The Lambda runner is shutting down."}
 	}
 	if q.n >= q.r.cfg.MaxQueuedEvents {
 		q.mu.Unlock()
-		return &ServiceError{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException",
+		return &invocation.ServiceError{Status: http.StatusTooManyRequests, Type: "TooManyRequestsException",
 			Message: "Rate Exceeded.", Reason: "ConcurrentInvocationLimitExceeded"}
 	}
 	q.mu.Unlock()
@@ -200,7 +192,7 @@ func (q *eventQueue) add(e *asyncq.Event) error {
 	q.push(e)
 	if err := wait(); err != nil {
 		q.r.log.Error("lambda async queue: add event", "function", e.Function, "request_id", e.ID, "error", err)
-		return &ServiceError{Status: http.StatusInternalServerError, Type: "ServiceException", Message: "The event could not be queued: " + err.Error()}
+		return &invocation.ServiceError{Status: http.StatusInternalServerError, Type: "ServiceException", Message: "The event could not be queued: " + err.Error()}
 	}
 	return nil
 }
@@ -259,7 +251,7 @@ func (q *eventQueue) schedule() {
 
 // config returns the effective configuration of a function (nil: the
 // defaults).
-func (q *eventQueue) config(name string) *EventInvokeConfig {
+func (q *eventQueue) config(name string) *invocation.EventInvokeConfig {
 	q.cfgMu.Lock()
 	defer q.cfgMu.Unlock()
 	return q.cfgs[name]
@@ -275,14 +267,14 @@ func (q *eventQueue) deliver(e *asyncq.Event) {
 		q.finish(e, cfg, ConditionEventAgeExceeded, nil)
 		return
 	}
-	req := &InvokeRequest{FunctionName: e.Function, Qualifier: e.Qualifier, Payload: e.Payload, TraceID: e.TraceID}
+	req := &invocation.Request{FunctionName: e.Function, Qualifier: e.Qualifier, Payload: e.Payload, TraceID: e.TraceID}
 	res, err := r.invoke(q.ctx, req, e.ID, nil)
 	if q.ctx.Err() != nil {
 		// Shutting down: the event stays in the store for the next start.
 		q.release(e, false)
 		return
 	}
-	var se *ServiceError
+	var se *invocation.ServiceError
 	switch {
 	case err == nil && res.FunctionError == "":
 		e.Attempts++
@@ -345,7 +337,7 @@ func (q *eventQueue) release(e *asyncq.Event, requeue bool) {
 // finish removes e from the queue; with a condition and a destination for
 // it, the invocation record is queued for the destination function in the
 // same transaction.
-func (q *eventQueue) finish(e *asyncq.Event, cfg *EventInvokeConfig, condition string, res *InvokeResult) {
+func (q *eventQueue) finish(e *asyncq.Event, cfg *invocation.EventInvokeConfig, condition string, res *invocation.Result) {
 	r := q.r
 	var put []*asyncq.Event
 	dest := ""
@@ -401,7 +393,7 @@ type recordResponse struct {
 }
 
 // record builds the invocation record of e.
-func (q *eventQueue) record(e *asyncq.Event, condition string, res *InvokeResult, now time.Time) []byte {
+func (q *eventQueue) record(e *asyncq.Event, condition string, res *invocation.Result, now time.Time) []byte {
 	r := q.r
 	rec := invocationRecord{
 		Version:   "1.0",
@@ -449,13 +441,13 @@ func (q *eventQueue) deployedOnce() {
 }
 
 // Queues reports each function's asynchronous queue, by name.
-func (r *Runner) Queues() []QueueStatus {
+func (r *Runner) Queues() []invocation.QueueStatus {
 	q := &r.events
 	now := r.now()
 	q.mu.Lock()
-	out := make([]QueueStatus, 0, len(q.fns))
+	out := make([]invocation.QueueStatus, 0, len(q.fns))
 	for name, f := range q.fns {
-		s := QueueStatus{Function: name, Depth: len(f.pending) + len(f.running)}
+		s := invocation.QueueStatus{Function: name, Depth: len(f.pending) + len(f.running)}
 		var oldest time.Time
 		for _, e := range f.pending {
 			if oldest.IsZero() || e.Enqueued.Before(oldest) {
@@ -542,7 +534,7 @@ func (q *eventQueue) close(ctx context.Context) error {
 // spec, by function name. A function whose spec configuration changed (or
 // that is new) takes it; one whose spec configuration is unchanged keeps
 // what the API may have set since.
-func (r *Runner) SetEventInvokeConfigs(cfgs map[string]EventInvokeConfig) {
+func (r *Runner) SetEventInvokeConfigs(cfgs map[string]invocation.EventInvokeConfig) {
 	q := &r.events
 	q.cfgMu.Lock()
 	defer q.cfgMu.Unlock()
@@ -563,7 +555,7 @@ func (r *Runner) SetEventInvokeConfigs(cfgs map[string]EventInvokeConfig) {
 	q.specCfgs = cfgs
 }
 
-func sameConfig(a, b EventInvokeConfig) bool {
+func sameConfig(a, b invocation.EventInvokeConfig) bool {
 	eq := func(x, y *int) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
 	return eq(a.MaximumRetryAttempts, b.MaximumRetryAttempts) && eq(a.MaximumEventAgeInSeconds, b.MaximumEventAgeInSeconds) &&
 		a.OnSuccess == b.OnSuccess && a.OnFailure == b.OnFailure

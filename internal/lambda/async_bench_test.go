@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/asyncq"
 )
 
@@ -35,7 +36,7 @@ func BenchmarkAsyncDurable(b *testing.B) {
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := r.InvokeAsync(&InvokeRequest{FunctionName: "echo", Payload: payload}); err != nil {
+			if _, err := r.InvokeAsync(&invocation.Request{FunctionName: "echo", Payload: payload}); err != nil {
 				b.Error(err)
 				return
 			}

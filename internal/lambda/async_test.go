@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/asyncq"
 )
 
@@ -75,9 +76,9 @@ func TestAsyncRetriesThenOnFailure(t *testing.T) {
 	work, workFile := recordFn(t, "work")
 	dlq, dlqFile := recordFn(t, "dlq")
 	r := newRunner(t, Config{Isolation: IsolationNone, AsyncRetryDelays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}}, work, dlq)
-	r.SetEventInvokeConfigs(map[string]EventInvokeConfig{"work": {MaximumRetryAttempts: intp(1),
+	r.SetEventInvokeConfigs(map[string]invocation.EventInvokeConfig{"work": {MaximumRetryAttempts: intp(1),
 		OnFailure: FunctionARN("us-east-1", "000000000000", "dlq")}})
-	if _, err := r.InvokeAsync(&InvokeRequest{FunctionName: "work", Payload: []byte(`{"fail":"boom"}`)}); err != nil {
+	if _, err := r.InvokeAsync(&invocation.Request{FunctionName: "work", Payload: []byte(`{"fail":"boom"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	rec := waitLines(t, dlqFile, 1)
@@ -91,8 +92,8 @@ func TestAsyncOnSuccess(t *testing.T) {
 	work, _ := recordFn(t, "work")
 	done, doneFile := recordFn(t, "done")
 	r := newRunner(t, Config{Isolation: IsolationNone}, work, done)
-	r.SetEventInvokeConfigs(map[string]EventInvokeConfig{"work": {OnSuccess: FunctionARN("us-east-1", "000000000000", "done")}})
-	if _, err := r.InvokeAsync(&InvokeRequest{FunctionName: "work", Payload: []byte(`{"doc":"a.pdf"}`)}); err != nil {
+	r.SetEventInvokeConfigs(map[string]invocation.EventInvokeConfig{"work": {OnSuccess: FunctionARN("us-east-1", "000000000000", "done")}})
+	if _, err := r.InvokeAsync(&invocation.Request{FunctionName: "work", Payload: []byte(`{"doc":"a.pdf"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	checkRecord(t, waitLines(t, doneFile, 1)[0], "success.json")
@@ -123,9 +124,9 @@ func TestAsyncEventAge(t *testing.T) {
 	if err := r.Deploy(context.Background(), []Function{work, dlq}); err != nil {
 		t.Fatal(err)
 	}
-	r.SetEventInvokeConfigs(map[string]EventInvokeConfig{"work": {MaximumEventAgeInSeconds: intp(60),
+	r.SetEventInvokeConfigs(map[string]invocation.EventInvokeConfig{"work": {MaximumEventAgeInSeconds: intp(60),
 		OnFailure: FunctionARN("us-east-1", "000000000000", "dlq")}})
-	if _, err := r.InvokeAsync(&InvokeRequest{FunctionName: "work", Payload: []byte(`{"late":true}`)}); err != nil {
+	if _, err := r.InvokeAsync(&invocation.Request{FunctionName: "work", Payload: []byte(`{"late":true}`)}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { q := r.Queues(); return len(q) > 0 && q[0].Depth == 1 })
@@ -161,7 +162,7 @@ func TestAsyncSurvivesRestart(t *testing.T) {
 	if err := r.Deploy(context.Background(), []Function{work}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.InvokeAsync(&InvokeRequest{FunctionName: "work", Payload: []byte(`{"n":1}`)}); err != nil {
+	if _, err := r.InvokeAsync(&invocation.Request{FunctionName: "work", Payload: []byte(`{"n":1}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Close(context.Background()); err != nil {
@@ -194,17 +195,17 @@ func TestAsyncSurvivesRestart(t *testing.T) {
 func TestCheckEventInvokeConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  EventInvokeConfig
+		cfg  invocation.EventInvokeConfig
 		want string // substring of the error; "" for none
 	}{
-		{"defaults", EventInvokeConfig{}, ""},
-		{"full", EventInvokeConfig{MaximumRetryAttempts: intp(0), MaximumEventAgeInSeconds: intp(21600),
+		{"defaults", invocation.EventInvokeConfig{}, ""},
+		{"full", invocation.EventInvokeConfig{MaximumRetryAttempts: intp(0), MaximumEventAgeInSeconds: intp(21600),
 			OnSuccess: "arn:aws:lambda:us-east-1:000000000000:function:done"}, ""},
-		{"retries", EventInvokeConfig{MaximumRetryAttempts: intp(3)}, "maximumRetryAttempts"},
-		{"age low", EventInvokeConfig{MaximumEventAgeInSeconds: intp(59)}, "maximumEventAgeInSeconds"},
-		{"age high", EventInvokeConfig{MaximumEventAgeInSeconds: intp(21601)}, "maximumEventAgeInSeconds"},
-		{"sqs", EventInvokeConfig{OnFailure: "arn:aws:sqs:us-east-1:000000000000:q"}, "destination ARN"},
-		{"bare name", EventInvokeConfig{OnFailure: "done"}, "destination ARN"},
+		{"retries", invocation.EventInvokeConfig{MaximumRetryAttempts: intp(3)}, "maximumRetryAttempts"},
+		{"age low", invocation.EventInvokeConfig{MaximumEventAgeInSeconds: intp(59)}, "maximumEventAgeInSeconds"},
+		{"age high", invocation.EventInvokeConfig{MaximumEventAgeInSeconds: intp(21601)}, "maximumEventAgeInSeconds"},
+		{"sqs", invocation.EventInvokeConfig{OnFailure: "arn:aws:sqs:us-east-1:000000000000:q"}, "destination ARN"},
+		{"bare name", invocation.EventInvokeConfig{OnFailure: "done"}, "destination ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

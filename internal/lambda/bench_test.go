@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 )
 
@@ -42,7 +43,7 @@ func benchRunner(b *testing.B, reserved int) *Runner {
 // Runner.Invoke: the runner's overhead plus the runtime's round trip.
 func BenchmarkInvokeWarm(b *testing.B) {
 	r := benchRunner(b, -1)
-	req := &InvokeRequest{FunctionName: "echo", Payload: []byte(`{"k":"v"}`)}
+	req := &invocation.Request{FunctionName: "echo", Payload: []byte(`{"k":"v"}`)}
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -90,7 +91,7 @@ func BenchmarkInvokeParallel(b *testing.B) {
 	for _, c := range []int{1, 8} {
 		b.Run("c"+strconv.Itoa(c), func(b *testing.B) {
 			r := benchRunner(b, c)
-			req := &InvokeRequest{FunctionName: "echo", Payload: []byte(`{"k":"v"}`)}
+			req := &invocation.Request{FunctionName: "echo", Payload: []byte(`{"k":"v"}`)}
 			var warm sync.WaitGroup
 			for i := 0; i < c; i++ { // start c sandboxes
 				warm.Add(1)
@@ -136,7 +137,7 @@ func BenchmarkColdStart(b *testing.B) {
 						Timeout: 10 * time.Second, MemoryMB: 128, ReservedConcurrency: -1}
 				}
 				r := newRunner(b, Config{Isolation: iso}, f)
-				req := &InvokeRequest{FunctionName: "cold", Payload: []byte(`{"k":"v"}`)}
+				req := &invocation.Request{FunctionName: "cold", Payload: []byte(`{"k":"v"}`)}
 				lat := make([]time.Duration, 0, b.N)
 				b.ResetTimer()
 				for i := 0; i <= b.N; i++ {

@@ -17,11 +17,11 @@ func FollowLogs(ctx context.Context, endpoint, name string, follow bool, w io.Wr
 	return QueryLogs(ctx, endpoint, name, LogQuery{Follow: follow}, w)
 }
 
-// LogQuery selects what QueryLogs prints; see LogFilter.
+// LogQuery selects what QueryLogs prints; see invocation.LogFilter.
 type LogQuery struct {
 	Follow bool
 	// Since is a duration back from now ("10m") or an RFC 3339 time,
-	// read by the server (see ParseSince); empty for all lines.
+	// read by the server (see invocation.ParseSince); empty for all lines.
 	Since     string
 	Filter    string
 	RequestID string

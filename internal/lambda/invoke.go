@@ -14,33 +14,27 @@ import (
 	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
 )
 
-// Payload limits of the Invoke API (bytes).
-const (
-	MaxSyncPayload  = invocation.MaxSyncPayload
-	MaxAsyncPayload = invocation.MaxAsyncPayload
-)
-
 // executedVersion is the only version Portico runs.
 const executedVersion = invocation.LatestVersion
 
 // Invoke runs one synchronous invocation. Failures of the service (unknown
-// function, throttling, bad request) are *ServiceError; failures of the
+// function, throttling, bad request) are *invocation.ServiceError; failures of the
 // function or its runtime (errors it reported, crashes, timeouts, init
 // failures) are a result with FunctionError "Unhandled" and the error JSON
 // as payload. If ctx ends first, the sandbox is killed and replaced and the
 // error wraps ctx.Err().
-func (r *Runner) Invoke(ctx context.Context, req *InvokeRequest) (*InvokeResult, error) {
+func (r *Runner) Invoke(ctx context.Context, req *invocation.Request) (*invocation.Result, error) {
 	return r.invoke(ctx, req, invocation.NewRequestID(), nil)
 }
 
 // invoke runs one invocation; sg, when not nil, receives a streamed
 // response as it arrives (see InvokeStream).
-func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *streamGuard) (*InvokeResult, error) {
+func (r *Runner) invoke(ctx context.Context, req *invocation.Request, id string, sg *streamGuard) (*invocation.Result, error) {
 	if r.closing.Load() {
-		return nil, &ServiceError{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "The Lambda runner is shutting down."}
+		return nil, &invocation.ServiceError{Status: http.StatusServiceUnavailable, Type: "ServiceException", Message: "The Lambda runner is shutting down."}
 	}
-	if len(req.Payload) > MaxSyncPayload {
-		return nil, invocation.RequestTooLarge(MaxSyncPayload, "Invoke")
+	if len(req.Payload) > invocation.MaxSyncPayload {
+		return nil, invocation.RequestTooLarge(invocation.MaxSyncPayload, "Invoke")
 	}
 	p, invokedARN, err := r.findFunction(req.FunctionName, req.Qualifier)
 	if err != nil {
@@ -51,7 +45,7 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 	// reported once, at the end.
 	var (
 		reached bool
-		end     func(InvocationStats)
+		end     func(invocation.Stats)
 	)
 	defer func() {
 		if reached {
@@ -63,7 +57,7 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 	}()
 	for attempt := 0; ; attempt++ {
 		sb, warm, err := c.p.Acquire()
-		var se *ServiceError
+		var se *invocation.ServiceError
 		if errors.As(err, &se) && se.Type == "ResourceConflictException" && attempt < 3 {
 			// Redeployed meanwhile: use the new version of the function.
 			// (c.p stays the old pool when there is none: the deferred
@@ -94,7 +88,7 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 			}
 		}
 		c.sb, c.cold, c.initDur = sb, !warm, 0
-		c.st = InvocationStats{Cold: c.cold}
+		c.st = invocation.Stats{Cold: c.cold}
 		if c.cold {
 			if res := r.coldStart(ctx, c); res != nil {
 				return res, nil
@@ -117,14 +111,14 @@ func (r *Runner) invoke(ctx context.Context, req *InvokeRequest, id string, sg *
 type call struct {
 	p   *pool
 	sb  *sandbox // nil until acquired or started
-	req *InvokeRequest
+	req *invocation.Request
 	id  string       // request ID
 	arn string       // the invoked (possibly qualified) function ARN
 	sg  *streamGuard // nil for a buffered invocation
 
 	cold    bool          // this attempt started a new sandbox
 	initDur time.Duration // the runtime's init phase, when cold
-	st      InvocationStats
+	st      invocation.Stats
 }
 
 // findFunction resolves a FunctionName (name, partial or full ARN, with an
@@ -132,11 +126,11 @@ type call struct {
 func (r *Runner) findFunction(name, qualifier string) (*pool, string, error) {
 	ref, ok := invocation.ParseFunctionName(name)
 	if !ok {
-		return nil, "", &ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
+		return nil, "", &invocation.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
 			Message: fmt.Sprintf("Invalid function name %q: use a name, a partial ARN (ACCOUNT:function:NAME) or an ARN, optionally with :QUALIFIER.", name)}
 	}
 	if ref.Qualifier != "" && qualifier != "" && ref.Qualifier != qualifier {
-		return nil, "", &ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
+		return nil, "", &invocation.ServiceError{Status: http.StatusBadRequest, Type: "InvalidParameterValueException",
 			Message: "The derived qualifier from the function name does not match the specified qualifier."}
 	}
 	if qualifier == "" {
@@ -176,7 +170,7 @@ func platformError(typ, msg string) []byte {
 // coldStart starts a sandbox (c.sb) for the slot acquire reserved. When the
 // runtime cannot be started it returns the invocation's result
 // (Runtime.InvalidEntrypoint); nil otherwise.
-func (r *Runner) coldStart(ctx context.Context, c *call) *InvokeResult {
+func (r *Runner) coldStart(ctx context.Context, c *call) *invocation.Result {
 	p, req, id := c.p, c.req, c.id
 	cmd, err := p.resolve(ctx)
 	if err == nil {
@@ -201,7 +195,7 @@ func (r *Runner) coldStart(ctx context.Context, c *call) *InvokeResult {
 		p.logs.write([]byte(l))
 		tail.writeLine([]byte(l))
 	}
-	res := &InvokeResult{RequestID: id, Payload: platformError("Runtime.InvalidEntrypoint", msg),
+	res := &invocation.Result{RequestID: id, Payload: platformError("Runtime.InvalidEntrypoint", msg),
 		ContentType: "application/json", FunctionError: "Unhandled", ExecutedVersion: executedVersion}
 	if req.LogTail {
 		res.LogTail = tail.bytes()
@@ -211,7 +205,7 @@ func (r *Runner) coldStart(ctx context.Context, c *call) *InvokeResult {
 
 // run performs the invocation on c.sb. retry says the runtime went away
 // before taking the invocation and it can go to another sandbox.
-func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool, _ error) {
+func (r *Runner) run(ctx context.Context, c *call) (_ *invocation.Result, retry bool, _ error) {
 	p, sb, req, id, sg := c.p, c.sb, c.req, c.id, c.sg
 	fn := &p.fn
 	if req.LogTail && !c.cold {
@@ -237,7 +231,7 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 		case <-ctx.Done():
 			t.Stop()
 			p.Release(sb, retireCanceled)
-			c.st.ErrorType = ErrorCanceled
+			c.st.ErrorType = invocation.ErrorCanceled
 			return nil, false, fmt.Errorf("lambda %s: invoke %s: %w", fn.Name, id, context.Cause(ctx))
 		}
 		t.Stop()
@@ -321,7 +315,7 @@ func (r *Runner) run(ctx context.Context, c *call) (_ *InvokeResult, retry bool,
 		o = r.timedOut(id, dur)
 	default: // the caller's context ended (or the stream went idle)
 		p.Release(sb, retireCanceled)
-		c.st.Duration, c.st.ErrorType = dur, ErrorCanceled
+		c.st.Duration, c.st.ErrorType = dur, invocation.ErrorCanceled
 		sb.platformLine("END RequestId: " + id)
 		if c := context.Cause(ctx); c != nil {
 			err = c
@@ -371,7 +365,7 @@ func (r *Runner) exitOutcome(sb *sandbox, id string) outcome {
 
 // finish logs END and REPORT, returns the sandbox to its pool, fills c.st
 // and builds the result; dur is the invocation's run time.
-func (r *Runner) finish(c *call, o outcome, dur time.Duration) *InvokeResult {
+func (r *Runner) finish(c *call, o outcome, dur time.Duration) *invocation.Result {
 	p, sb, id, cold, initDur := c.p, c.sb, c.id, c.cold, c.initDur
 	c.st.Duration, c.st.ErrorType = dur, o.errorType
 	if cold {
@@ -393,7 +387,7 @@ func (r *Runner) finish(c *call, o outcome, dur time.Duration) *InvokeResult {
 	}
 	sb.platformLine(r.reportLine(p, id, dur, sb.PeakMB(), extra))
 
-	res := &InvokeResult{RequestID: id, Payload: o.payload, ContentType: o.contentType, ExecutedVersion: executedVersion, Cold: cold}
+	res := &invocation.Result{RequestID: id, Payload: o.payload, ContentType: o.contentType, ExecutedVersion: executedVersion, Cold: cold}
 	if o.errorType != "" {
 		res.FunctionError = "Unhandled"
 		if res.ContentType == "" {

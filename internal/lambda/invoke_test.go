@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 func TestInvokeEcho(t *testing.T) {
@@ -55,7 +57,7 @@ func TestInvokeUnknownFunction(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: tt.fn, Qualifier: tt.qualifier, Payload: []byte(`{}`)})
+			_, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: tt.fn, Qualifier: tt.qualifier, Payload: []byte(`{}`)})
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %s", err, tt.want)
 			}

@@ -53,15 +53,6 @@ type Function struct {
 	Revision string
 }
 
-// The contract of an invocation lives in the leaf package invocation, so
-// that callers (authorizers, integrations, function URLs) depend on it and
-// not on the runner; these aliases keep the runner's own names.
-type (
-	InvokeRequest = invocation.Request
-	InvokeResult  = invocation.Result
-	ServiceError  = invocation.ServiceError
-)
-
 // FunctionARN is the unqualified ARN of a function (see
 // invocation.FunctionARN).
 func FunctionARN(region, account, name string) string {

@@ -179,20 +179,17 @@ func (b *logBuffer) close() error {
 	return err
 }
 
-// LogFilter selects lines of a function's log (see invocation.LogFilter).
-type LogFilter = invocation.LogFilter
-
-// lineFilter applies a LogFilter to a stream of entries, in order. It
+// lineFilter applies a invocation.LogFilter to a stream of entries, in order. It
 // remembers the START lines of invocations in progress, to print them
 // before an invocation's first matching line.
 type lineFilter struct {
-	f     LogFilter
+	f     invocation.LogFilter
 	text  []byte
 	start map[string][]byte // pending START lines, by request id
 	shown map[string]bool   // invocations whose START was printed
 }
 
-func newLineFilter(f LogFilter) *lineFilter {
+func newLineFilter(f invocation.LogFilter) *lineFilter {
 	return &lineFilter{f: f, text: []byte(f.Text), start: map[string][]byte{}, shown: map[string]bool{}}
 }
 
@@ -265,13 +262,13 @@ func (t *tailBuf) bytes() []byte {
 // Logs returns the buffered log of a function (lines ending in newlines),
 // or false when the runner has never had a function of that name.
 func (r *Runner) Logs(name string) ([]byte, bool) {
-	return r.FilterLogs(name, LogFilter{})
+	return r.FilterLogs(name, invocation.LogFilter{})
 }
 
 // FilterLogs returns the lines of a function's buffered log that f
 // selects (each ending in a newline), or false when the runner has never
 // had a function of that name.
-func (r *Runner) FilterLogs(name string, f LogFilter) ([]byte, bool) {
+func (r *Runner) FilterLogs(name string, f invocation.LogFilter) ([]byte, bool) {
 	b := r.logBufferIfExists(name)
 	if b == nil {
 		return nil, false

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda/invokeapi"
 )
 
@@ -99,11 +100,11 @@ func TestLogFilter(t *testing.T) {
 		})
 	}
 	t.Run("FilterLogs", func(t *testing.T) {
-		got, ok := r.FilterLogs("fn", LogFilter{RequestID: "a"})
+		got, ok := r.FilterLogs("fn", invocation.LogFilter{RequestID: "a"})
 		if !ok || !bytes.HasPrefix(got, []byte("START RequestId: a")) || !bytes.HasSuffix(got, []byte("Duration: 1.00 ms\n")) {
 			t.Errorf("FilterLogs = %q, %v", got, ok)
 		}
-		if _, ok := r.FilterLogs("nope", LogFilter{}); ok {
+		if _, ok := r.FilterLogs("nope", invocation.LogFilter{}); ok {
 			t.Errorf("FilterLogs of an unknown function: ok")
 		}
 	})
@@ -178,9 +179,9 @@ func TestParseSince(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseSince(tt.in, now)
+			got, err := invocation.ParseSince(tt.in, now)
 			if (err != nil) != tt.wantErr || !got.Equal(tt.want) {
-				t.Errorf("ParseSince(%q) = %v, %v", tt.in, got, err)
+				t.Errorf("invocation.ParseSince(%q) = %v, %v", tt.in, got, err)
 			}
 		})
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // binDir holds the test functions, built once by TestMain.
@@ -122,9 +124,9 @@ func processAlive(pid int) bool {
 	return len(f) > 2
 }
 
-func invoke(t testing.TB, r *Runner, name, payload string) *InvokeResult {
+func invoke(t testing.TB, r *Runner, name, payload string) *invocation.Result {
 	t.Helper()
-	res, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: name, Payload: []byte(payload), LogTail: true})
+	res, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: name, Payload: []byte(payload), LogTail: true})
 	if err != nil {
 		t.Fatalf("Invoke(%s, %s): %v", name, payload, err)
 	}

@@ -15,35 +15,16 @@ type Observer interface {
 	// Invoked reports one invocation that reached a function: it ran,
 	// failed, timed out, could not start, or its caller went away.
 	// Throttled and rejected invocations are not reported here.
-	Invoked(function string, s InvocationStats)
+	Invoked(function string, s invocation.Stats)
 	// Throttled reports an invocation rejected with 429 because the
 	// function's reserved concurrency or the runner's global cap was
-	// reached; reason is ServiceError.Reason.
+	// reached; reason is invocation.ServiceError.Reason.
 	Throttled(function, reason string)
 	// SandboxChanged reports that one sandbox of function moved from one
 	// state to another. Summing the transitions per function gives the
 	// current number of sandboxes in each state, across redeploys.
-	SandboxChanged(function string, from, to SandboxState)
+	SandboxChanged(function string, from, to invocation.SandboxState)
 }
-
-// InvocationStats describes one finished invocation. It lives in the leaf
-// package invocation so that observers need not import the runner.
-type InvocationStats = invocation.Stats
-
-// ErrorCanceled is the InvocationStats.ErrorType of an invocation whose
-// caller went away (its context ended) before it finished.
-const ErrorCanceled = invocation.ErrorCanceled
-
-// SandboxState is the life-cycle state of a sandbox, for SandboxChanged.
-type SandboxState = invocation.SandboxState
-
-// Sandbox states (see invocation.SandboxState).
-const (
-	SandboxNone         = invocation.SandboxNone
-	SandboxInitializing = invocation.SandboxInitializing
-	SandboxBusy         = invocation.SandboxBusy
-	SandboxIdle         = invocation.SandboxIdle
-)
 
 // InvokeTracer wraps each invocation in a trace span. StartInvoke is called
 // once per invocation that reaches a function, with the caller's context;
@@ -51,11 +32,11 @@ const (
 // carries no TraceID ("" for none) and a func the runner calls exactly once
 // when the invocation ends. Implementations are safe for concurrent use.
 type InvokeTracer interface {
-	StartInvoke(ctx context.Context, function string) (traceHeader string, end func(InvocationStats))
+	StartInvoke(ctx context.Context, function string) (traceHeader string, end func(invocation.Stats))
 }
 
 // invoked reports a finished invocation.
-func (r *Runner) invoked(p *pool, s InvocationStats) {
+func (r *Runner) invoked(p *pool, s invocation.Stats) {
 	if o := r.obs; o != nil {
 		o.Invoked(p.fn.Name, s)
 	}

@@ -6,24 +6,26 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // recorder is an Observer and InvokeTracer that remembers everything.
 type recorder struct {
 	mu        sync.Mutex
-	invoked   map[string][]InvocationStats
+	invoked   map[string][]invocation.Stats
 	throttled map[string][]string
-	states    map[string]map[SandboxState]int
-	spans     []InvocationStats
+	states    map[string]map[invocation.SandboxState]int
+	spans     []invocation.Stats
 	header    string
 }
 
 func newRecorder(header string) *recorder {
-	return &recorder{invoked: map[string][]InvocationStats{}, throttled: map[string][]string{},
-		states: map[string]map[SandboxState]int{}, header: header}
+	return &recorder{invoked: map[string][]invocation.Stats{}, throttled: map[string][]string{},
+		states: map[string]map[invocation.SandboxState]int{}, header: header}
 }
 
-func (r *recorder) Invoked(fn string, s InvocationStats) {
+func (r *recorder) Invoked(fn string, s invocation.Stats) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.invoked[fn] = append(r.invoked[fn], s)
@@ -35,31 +37,31 @@ func (r *recorder) Throttled(fn, reason string) {
 	r.throttled[fn] = append(r.throttled[fn], reason)
 }
 
-func (r *recorder) SandboxChanged(fn string, from, to SandboxState) {
+func (r *recorder) SandboxChanged(fn string, from, to invocation.SandboxState) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.states[fn] == nil {
-		r.states[fn] = map[SandboxState]int{}
+		r.states[fn] = map[invocation.SandboxState]int{}
 	}
 	r.states[fn][from]--
 	r.states[fn][to]++
 }
 
-func (r *recorder) StartInvoke(ctx context.Context, fn string) (string, func(InvocationStats)) {
-	return r.header, func(s InvocationStats) {
+func (r *recorder) StartInvoke(ctx context.Context, fn string) (string, func(invocation.Stats)) {
+	return r.header, func(s invocation.Stats) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.spans = append(r.spans, s)
 	}
 }
 
-// live returns the sandboxes of fn per state (SandboxNone excluded).
-func (r *recorder) live(fn string) map[SandboxState]int {
+// live returns the sandboxes of fn per state (invocation.SandboxNone excluded).
+func (r *recorder) live(fn string) map[invocation.SandboxState]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := map[SandboxState]int{}
+	out := map[invocation.SandboxState]int{}
 	for s, n := range r.states[fn] {
-		if s != SandboxNone && n != 0 {
+		if s != invocation.SandboxNone && n != 0 {
 			out[s] = n
 		}
 	}
@@ -97,7 +99,7 @@ func TestObserver(t *testing.T) {
 	invoke(t, r, "echo", `{}`)
 	// A caller's own trace header wins.
 	caller := "Root=1-00000000-000000000000000000000001;Sampled=0"
-	res, err = r.Invoke(context.Background(), &InvokeRequest{FunctionName: "echo", Payload: []byte(`{"env":true}`), TraceID: caller})
+	res, err = r.Invoke(context.Background(), &invocation.Request{FunctionName: "echo", Payload: []byte(`{"env":true}`), TraceID: caller})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func TestObserver(t *testing.T) {
 	}
 	// A function error, and a throttle.
 	invoke(t, r, "crash", `{"fail":"boom"}`)
-	if _, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "none"}); err == nil {
+	if _, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: "none"}); err == nil {
 		t.Fatal("invoking a function with reserved concurrency 0 succeeded")
 	}
 
@@ -134,7 +136,7 @@ func TestObserver(t *testing.T) {
 	if spans != 4 {
 		t.Errorf("spans ended = %d, want 4 (one per invocation that reached a function)", spans)
 	}
-	if got := rec.live("echo"); len(got) != 1 || got[SandboxIdle] != 1 {
+	if got := rec.live("echo"); len(got) != 1 || got[invocation.SandboxIdle] != 1 {
 		t.Errorf("echo sandboxes = %v, want one idle", got)
 	}
 
@@ -170,14 +172,14 @@ func TestObserverCanceled(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := r.Invoke(ctx, &InvokeRequest{FunctionName: "slow", Payload: []byte(`{"ms":2000}`)}); err == nil {
+	if _, err := r.Invoke(ctx, &invocation.Request{FunctionName: "slow", Payload: []byte(`{"ms":2000}`)}); err == nil {
 		t.Fatal("a canceled invocation succeeded")
 	}
 	rec.mu.Lock()
 	got := rec.invoked["slow"]
 	rec.mu.Unlock()
-	if len(got) != 1 || got[0].ErrorType != ErrorCanceled {
-		t.Errorf("invocations = %+v, want one %s", got, ErrorCanceled)
+	if len(got) != 1 || got[0].ErrorType != invocation.ErrorCanceled {
+		t.Errorf("invocations = %+v, want one %s", got, invocation.ErrorCanceled)
 	}
 	if live := rec.live("slow"); len(live) != 0 {
 		t.Errorf("sandboxes = %v, want none after the canceled sandbox was killed", live)

@@ -63,7 +63,7 @@ type Config struct {
 	// Lambda documents).
 	AsyncMaxThrottleDelay time.Duration
 	// AsyncMaxEventAge is the maximum event age of functions without an
-	// EventInvokeConfig that sets one. Default 6h.
+	// invocation.EventInvokeConfig that sets one. Default 6h.
 	AsyncMaxEventAge time.Duration
 	// MaxQueuedEvents caps Event invocations held (queued, waiting for a
 	// retry or running); beyond it Event invokes get 429. Default 10000.

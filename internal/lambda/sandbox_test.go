@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/testtool"
 )
 
@@ -129,7 +130,7 @@ func TestDeployValidation(t *testing.T) {
 }
 
 // errorBody decodes an error payload.
-func errorBody(t *testing.T, res *InvokeResult) (typ, msg string) {
+func errorBody(t *testing.T, res *invocation.Result) (typ, msg string) {
 	t.Helper()
 	var e struct{ ErrorType, ErrorMessage string }
 	if err := json.Unmarshal(res.Payload, &e); err != nil {
@@ -269,7 +270,7 @@ func TestContextCancel(t *testing.T) {
 	pid := r.pids()[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := r.Invoke(ctx, &InvokeRequest{FunctionName: "slow", Payload: []byte(`{"ms":3000}`)})
+	_, err := r.Invoke(ctx, &invocation.Request{FunctionName: "slow", Payload: []byte(`{"ms":3000}`)})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
@@ -296,7 +297,7 @@ func TestConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "slow", Payload: []byte(`{"ms":` + strconv.Itoa(ms) + `}`)})
+				res, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: "slow", Payload: []byte(`{"ms":` + strconv.Itoa(ms) + `}`)})
 				if err != nil || res.FunctionError != "" {
 					t.Errorf("invoke: %v %v", err, res)
 				}
@@ -308,8 +309,8 @@ func TestConcurrency(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); run(2000) }()
 	waitFor(t, func() bool { idle, total := r.lookup("slow").counts(); return total == 8 && idle == 0 })
-	_, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "slow", Payload: []byte(`{"ms":1}`)})
-	var se *ServiceError
+	_, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: "slow", Payload: []byte(`{"ms":1}`)})
+	var se *invocation.ServiceError
 	if !errors.As(err, &se) || se.Status != 429 || se.Reason != "ReservedFunctionConcurrentInvocationLimitExceeded" {
 		t.Errorf("9th invoke: %v, want 429 ReservedFunctionConcurrentInvocationLimitExceeded", err)
 	}
@@ -336,8 +337,8 @@ func TestGlobalConcurrencyCap(t *testing.T) {
 		invoke(t, r, "slow", `{"ms":500}`)
 	}()
 	waitFor(t, func() bool { idle, total := r.lookup("slow").counts(); return total == 1 && idle == 0 })
-	_, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "echo", Payload: []byte(`{}`)})
-	var se *ServiceError
+	_, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: "echo", Payload: []byte(`{}`)})
+	var se *invocation.ServiceError
 	if !errors.As(err, &se) || se.Status != 429 || se.Reason != "ConcurrentInvocationLimitExceeded" {
 		t.Errorf("err = %v, want 429 ConcurrentInvocationLimitExceeded", err)
 	}
@@ -348,8 +349,8 @@ func TestReservedConcurrencyZero(t *testing.T) {
 	f := fn(t, "off", "goecho")
 	f.ReservedConcurrency = 0
 	r := newRunner(t, Config{}, f)
-	_, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "off"})
-	var se *ServiceError
+	_, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: "off"})
+	var se *invocation.ServiceError
 	if !errors.As(err, &se) || se.Status != 429 {
 		t.Errorf("err = %v, want 429", err)
 	}
@@ -372,7 +373,7 @@ func TestRedeploy(t *testing.T) {
 	invoke(t, r, "slow", `{"ms":1}`)
 
 	// An invocation in flight on slow survives slow's redeploy.
-	done := make(chan *InvokeResult)
+	done := make(chan *invocation.Result)
 	go func() { done <- invoke(t, r, "slow", `{"ms":400}`) }()
 	waitFor(t, func() bool { idle, _ := r.lookup("slow").counts(); return idle == 0 })
 	slow2 := slow
@@ -395,7 +396,7 @@ func TestRedeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return !processAlive(echoPid) })
-	if _, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "echo"}); err == nil {
+	if _, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: "echo"}); err == nil {
 		t.Error("removed function still invocable")
 	}
 }
@@ -431,7 +432,7 @@ func TestCloseLeaksNothing(t *testing.T) {
 	r.Deploy(context.Background(), []Function{fn(t, "echo", "goecho"), fn(t, "slow", "goslow"), fn(t, "crash", "gocrash")})
 	invoke(t, r, "echo", `{}`)
 	invoke(t, r, "crash", `{"exit":1}`)
-	go r.Invoke(context.Background(), &InvokeRequest{FunctionName: "slow", Payload: []byte(`{"ms":5000}`)})
+	go r.Invoke(context.Background(), &invocation.Request{FunctionName: "slow", Payload: []byte(`{"ms":5000}`)})
 	waitFor(t, func() bool { _, total := r.lookup("slow").counts(); return total == 1 })
 	time.Sleep(100 * time.Millisecond)
 	pids := r.pids()
@@ -446,7 +447,7 @@ func TestCloseLeaksNothing(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool { return runtime.NumGoroutine() <= before+2 })
-	if _, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "echo"}); err == nil {
+	if _, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: "echo"}); err == nil {
 		t.Error("Invoke after Close succeeded")
 	}
 }
@@ -473,7 +474,7 @@ func TestDeployResolvesRuntime(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.fn.Name) {
 				t.Fatalf("Deploy = %v, want an error naming %s and %q", err, tt.fn.Name, tt.want)
 			}
-			if _, err := r.Invoke(context.Background(), &InvokeRequest{FunctionName: "echo", Payload: []byte(`{}`)}); err != nil {
+			if _, err := r.Invoke(context.Background(), &invocation.Request{FunctionName: "echo", Payload: []byte(`{}`)}); err != nil {
 				t.Errorf("after a failed deploy the old function set must keep serving: %v", err)
 			}
 		})

@@ -12,17 +12,6 @@ import (
 	"github.com/portico-dev/portico/internal/lambda/runtimeapi"
 )
 
-// The streamed invocation's contract (see invocation.StreamWriter).
-type (
-	StreamWriter  = invocation.StreamWriter
-	StreamOptions = invocation.StreamOptions
-	StreamResult  = invocation.StreamResult
-)
-
-// ErrStreamIdle is the cause of an invocation ended by
-// StreamOptions.IdleTimeout.
-var ErrStreamIdle = invocation.ErrStreamIdle
-
 // InvokeStream runs one synchronous invocation and passes its response to w
 // as it arrives: a runtime in streaming mode (Lambda response streaming)
 // reaches w chunk by chunk, with no buffering beyond one 32 KiB read; a
@@ -31,13 +20,13 @@ var ErrStreamIdle = invocation.ErrStreamIdle
 // after what fitted), buffered ones at 6 MB as for Invoke; the function
 // timeout applies to the whole stream.
 //
-// Errors are as for Invoke: *ServiceError before anything ran; a function
+// Errors are as for Invoke: *invocation.ServiceError before anything ran; a function
 // failure is a result with FunctionError set, whether it happened before
 // the first byte (nothing was written) or mid-stream (res.Bytes > 0). If
 // ctx ends, the idle timeout strikes or w fails, the sandbox is killed and
-// replaced and the error wraps context.Cause(ctx), ErrStreamIdle or w's
+// replaced and the error wraps context.Cause(ctx), invocation.ErrStreamIdle or w's
 // error.
-func (r *Runner) InvokeStream(ctx context.Context, req *InvokeRequest, w StreamWriter, opts StreamOptions) (*StreamResult, error) {
+func (r *Runner) InvokeStream(ctx context.Context, req *invocation.Request, w invocation.StreamWriter, opts invocation.StreamOptions) (*invocation.StreamResult, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	sg := &streamGuard{w: w, idle: opts.IdleTimeout, cancel: cancel, now: time.Now}
@@ -49,7 +38,7 @@ func (r *Runner) InvokeStream(ctx context.Context, req *InvokeRequest, w StreamW
 	}
 	res, err := r.invoke(ctx, req, id, sg)
 	sg.close()
-	out := &StreamResult{Streamed: sg.streamed, Bytes: sg.n, Duration: time.Since(start)}
+	out := &invocation.StreamResult{Streamed: sg.streamed, Bytes: sg.n, Duration: time.Since(start)}
 	if !sg.first.IsZero() {
 		out.FirstByte = sg.first.Sub(start)
 	}
@@ -97,11 +86,11 @@ func errorTypeOf(payload []byte) string {
 }
 
 // streamGuard stands between the Runtime API handler and the caller's
-// StreamWriter: it calls Begin lazily, counts, restarts the idle timer at
+// invocation.StreamWriter: it calls Begin lazily, counts, restarts the idle timer at
 // every chunk and, once closed, refuses chunks, so that the writer is never
 // used after InvokeStream returns.
 type streamGuard struct {
-	w      StreamWriter
+	w      invocation.StreamWriter
 	idle   time.Duration
 	cancel context.CancelCauseFunc
 	now    func() time.Time
@@ -130,7 +119,7 @@ func (g *streamGuard) arm() {
 	}
 	g.mu.Lock()
 	if g.timer == nil && !g.closed {
-		g.timer = time.AfterFunc(g.idle, func() { g.cancel(ErrStreamIdle) })
+		g.timer = time.AfterFunc(g.idle, func() { g.cancel(invocation.ErrStreamIdle) })
 	}
 	g.mu.Unlock()
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/control"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/observe/console"
 	"github.com/portico-dev/portico/internal/spec"
@@ -61,7 +62,7 @@ type functions struct{ r *lambda.Runner }
 
 func (f functions) Functions() []console.Function {
 	var out []console.Function
-	queues := map[string]lambda.QueueStatus{}
+	queues := map[string]invocation.QueueStatus{}
 	for _, q := range f.r.Queues() {
 		queues[q.Function] = q
 	}
@@ -88,7 +89,7 @@ func (l logs) Tail(_ context.Context, fn string, n int) ([]string, error) {
 }
 
 func (l logs) Invocation(_ context.Context, fn, requestID string) ([]string, error) {
-	b, _ := l.r.FilterLogs(fn, lambda.LogFilter{RequestID: requestID})
+	b, _ := l.r.FilterLogs(fn, invocation.LogFilter{RequestID: requestID})
 	s := strings.TrimRight(string(b), "\n")
 	if s == "" {
 		return nil, nil

@@ -24,7 +24,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/portico-dev/portico/internal/iam"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/s3"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/throttle"
@@ -36,10 +36,10 @@ var update = flag.Bool("update", false, "rewrite golden files")
 type fakeInvoker struct {
 	mu     sync.Mutex
 	events chan *Event
-	reply  func(ev *Event) (*lambda.InvokeResult, error)
+	reply  func(ev *Event) (*invocation.Result, error)
 }
 
-func (f *fakeInvoker) Invoke(ctx context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+func (f *fakeInvoker) Invoke(ctx context.Context, req *invocation.Request) (*invocation.Result, error) {
 	var ev Event
 	if err := json.Unmarshal(req.Payload, &ev); err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func (f *fakeInvoker) Invoke(ctx context.Context, req *lambda.InvokeRequest) (*l
 	if f.reply != nil {
 		return f.reply(&ev)
 	}
-	return &lambda.InvokeResult{Payload: []byte(`{"statusCode":200}`)}, nil
+	return &invocation.Result{Payload: []byte(`{"statusCode":200}`)}, nil
 }
 
 const (
@@ -87,7 +87,7 @@ type harness struct {
 	reg *Registry
 }
 
-func newHarness(t *testing.T, limits Limits, reply func(*Event) (*lambda.InvokeResult, error)) *harness {
+func newHarness(t *testing.T, limits Limits, reply func(*Event) (*invocation.Result, error)) *harness {
 	t.Helper()
 	inv := &fakeInvoker{events: make(chan *Event, 64), reply: reply}
 	reg := &Registry{}
@@ -217,11 +217,11 @@ func TestEvents(t *testing.T) {
 }
 
 func TestRouting(t *testing.T) {
-	h := newHarness(t, Limits{}, func(ev *Event) (*lambda.InvokeResult, error) {
+	h := newHarness(t, Limits{}, func(ev *Event) (*invocation.Result, error) {
 		if ev.Body != nil && strings.Contains(*ev.Body, "fail") {
-			return &lambda.InvokeResult{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom"}`)}, nil
+			return &invocation.Result{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom"}`)}, nil
 		}
-		return &lambda.InvokeResult{Payload: []byte(`{"statusCode":200,"body":"route ` + ev.RequestContext.RouteKey + `"}`)}, nil
+		return &invocation.Result{Payload: []byte(`{"statusCode":200,"body":"route ` + ev.RequestContext.RouteKey + `"}`)}, nil
 	})
 	c := dial(t, h.url("/dev"))
 	h.next(t)
@@ -284,8 +284,8 @@ func TestConnectRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, Limits{}, func(ev *Event) (*lambda.InvokeResult, error) {
-				r := &lambda.InvokeResult{Payload: []byte(tt.reply)}
+			h := newHarness(t, Limits{}, func(ev *Event) (*invocation.Result, error) {
+				r := &invocation.Result{Payload: []byte(tt.reply)}
 				if tt.fnErr {
 					r.FunctionError = "Unhandled"
 				}
@@ -504,18 +504,18 @@ func TestConnectAuthorization(t *testing.T) {
 			`","Resource":"arn:aws:execute-api:us-east-1:000000000000:abc123/dev/$connect"}]},"context":{"tier":"gold","n":3}}`
 	}
 	newAuthed := func(auth *ConnectAuth) (*httptest.Server, *fakeInvoker) {
-		inv := &fakeInvoker{events: make(chan *Event, 64), reply: func(ev *Event) (*lambda.InvokeResult, error) {
+		inv := &fakeInvoker{events: make(chan *Event, 64), reply: func(ev *Event) (*invocation.Result, error) {
 			if ev.RequestContext.EventType == EventConnect && ev.Headers["Authorization"] != "" && ev.Body == nil && ev.RequestContext.Authorizer == nil && auth.Type == AuthCustom {
 				switch ev.Headers["Authorization"] {
 				case "allow":
-					return &lambda.InvokeResult{Payload: []byte(policy("Allow"))}, nil
+					return &invocation.Result{Payload: []byte(policy("Allow"))}, nil
 				case "deny":
-					return &lambda.InvokeResult{Payload: []byte(policy("Deny"))}, nil
+					return &invocation.Result{Payload: []byte(policy("Deny"))}, nil
 				default:
-					return &lambda.InvokeResult{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom"}`)}, nil
+					return &invocation.Result{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom"}`)}, nil
 				}
 			}
-			return &lambda.InvokeResult{Payload: []byte(`{"statusCode":200}`)}, nil
+			return &invocation.Result{Payload: []byte(`{"statusCode":200}`)}, nil
 		}}
 		routes := map[string]*Route{
 			"$connect": {Key: "$connect", Function: "chat", Auth: auth},

@@ -9,7 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/testtool"
 )
 
@@ -144,7 +144,7 @@ func TestCache(t *testing.T) {
 // single invocation.
 func TestCacheCoalesces(t *testing.T) {
 	release := make(chan struct{})
-	inv := &fakeInvoker{respond: func(ctx context.Context, p []byte) (*lambda.InvokeResult, error) {
+	inv := &fakeInvoker{respond: func(ctx context.Context, p []byte) (*invocation.Result, error) {
 		<-release
 		return byToken()(ctx, p)
 	}}
@@ -191,7 +191,7 @@ func waiters(a *Authorizer) int {
 func TestCacheWaiterLeaves(t *testing.T) {
 	release := make(chan struct{})
 	cancelled := make(chan struct{})
-	inv := &fakeInvoker{respond: func(ctx context.Context, p []byte) (*lambda.InvokeResult, error) {
+	inv := &fakeInvoker{respond: func(ctx context.Context, p []byte) (*invocation.Result, error) {
 		if bytes.Contains(p, []byte(`"x-token":"other"`)) {
 			<-ctx.Done()
 			close(cancelled)

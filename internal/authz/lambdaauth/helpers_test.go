@@ -14,6 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 )
 
@@ -27,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 var testTime = time.Date(2020, 4, 21, 15, 8, 21, 67_000_000, time.UTC)
 
 // respondFunc produces the fake function's answer to one event.
-type respondFunc func(ctx context.Context, payload []byte) (*lambda.InvokeResult, error)
+type respondFunc func(ctx context.Context, payload []byte) (*invocation.Result, error)
 
 // fakeInvoker is an Invoker that answers with respond and records every
 // event it was given.
@@ -38,7 +39,7 @@ type fakeInvoker struct {
 	names   []string
 }
 
-func (f *fakeInvoker) Invoke(ctx context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+func (f *fakeInvoker) Invoke(ctx context.Context, req *invocation.Request) (*invocation.Result, error) {
 	f.mu.Lock()
 	f.events = append(f.events, bytes.Clone(req.Payload))
 	f.names = append(f.names, req.FunctionName)
@@ -54,20 +55,20 @@ func (f *fakeInvoker) calls() int {
 
 // answer returns a respondFunc giving payload as the function's result.
 func answer(payload string) respondFunc {
-	return func(context.Context, []byte) (*lambda.InvokeResult, error) {
-		return &lambda.InvokeResult{Payload: []byte(payload)}, nil
+	return func(context.Context, []byte) (*invocation.Result, error) {
+		return &invocation.Result{Payload: []byte(payload)}, nil
 	}
 }
 
 // byToken answers the simple response {"isAuthorized": token == "good"}
 // according to the x-token header in a 2.0 event.
 func byToken() respondFunc {
-	return func(_ context.Context, p []byte) (*lambda.InvokeResult, error) {
+	return func(_ context.Context, p []byte) (*invocation.Result, error) {
 		ok := bytes.Contains(p, []byte(`"x-token":"good"`))
 		if ok {
-			return &lambda.InvokeResult{Payload: []byte(`{"isAuthorized":true,"context":{"user":"alice"}}`)}, nil
+			return &invocation.Result{Payload: []byte(`{"isAuthorized":true,"context":{"user":"alice"}}`)}, nil
 		}
-		return &lambda.InvokeResult{Payload: []byte(`{"isAuthorized":false}`)}, nil
+		return &invocation.Result{Payload: []byte(`{"isAuthorized":false}`)}, nil
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 func TestNewValidation(t *testing.T) {
@@ -166,10 +166,10 @@ func TestAuthorizeSimple(t *testing.T) {
 // times out, cannot be invoked or answers malformed or wrongly shaped JSON.
 // Each is a 500 with no identity for the integration.
 func TestAuthorizeFailures(t *testing.T) {
-	crash := func(context.Context, []byte) (*lambda.InvokeResult, error) {
-		return &lambda.InvokeResult{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom","errorType":"Exception"}`)}, nil
+	crash := func(context.Context, []byte) (*invocation.Result, error) {
+		return &invocation.Result{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom","errorType":"Exception"}`)}, nil
 	}
-	hang := func(ctx context.Context, _ []byte) (*lambda.InvokeResult, error) {
+	hang := func(ctx context.Context, _ []byte) (*invocation.Result, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
@@ -181,13 +181,13 @@ func TestAuthorizeFailures(t *testing.T) {
 	}{
 		{name: "function crashes", respond: crash, want: "function error Unhandled"},
 		{name: "function times out", respond: hang, want: "deadline exceeded"},
-		{name: "service error", respond: func(context.Context, []byte) (*lambda.InvokeResult, error) {
-			return nil, &lambda.ServiceError{Status: 404, Type: "ResourceNotFoundException", Message: "Function not found"}
+		{name: "service error", respond: func(context.Context, []byte) (*invocation.Result, error) {
+			return nil, &invocation.ServiceError{Status: 404, Type: "ResourceNotFoundException", Message: "Function not found"}
 		}, want: "ResourceNotFoundException"},
-		{name: "throttled", respond: func(context.Context, []byte) (*lambda.InvokeResult, error) {
-			return nil, &lambda.ServiceError{Status: 429, Type: "TooManyRequestsException", Message: "Rate exceeded"}
+		{name: "throttled", respond: func(context.Context, []byte) (*invocation.Result, error) {
+			return nil, &invocation.ServiceError{Status: 429, Type: "TooManyRequestsException", Message: "Rate exceeded"}
 		}, want: "TooManyRequestsException"},
-		{name: "no result", respond: func(context.Context, []byte) (*lambda.InvokeResult, error) { return nil, nil }, want: "no result"},
+		{name: "no result", respond: func(context.Context, []byte) (*invocation.Result, error) { return nil, nil }, want: "no result"},
 		{name: "malformed JSON", respond: answer(`{"isAuthorized":tru`), want: "not JSON"},
 		{name: "empty payload", respond: answer(``), want: "not JSON"},
 		{name: "trailing data", respond: answer(`{"isAuthorized":true} {}`), want: "after the top-level value"},
@@ -235,7 +235,7 @@ func TestAuthorizeClientGone(t *testing.T) {
 	for _, ttl := range []time.Duration{0, time.Minute} {
 		t.Run(ttl.String(), func(t *testing.T) {
 			started := make(chan struct{})
-			inv := &fakeInvoker{respond: func(ctx context.Context, _ []byte) (*lambda.InvokeResult, error) {
+			inv := &fakeInvoker{respond: func(ctx context.Context, _ []byte) (*invocation.Result, error) {
 				close(started)
 				<-ctx.Done()
 				return nil, ctx.Err()

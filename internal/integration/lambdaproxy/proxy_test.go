@@ -11,19 +11,19 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/edge"
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 )
 
 // invokerFunc adapts a function to Invoker.
-type invokerFunc func(ctx context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error)
+type invokerFunc func(ctx context.Context, req *invocation.Request) (*invocation.Result, error)
 
-func (f invokerFunc) Invoke(ctx context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+func (f invokerFunc) Invoke(ctx context.Context, req *invocation.Request) (*invocation.Result, error) {
 	return f(ctx, req)
 }
 
 func returning(payload string) invokerFunc {
-	return func(context.Context, *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
-		return &lambda.InvokeResult{RequestID: "r1", Payload: []byte(payload)}, nil
+	return func(context.Context, *invocation.Request) (*invocation.Result, error) {
+		return &invocation.Result{RequestID: "r1", Payload: []byte(payload)}, nil
 	}
 }
 
@@ -68,8 +68,8 @@ func TestServe(t *testing.T) {
 			wantStatus: 204, wantBody: "", wantHeader: http.Header{"Content-Type": nil, "Content-Length": nil}},
 		{name: "numeric content-length is replaced by the real one", cfg: v2, inv: returning(`{"statusCode":404,"headers":{"content-length":146,"x-powered-by":"Express"},"body":"not found"}`),
 			wantStatus: 404, wantBody: "not found", wantHeader: http.Header{"Content-Length": {"9"}, "X-Powered-By": {"Express"}}},
-		{name: "function error", cfg: v2, inv: func(context.Context, *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
-			return &lambda.InvokeResult{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom","errorType":"Error"}`)}, nil
+		{name: "function error", cfg: v2, inv: func(context.Context, *invocation.Request) (*invocation.Result, error) {
+			return &invocation.Result{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom","errorType":"Error"}`)}, nil
 		}, wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, wantKind: kind(edge.InternalError)},
 		{name: "invalid response", cfg: v2, inv: returning(`{"statusCode":"abc"}`),
 			wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, wantKind: kind(edge.InternalError)},
@@ -77,17 +77,17 @@ func TestServe(t *testing.T) {
 			wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, wantKind: kind(edge.InternalError)},
 		{name: "informational status", cfg: v2, inv: returning(`{"statusCode":101}`),
 			wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, wantKind: kind(edge.InternalError)},
-		{name: "throttled", cfg: v2, inv: func(context.Context, *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
-			return nil, &lambda.ServiceError{Status: 429, Type: "TooManyRequestsException", Message: "Rate Exceeded.", Reason: "ReservedFunctionConcurrentInvocationLimitExceeded"}
+		{name: "throttled", cfg: v2, inv: func(context.Context, *invocation.Request) (*invocation.Result, error) {
+			return nil, &invocation.ServiceError{Status: 429, Type: "TooManyRequestsException", Message: "Rate Exceeded.", Reason: "ReservedFunctionConcurrentInvocationLimitExceeded"}
 		}, wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, wantKind: kind(edge.InternalError)},
-		{name: "function not found", cfg: v2, inv: func(context.Context, *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
-			return nil, &lambda.ServiceError{Status: 404, Type: "ResourceNotFoundException", Message: "Function not found"}
+		{name: "function not found", cfg: v2, inv: func(context.Context, *invocation.Request) (*invocation.Result, error) {
+			return nil, &invocation.ServiceError{Status: 404, Type: "ResourceNotFoundException", Message: "Function not found"}
 		}, wantStatus: 500, wantBody: `{"message":"Internal Server Error"}`, wantKind: kind(edge.InternalError)},
 		{name: "integration timeout", cfg: v2,
 			ctx: func() (context.Context, context.CancelFunc) {
 				return context.WithTimeout(context.Background(), time.Millisecond)
 			},
-			inv: func(ctx context.Context, _ *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+			inv: func(ctx context.Context, _ *invocation.Request) (*invocation.Result, error) {
 				<-ctx.Done()
 				return nil, ctx.Err()
 			}, wantStatus: 503, wantBody: `{"message":"Service Unavailable"}`, wantKind: kind(edge.ServiceUnavailable)},
@@ -97,7 +97,7 @@ func TestServe(t *testing.T) {
 				cancel()
 				return ctx, func() {}
 			},
-			inv: func(ctx context.Context, _ *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+			inv: func(ctx context.Context, _ *invocation.Request) (*invocation.Result, error) {
 				return nil, ctx.Err()
 			}, wantErr: true},
 		{name: "bad payload format version", cfg: Config{Function: "f", PayloadFormatVersion: "3.0"}, inv: returning(`{}`),
@@ -145,12 +145,12 @@ func TestServe(t *testing.T) {
 func kind(k edge.Kind) *edge.Kind { return &k }
 
 func TestServeInvokeRequest(t *testing.T) {
-	var got *lambda.InvokeRequest
+	var got *invocation.Request
 	var payload []byte
-	inv := invokerFunc(func(_ context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+	inv := invokerFunc(func(_ context.Context, req *invocation.Request) (*invocation.Result, error) {
 		got = req
 		payload = append([]byte(nil), req.Payload...)
-		return &lambda.InvokeResult{Payload: []byte(`"ok"`)}, nil
+		return &invocation.Result{Payload: []byte(`"ok"`)}, nil
 	})
 	rec := httptest.NewRecorder()
 	r := newRequest("GET", "/v1/x", "v1", "GET /x", nil)
@@ -269,9 +269,9 @@ func TestEventPath(t *testing.T) {
 	for _, v := range []string{"1.0", "2.0"} {
 		t.Run("event "+v, func(t *testing.T) {
 			var payload []byte
-			inv := invokerFunc(func(_ context.Context, req *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+			inv := invokerFunc(func(_ context.Context, req *invocation.Request) (*invocation.Result, error) {
 				payload = append([]byte(nil), req.Payload...)
-				return &lambda.InvokeResult{Payload: []byte(`{"statusCode":200}`)}, nil
+				return &invocation.Result{Payload: []byte(`{"statusCode":200}`)}, nil
 			})
 			r := newRequest("GET", "/v1/files/a%20b", "v1", "GET /files/{name}", nil)
 			if err := New(Config{Function: "f", PayloadFormatVersion: v}, inv).Serve(context.Background(), httptest.NewRecorder(), r); err != nil {

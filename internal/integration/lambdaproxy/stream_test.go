@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/edge"
 	"github.com/portico-dev/portico/internal/integration"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/lambda"
 	"github.com/portico-dev/portico/internal/testtool"
 )
@@ -312,12 +313,12 @@ type fakeStream struct {
 	chunks []string
 }
 
-func (f fakeStream) Invoke(context.Context, *lambda.InvokeRequest) (*lambda.InvokeResult, error) {
+func (f fakeStream) Invoke(context.Context, *invocation.Request) (*invocation.Result, error) {
 	return nil, errors.New("not buffered")
 }
 
-func (f fakeStream) InvokeStream(ctx context.Context, req *lambda.InvokeRequest, w lambda.StreamWriter, _ lambda.StreamOptions) (*lambda.StreamResult, error) {
-	res := &lambda.StreamResult{Streamed: true}
+func (f fakeStream) InvokeStream(ctx context.Context, req *invocation.Request, w invocation.StreamWriter, _ invocation.StreamOptions) (*invocation.StreamResult, error) {
+	res := &invocation.StreamResult{Streamed: true}
 	res.ContentType = f.ct
 	if len(f.chunks) > 0 {
 		if err := w.Begin(f.ct); err != nil {

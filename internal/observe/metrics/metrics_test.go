@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/observe"
 )
 
@@ -58,14 +58,14 @@ func TestScrape(t *testing.T) {
 	ai.PromptTokens, ai.CompletionTokens, ai.Model, ai.QueueWait = 12, 30, "llama3", 500*time.Millisecond
 	m.Observe(ai)
 
-	m.SandboxChanged("hello", lambda.SandboxNone, lambda.SandboxInitializing)
-	m.SandboxChanged("hello", lambda.SandboxInitializing, lambda.SandboxBusy)
-	m.Invoked("hello", lambda.InvocationStats{Duration: 20 * time.Millisecond, InitDuration: 150 * time.Millisecond, Cold: true})
-	m.SandboxChanged("hello", lambda.SandboxBusy, lambda.SandboxIdle)
-	m.SandboxChanged("hello", lambda.SandboxNone, lambda.SandboxInitializing)
-	m.Invoked("hello", lambda.InvocationStats{Duration: 5 * time.Millisecond, ErrorType: "ValueError"})
-	m.Invoked("hello", lambda.InvocationStats{Duration: 3 * time.Second, ErrorType: "Sandbox.Timedout"})
-	m.Invoked("hello", lambda.InvocationStats{ErrorType: lambda.ErrorCanceled})
+	m.SandboxChanged("hello", invocation.SandboxNone, invocation.SandboxInitializing)
+	m.SandboxChanged("hello", invocation.SandboxInitializing, invocation.SandboxBusy)
+	m.Invoked("hello", invocation.Stats{Duration: 20 * time.Millisecond, InitDuration: 150 * time.Millisecond, Cold: true})
+	m.SandboxChanged("hello", invocation.SandboxBusy, invocation.SandboxIdle)
+	m.SandboxChanged("hello", invocation.SandboxNone, invocation.SandboxInitializing)
+	m.Invoked("hello", invocation.Stats{Duration: 5 * time.Millisecond, ErrorType: "ValueError"})
+	m.Invoked("hello", invocation.Stats{Duration: 3 * time.Second, ErrorType: "Sandbox.Timedout"})
+	m.Invoked("hello", invocation.Stats{ErrorType: invocation.ErrorCanceled})
 	m.Throttled("hello", "ReservedFunctionConcurrentInvocationLimitExceeded")
 	m.Throttled("hello", "")
 
@@ -163,7 +163,7 @@ func TestOpenLabelsAreCapped(t *testing.T) {
 		r := rec("POST /chat", 200)
 		r.Model, r.PromptTokens = fmt.Sprintf("model-%d", i), 1
 		m.Observe(r)
-		m.Invoked("f", lambda.InvocationStats{ErrorType: fmt.Sprintf("Runtime.Error%d", i)})
+		m.Invoked("f", invocation.Stats{ErrorType: fmt.Sprintf("Runtime.Error%d", i)})
 	}
 	text := scrape(t, m)
 	if got := series(text, "portico_ai_tokens_total{"); got != maxLabelsPerSeries+1 {
@@ -187,9 +187,9 @@ func TestRetainBoundsSeriesAcrossRedeploys(t *testing.T) {
 			routes = append(routes, RouteID{"shop", "prod", route})
 		}
 		fn := fmt.Sprintf("fn%d", deploy)
-		m.Invoked(fn, lambda.InvocationStats{Duration: time.Millisecond})
-		m.SandboxChanged(fn, lambda.SandboxNone, lambda.SandboxInitializing)
-		m.SandboxChanged(fn, lambda.SandboxInitializing, lambda.SandboxNone)
+		m.Invoked(fn, invocation.Stats{Duration: time.Millisecond})
+		m.SandboxChanged(fn, invocation.SandboxNone, invocation.SandboxInitializing)
+		m.SandboxChanged(fn, invocation.SandboxInitializing, invocation.SandboxNone)
 		m.Retain(routes, []string{fn})
 	}
 	text := scrape(t, m)
@@ -203,12 +203,12 @@ func TestRetainBoundsSeriesAcrossRedeploys(t *testing.T) {
 		t.Errorf("function series = %d, want 1", got)
 	}
 	// A function removed while a sandbox still runs keeps its gauges.
-	m.SandboxChanged("busy", lambda.SandboxNone, lambda.SandboxInitializing)
+	m.SandboxChanged("busy", invocation.SandboxNone, invocation.SandboxInitializing)
 	m.Retain(nil, nil)
 	if text := scrape(t, m); !strings.Contains(text, `portico_lambda_sandboxes{function="busy",state="cold"} 1`) {
 		t.Errorf("gauges of a removed function with a live sandbox were dropped")
 	}
-	m.SandboxChanged("busy", lambda.SandboxInitializing, lambda.SandboxNone)
+	m.SandboxChanged("busy", invocation.SandboxInitializing, invocation.SandboxNone)
 	m.Retain(nil, nil)
 	if text := scrape(t, m); strings.Contains(text, `function="busy"`) {
 		t.Errorf("gauges of a removed function with no sandbox left were kept")
@@ -231,9 +231,9 @@ func TestConcurrentObserveScrapeRetain(t *testing.T) {
 				}
 				m.Observe(rec(fmt.Sprintf("GET /r%d", i%7), 200+100*(i%4)))
 				fn := fmt.Sprintf("f%d", g)
-				m.SandboxChanged(fn, lambda.SandboxNone, lambda.SandboxBusy)
-				m.Invoked(fn, lambda.InvocationStats{Duration: time.Millisecond, ErrorType: "x"})
-				m.SandboxChanged(fn, lambda.SandboxBusy, lambda.SandboxNone)
+				m.SandboxChanged(fn, invocation.SandboxNone, invocation.SandboxBusy)
+				m.Invoked(fn, invocation.Stats{Duration: time.Millisecond, ErrorType: "x"})
+				m.SandboxChanged(fn, invocation.SandboxBusy, invocation.SandboxNone)
 			}
 		}()
 	}
@@ -263,11 +263,11 @@ func BenchmarkObserve(b *testing.B) {
 
 func BenchmarkInvoked(b *testing.B) {
 	m := New()
-	s := lambda.InvocationStats{Duration: 3 * time.Millisecond}
+	s := invocation.Stats{Duration: 3 * time.Millisecond}
 	b.ReportAllocs()
 	for b.Loop() {
-		m.SandboxChanged("f", lambda.SandboxIdle, lambda.SandboxBusy)
+		m.SandboxChanged("f", invocation.SandboxIdle, invocation.SandboxBusy)
 		m.Invoked("f", s)
-		m.SandboxChanged("f", lambda.SandboxBusy, lambda.SandboxIdle)
+		m.SandboxChanged("f", invocation.SandboxBusy, invocation.SandboxIdle)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/invocation"
 	"github.com/portico-dev/portico/internal/observe"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -61,7 +61,7 @@ func serve(tr *Tracer, r *http.Request) (xray string, upstream http.Header) {
 	upstream = http.Header{"Traceparent": {"00-11111111111111111111111111111111-2222222222222222-01"}}
 	Inject(ictx, upstream)
 	_, fend := tr.StartInvoke(ictx, "hello")
-	fend(lambda.InvocationStats{Cold: true, Duration: time.Millisecond, ErrorType: "Sandbox.Timedout"})
+	fend(invocation.Stats{Cold: true, Duration: time.Millisecond, ErrorType: "Sandbox.Timedout"})
 	iend(errors.New("upstream closed"))
 	end(&observe.Record{RouteKey: "GET /items/{id}", Status: 504, Stage: "prod", ErrorType: "INTEGRATION_TIMEOUT"})
 	return xray, upstream
@@ -184,7 +184,7 @@ func TestDisabledPropagatesIDsOnly(t *testing.T) {
 	if hdr != h {
 		t.Errorf("StartInvoke header = %q, want the request's %q", hdr, h)
 	}
-	fend(lambda.InvocationStats{})
+	fend(invocation.Stats{})
 	iend(nil)
 	end(&observe.Record{})
 	if got := XRayTraceID(ctx); got != "1-4bf92f35-77b34da6a3ce929d0e0e4736" {
@@ -345,7 +345,7 @@ func benchRequest(b *testing.B, tr *Tracer) {
 		if h == "" {
 			b.Fatal("no header")
 		}
-		fend(lambda.InvocationStats{})
+		fend(invocation.Stats{})
 		iend(nil)
 		end(nil)
 	}
