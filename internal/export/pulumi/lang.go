@@ -61,10 +61,20 @@ type file struct {
 func programFiles(sp *spec.Spec, lang Language) ([]file, []string, error) {
 	project := projectName(sp)
 	desc := fmt.Sprintf("description: Exported by portico from %s\n", filepath.Base(sp.File))
+	p, err := newPlan(sp)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := newGen(sp)
+	g.notes = p.notes
+	for _, name := range sortedKeys(sp.Functions) {
+		if isGoSource(sp.Functions[name]) {
+			g.goFuncs = append(g.goFuncs, name)
+		}
+	}
 	switch lang {
 	case Go:
-		g := newGen(sp)
-		src, err := g.program()
+		src, err := goSource(p, filepath.Base(sp.File), project)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -78,19 +88,8 @@ func programFiles(sp *spec.Spec, lang Language) ([]file, []string, error) {
 			{"go.sum", goSum},
 			{"main.go", src},
 			{"README.md", g.readme(project, Go)},
-		}, g.notes, nil
+		}, p.notes, nil
 	case Python, TypeScript:
-		p, err := newPlan(sp)
-		if err != nil {
-			return nil, nil, err
-		}
-		g := newGen(sp)
-		g.notes = p.notes
-		for _, name := range sortedKeys(sp.Functions) {
-			if isGoSource(sp.Functions[name]) {
-				g.goFuncs = append(g.goFuncs, name)
-			}
-		}
 		d := dialect{python: lang == Python}
 		src := d.source(p, filepath.Base(sp.File))
 		if lang == Python {

@@ -338,46 +338,55 @@ func TestRoundTripLanguages(t *testing.T) {
 	}
 }
 
-// goResourceRE matches a resource declaration in the Go program:
-// lambda.NewFunction(ctx, "name".
-var goResourceRE = regexp.MustCompile(`(\w+)\.New(\w+)\(ctx, ("(?:[^"\\]|\\.)*")`)
+// resourceRE matches a resource declaration in each language's program:
+// lambda.NewFunction(ctx, "name", aws.lambda_.Function(\n    "name" and
+// new aws.lambda.Function("name".
+var resourceRE = map[Language]*regexp.Regexp{
+	Go:         regexp.MustCompile(`(\w+)\.New(\w+)\(ctx, ("(?:[^"\\]|\\.)*")`),
+	Python:     regexp.MustCompile(`aws\.(\w+)\.(\w+)\(\n\s+("(?:[^"\\]|\\.)*")`),
+	TypeScript: regexp.MustCompile(`new aws\.(\w+)\.(\w+)\(("(?:[^"\\]|\\.)*")`),
+}
 
-// TestPlanMatchesGo: for every example, the plan the Python and TypeScript
-// printers render declares the same resources (module, type and name, in
-// the same order) as the Go program, whose walk is separate.
-func TestPlanMatchesGo(t *testing.T) {
+// TestPrintersDeclarePlan: for every example, each language's program
+// declares exactly the plan's resources (module, type and name, in order):
+// no printer drops, repeats or reorders a declaration.
+func TestPrintersDeclarePlan(t *testing.T) {
 	specs := exportSpecs(t)
 	for _, name := range sortedKeys(specs) {
 		t.Run(name, func(t *testing.T) {
 			sp := loadFile(t, specs[name])
-			g := newGen(sp)
-			src, err := g.program()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var fromGo []string
-			for _, m := range goResourceRE.FindAllStringSubmatch(string(src), -1) {
-				n, err := strconv.Unquote(m[3])
-				if err != nil {
-					t.Fatal(err)
-				}
-				fromGo = append(fromGo, m[1]+"."+m[2]+" "+n)
-			}
 			p, err := newPlan(sp)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var fromPlan []string
+			var want []string
 			for _, s := range p.stmts {
 				if s.res != nil {
-					fromPlan = append(fromPlan, s.res.mod+"."+s.res.class+" "+s.res.name)
+					want = append(want, s.res.mod+"."+s.res.class+" "+s.res.name)
 				}
 			}
-			if !slices.Equal(fromGo, fromPlan) {
-				t.Errorf("resources differ\n--- Go:\n%s\n--- plan:\n%s", strings.Join(fromGo, "\n"), strings.Join(fromPlan, "\n"))
-			}
-			if len(p.notes) != len(g.notes) {
-				t.Errorf("notes: plan %d, Go %d", len(p.notes), len(g.notes))
+			for _, lang := range Languages {
+				files, _, err := programFiles(sp, lang)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var src []byte
+				for _, f := range files {
+					if f.name == programFile[lang] {
+						src = f.data
+					}
+				}
+				var got []string
+				for _, m := range resourceRE[lang].FindAllStringSubmatch(string(src), -1) {
+					n, err := strconv.Unquote(m[3])
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, strings.TrimSuffix(m[1], "_")+"."+m[2]+" "+n)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s program's resources differ from the plan's\n--- %s:\n%s\n--- plan:\n%s", lang, lang, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
 			}
 		})
 	}

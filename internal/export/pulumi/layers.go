@@ -53,42 +53,6 @@ func layersOf(sp *spec.Spec) []*exportLayer {
 	return out
 }
 
-// layerDecls writes the LayerVersion resources and returns each one's
-// variable by the spec's path.
-func (g *gen) layerDecls() map[string]string {
-	vars := map[string]string{}
-	layers := layersOf(g.sp)
-	if len(layers) == 0 {
-		return vars
-	}
-	g.p("// Layers: Lambda extracts each into /opt, in the order a function lists them.\n")
-	for _, l := range layers {
-		v := g.ident("layer", l.name)
-		g.used[v] = true
-		vars[l.src] = v
-		rts := make([]string, len(l.runtimes))
-		for i, r := range l.runtimes {
-			rts[i] = "pulumi.String(" + q(r) + ")"
-		}
-		g.decl(v, fmt.Sprintf("lambda.NewLayerVersion(ctx, %s, &lambda.LayerVersionArgs{\nLayerName: pulumi.String(%s),\nCode: pulumi.NewFileArchive(%s),\nCompatibleRuntimes: pulumi.StringArray{%s},\n})",
-			q(l.name), q(l.name), q(l.rel), strings.Join(rts, ", ")))
-	}
-	g.p("\n")
-	return vars
-}
-
-// layersArg is a function's Layers argument ("" without layers).
-func layersArg(fn *spec.Function, vars map[string]string) string {
-	if len(fn.Layers) == 0 {
-		return ""
-	}
-	arns := make([]string, len(fn.Layers))
-	for i, l := range fn.Layers {
-		arns[i] = vars[l] + ".Arn"
-	}
-	return "Layers: pulumi.StringArray{" + strings.Join(arns, ", ") + "},\n"
-}
-
 // writeLayers copies each distinct layer into the program's directory, at
 // the path its LayerVersion's code names.
 func writeLayers(sp *spec.Spec, absDir string) error {

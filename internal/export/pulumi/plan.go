@@ -13,11 +13,12 @@ import (
 )
 
 // A plan is the exported program without a language: which resources, in
-// which order, with which arguments, and what it exports. The Python and
-// TypeScript printers (python.go, typescript.go) render one; names are in
-// camelCase (TypeScript's) and the Python printer converts them to
-// snake_case. The Go writer (program.go) predates the plan and keeps its
-// own walk; TestPlanMatchesGo checks the two declare the same resources.
+// which order, with which arguments, and what it exports. newPlan is the
+// only walk of the spec; the printers only render a plan: print.go in
+// Python and TypeScript, print_go.go in Go. Names are in camelCase
+// (TypeScript's); the Python printer converts them to snake_case, the Go
+// printer capitalizes fields and derives typed SDK names from the class and
+// field path.
 type plan struct {
 	notes   []string // Portico extensions left out
 	stmts   []stmt
@@ -44,6 +45,10 @@ type resource struct {
 	args         []field
 	dependsOn    []string // variables
 	argsComments []string // comment lines at the end of the arguments
+	// collect names a list of resources this one joins (an API's routes);
+	// dependsOnList, when set, names the list dependsOn holds in full. A
+	// printer may build the list as it goes (Go) or spell it out.
+	collect, dependsOnList string
 }
 
 type field struct {
@@ -72,10 +77,25 @@ type (
 	archive  string      // a FileArchive's path
 	asset    string      // a FileAsset's path
 	assets   []namedAsset
-	jsonDoc  struct{ v any } // a policy document, serialized as JSON
-	destPol  []value         // the destination policy over these ARNs
-	configOf string          // the stack config value of this key
+	jsonDoc  policyJSON  // a policy document, serialized as JSON
+	destPol  []value     // the destination policy over these ARNs
+	configOf stackConfig // the stack config value of a key
+	// optional marks an argument of an optional (nullable) type: typed SDKs
+	// take a pointer-like input there.
+	optional struct{ val value }
 )
+
+// policyJSON is a policy document.
+type policyJSON struct {
+	v   any    // decoded with json.Number
+	raw string // the exporter's own compact text, when it wrote the document
+}
+
+// stackConfig is a stack config value, "" when unset.
+type stackConfig struct {
+	key string
+	v   string // a variable a printer may read it into first
+}
 
 type namedAsset struct {
 	name string
@@ -97,6 +117,7 @@ func (assets) isValue()   {}
 func (jsonDoc) isValue()  {}
 func (destPol) isValue()  {}
 func (configOf) isValue() {}
+func (optional) isValue() {}
 
 // planner builds a plan.
 type planner struct {
@@ -159,10 +180,10 @@ func policyDoc(v any) (jsonDoc, error) {
 	if err := dec.Decode(&out); err != nil {
 		return jsonDoc{}, err
 	}
-	return jsonDoc{out}, nil
+	return jsonDoc{v: out}, nil
 }
 
-// newPlan walks sp as program.go does.
+// newPlan walks sp: the plan every language's program is printed from.
 func newPlan(sp *spec.Spec) (*plan, error) {
 	g := newGen(sp)
 	g.notesForExtensions()
@@ -177,6 +198,7 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 		trust, err := policyDoc(r.AssumeRolePolicy)
 		if r.AssumeRolePolicy == nil {
 			trust, err = policyDoc(json.RawMessage(lambdaTrust))
+			trust.raw = lambdaTrust
 		}
 		if err != nil {
 			return nil, fmt.Errorf("export pulumi: role %s: assume role policy: %w", name, err)
@@ -202,6 +224,7 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 		if sp.Functions[name].Role == "" {
 			defaultRole = pl.ident("role", "porticoDefaultLambda")
 			trust, _ := policyDoc(json.RawMessage(lambdaTrust))
+			trust.raw = lambdaTrust
 			pl.comment("The spec gives some functions no role; Lambda requires one, so they share\nthis one, with basic execution rights (CloudWatch Logs).")
 			pl.add(&resource{v: defaultRole, mod: "iam", class: "Role", name: "porticoDefaultLambdaRole", args: []field{{"assumeRolePolicy", trust}}})
 			pl.add(&resource{mod: "iam", class: "RolePolicyAttachment", name: "porticoDefaultLambdaRole-attach-0",
@@ -312,6 +335,8 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 		a := sp.APIs[an]
 		api := pl.ident("api", an)
 		apiVar[an] = api
+		routesList := api + "Routes"
+		pl.idents[routesList] = true
 		stageVar[an] = map[string]string{}
 		args := []field{{"name", str(an)}, {"protocolType", str(a.ProtocolType)}}
 		if a.ProtocolType == spec.WebSocket {
@@ -412,7 +437,7 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 				args = append(args, field{"authorizationType", str(r.AuthorizationType)})
 			}
 			if r.Authorizer != "" {
-				args = append(args, field{"authorizerId", ref{authVar[r.Authorizer], "id"}})
+				args = append(args, field{"authorizerId", optional{ref{authVar[r.Authorizer], "id"}}})
 			}
 			if len(r.AuthorizationScopes) > 0 {
 				args = append(args, field{"authorizationScopes", strs(r.AuthorizationScopes)})
@@ -420,7 +445,7 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 			if e := r.RouteResponseSelectionExpression; e != "" {
 				args = append(args, field{"routeResponseSelectionExpression", str(e)})
 			}
-			res := &resource{v: pl.ident("route", an, rk), mod: "apigatewayv2", class: "Route", name: an + "-" + rk, args: args}
+			res := &resource{v: pl.ident("route", an, rk), mod: "apigatewayv2", class: "Route", name: an + "-" + rk, args: args, collect: routesList}
 			if r.APIKeyRequired {
 				res.argsComments = []string{"apiKeyRequired: not exported (Portico extension; HTTP APIs have no API keys)."}
 			}
@@ -465,7 +490,11 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 			}
 			v := pl.ident("stage", an, stn)
 			stageVar[an][stn] = v
-			pl.add(&resource{v: v, mod: "apigatewayv2", class: "Stage", name: an + "-" + stn, args: args, dependsOn: routes})
+			res := &resource{v: v, mod: "apigatewayv2", class: "Stage", name: an + "-" + stn, args: args, dependsOn: routes}
+			if len(routes) > 0 {
+				res.dependsOnList = routesList
+			}
+			pl.add(res)
 			name := "api_endpoint"
 			if nStages > 1 {
 				name = "api_endpoint_" + an + "_" + strings.TrimPrefix(stn, "$")
@@ -488,7 +517,7 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 			}
 			pl.add(&resource{v: v, mod: "apigatewayv2", class: "DomainName", name: name, args: []field{
 				{"domainName", str(name)},
-				{"domainNameConfiguration", object{{"certificateArn", configOf(key)}, {"endpointType", str("REGIONAL")}, {"securityPolicy", str("TLS_1_2")}}}}})
+				{"domainNameConfiguration", object{{"certificateArn", configOf{key: key, v: v + "Cert"}}, {"endpointType", str("REGIONAL")}, {"securityPolicy", str("TLS_1_2")}}}}})
 			for i, m := range d.APIMappings {
 				args := []field{{"apiId", ref{apiVar[m.API], "id"}}, {"domainName", ref{v, "id"}}, {"stage", ref{stageVar[m.API][m.Stage], "id"}}}
 				if m.APIMappingKey != "" {
@@ -504,7 +533,7 @@ func newPlan(sp *spec.Spec) (*plan, error) {
 }
 
 // async writes the permissions, event invoke configs and bucket
-// notifications, as asyncResources does for Go.
+// notifications, after the functions and buckets they refer to.
 func (pl *planner) async(fnVar, bucketVar map[string]string, roleOf func(string) string) {
 	sp := pl.sp
 	s3Perms := map[string][]string{}
@@ -650,6 +679,8 @@ func (p *plan) markUsed() {
 			for _, f := range v {
 				walk(f.val)
 			}
+		case optional:
+			walk(v.val)
 		case jsonDoc:
 			p.json = true
 		}
@@ -668,4 +699,15 @@ func (p *plan) markUsed() {
 	for _, e := range p.exports {
 		walk(e.val)
 	}
+}
+
+// destName names an access log's destination in a comment.
+func destName(d string) string {
+	if d == "" {
+		return "stdout"
+	}
+	if d == "stdout" || d == "stderr" {
+		return d
+	}
+	return path.Base(d)
 }

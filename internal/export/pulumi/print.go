@@ -85,9 +85,11 @@ func (d dialect) expr(v value, ind int) string {
 		// Unset, the value is "" (as the Go program's ctx.GetConfig), which
 		// AWS refuses with a message naming the field.
 		if d.python {
-			return "config.get(" + quote(string(v)) + ") or \"\""
+			return "config.get(" + quote(v.key) + ") or \"\""
 		}
-		return "config.get(" + quote(string(v)) + ") ?? \"\""
+		return "config.get(" + quote(v.key) + ") ?? \"\""
+	case optional:
+		return d.expr(v.val, ind)
 	case concat:
 		if d.python {
 			parts := make([]string, len(v))

@@ -1,5 +1,11 @@
-// Package pulumi writes a spec as an idiomatic Pulumi Go program (pulumi-aws
-// v6) that deploys the same system to AWS with `pulumi up`.
+// Package pulumi writes a spec as an idiomatic Pulumi program (pulumi-aws
+// v6) in Go, Python or TypeScript that deploys the same system to AWS with
+// `pulumi up`.
+//
+// The spec is walked once, into a language-neutral plan (plan.go): which
+// resources, in which order, with which arguments, and what is exported.
+// Each language's program is a printer of that plan (print.go for Python
+// and TypeScript, print_go.go for Go), so the three cannot drift apart.
 //
 // Write is a pure function of the spec and the files its code directories
 // hold: it never downloads or builds anything. The generated main.go is
@@ -12,7 +18,6 @@
 package pulumi
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -236,26 +241,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// gen writes main.go.
+// gen holds what the plan, the README and the notes share: the spec,
+// the variables named so far and the extensions left out.
 type gen struct {
 	sp     *spec.Spec
-	b      bytes.Buffer
 	idents map[string]bool
 	notes  []string // not exported: Portico extensions
-	// used marks resources whose Go variable is referenced later.
-	used map[string]bool
-	// go lists functions that need a bootstrap build.
+	// goFuncs lists functions that need a bootstrap build.
 	goFuncs []string
-	// destinations: some function has asynchronous destinations (the
-	// program then needs destinationPolicy).
-	destinations bool
 }
 
 func newGen(sp *spec.Spec) *gen {
-	return &gen{sp: sp, idents: map[string]bool{}, used: map[string]bool{}}
+	return &gen{sp: sp, idents: map[string]bool{}}
 }
-
-func (g *gen) p(format string, args ...any) { fmt.Fprintf(&g.b, format, args...) }
 
 func (g *gen) note(format string, args ...any) {
 	g.notes = append(g.notes, fmt.Sprintf(format, args...))
@@ -287,16 +285,6 @@ func (g *gen) ident(prefix string, parts ...string) string {
 	return id
 }
 
-// decl writes "v, err := call" (or "_, err := call" when v is never used)
-// followed by the error check.
-func (g *gen) decl(v, call string) {
-	if v == "" || !g.used[v] {
-		g.p("if _, err := %s; err != nil {\nreturn err\n}\n", call)
-		return
-	}
-	g.p("%s, err := %s\nif err != nil {\nreturn err\n}\n", v, call)
-}
-
 func q(s string) string { return strconv.Quote(s) }
 
 // jsonLit renders a policy document as a Go string literal of indented JSON.
@@ -310,24 +298,6 @@ func jsonLit(v any) (string, error) {
 		return "`" + s + "`", nil
 	}
 	return q(s), nil
-}
-
-func strArray(ss []string) string {
-	qs := make([]string, len(ss))
-	for i, s := range ss {
-		qs[i] = "pulumi.String(" + q(s) + ")"
-	}
-	return "pulumi.StringArray{" + strings.Join(qs, ", ") + "}"
-}
-
-func strMap(m map[string]string) string {
-	var sb strings.Builder
-	sb.WriteString("pulumi.StringMap{\n")
-	for _, k := range sortedKeys(m) {
-		fmt.Fprintf(&sb, "%s: pulumi.String(%s),\n", q(k), q(m[k]))
-	}
-	sb.WriteString("}")
-	return sb.String()
 }
 
 const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
