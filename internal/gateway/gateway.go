@@ -430,9 +430,13 @@ func (s *Server) serve(ctx context.Context, w *recorder, r *http.Request, d *Dep
 
 	// Integrate, within the integration timeout.
 	if t := rt.Timeout; t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
+		if dt, ok := rt.serve.(integration.DeadlineTaker); ok && dt.TakesDeadline() {
+			ir.Deadline = time.Now().Add(t) // the integration enforces it: no timer context
+		} else {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, t)
+			defer cancel()
+		}
 	}
 	if ir.Record != nil {
 		ir.Record.Function = rt.Function

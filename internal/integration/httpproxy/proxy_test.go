@@ -22,7 +22,8 @@ import (
 )
 
 // front serves p the way the gateway does: body read first, the
-// integration called with the client's context (plus an optional timeout),
+// integration called with the client's context and the integration timeout
+// (Request.Deadline for a DeadlineTaker, else on the context),
 // errors rendered with edge.Render when nothing was written yet.
 type front struct {
 	routeKey string
@@ -48,7 +49,9 @@ func (f front) start(t *testing.T, in integration.Integration) *httptest.Server 
 		body, _ := io.ReadAll(r.Body)
 		ir := f.request(r, body)
 		ctx := r.Context()
-		if f.timeout > 0 {
+		if dt, ok := in.(integration.DeadlineTaker); ok && dt.TakesDeadline() && f.timeout > 0 {
+			ir.Deadline = time.Now().Add(f.timeout) // as the gateway does
+		} else if f.timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, f.timeout)
 			defer cancel()
