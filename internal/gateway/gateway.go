@@ -430,13 +430,9 @@ func (s *Server) serve(ctx context.Context, w *recorder, r *http.Request, d *Dep
 
 	// Integrate, within the integration timeout.
 	if t := rt.Timeout; t > 0 {
-		if dt, ok := rt.serve.(integration.DeadlineTaker); ok && dt.TakesDeadline() {
-			ir.Deadline = time.Now().Add(t) // the integration enforces it: no timer context
-		} else {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, t)
-			defer cancel()
-		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
 	}
 	if ir.Record != nil {
 		ir.Record.Function = rt.Function

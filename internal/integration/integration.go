@@ -35,11 +35,6 @@ type Request struct {
 	// length of the whole body (Content-Length), -1 when not declared.
 	BodyRest   io.Reader
 	BodyLength int64
-	// Deadline, when not zero, is the integration timeout's end, for an
-	// integration that enforces it itself (DeadlineTaker): the gateway
-	// then sets it instead of a deadline on ctx, and ctx ends only when
-	// the client goes away.
-	Deadline time.Time
 
 	// RawPath is the path as the client sent it, stage prefix included
 	// ("/v1/orders/42"); Path is the stage-relative path used for routing
@@ -124,16 +119,6 @@ type Integration interface {
 type BodyStreamer interface {
 	Integration
 	StreamsBody() bool
-}
-
-// DeadlineTaker is implemented by integrations that enforce the integration
-// timeout from Request.Deadline (with deadlines on their connections, say)
-// rather than from ctx, which saves a timer context per request. A request
-// that runs past Deadline must end as one whose ctx passed its deadline
-// would. Wrappers that read ctx's deadline (the queue) do not implement it.
-type DeadlineTaker interface {
-	Integration
-	TakesDeadline() bool
 }
 
 // Func adapts a function to the Integration interface.

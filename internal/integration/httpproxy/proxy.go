@@ -304,7 +304,7 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 	if method == "" {
 		method = r.HTTP.Method
 	}
-	b := &body{buf: r.Body, rest: r.BodyRest, length: r.BodyLength, deadline: r.Deadline}
+	b := &body{buf: r.Body, rest: r.BodyRest, length: r.BodyLength}
 	if b.rest != nil {
 		cb := p.t.up.Get().(*[]byte)
 		defer p.t.up.Put(cb)
@@ -325,7 +325,7 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 		last := i == len(order)-1 || b.started
 		c, resp, err := p.attempt(ctx, tg, method, r, b)
 		if err != nil {
-			if ended(ctx, b.deadline) != nil || b.clientErr != nil {
+			if ctx.Err() != nil || b.clientErr != nil {
 				return err // the deadline or the client ended the request
 			}
 			p.markDown(tg)
@@ -336,7 +336,7 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 		}
 		if resp.status >= 500 || resp.status == http.StatusTooManyRequests {
 			p.markDown(tg)
-			if !last && !b.started && ended(ctx, b.deadline) == nil {
+			if !last && !b.started && ctx.Err() == nil {
 				c.release(false) // the body is not read: do not reuse
 				continue
 			}
@@ -344,24 +344,6 @@ func (p *Proxy) Serve(ctx context.Context, w http.ResponseWriter, r *integration
 		return p.respond(ctx, w, c, resp, method)
 	}
 	panic("unreachable")
-}
-
-// TakesDeadline reports that the proxy enforces the integration timeout
-// from integration.Request.Deadline (integration.DeadlineTaker): as its
-// upstream connection's I/O deadline, which costs no timer of its own.
-func (p *Proxy) TakesDeadline() bool { return true }
-
-// ended returns why the request must end: ctx's error (the client went
-// away, or ctx's own deadline), else context.DeadlineExceeded once
-// deadline (integration.Request.Deadline, zero for none) has passed.
-func ended(ctx context.Context, deadline time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !deadline.IsZero() && !time.Now().Before(deadline) {
-		return context.DeadlineExceeded
-	}
-	return nil
 }
 
 // StreamsBody reports that the proxy takes streamed bodies
@@ -382,8 +364,6 @@ type body struct {
 	started bool
 	// clientErr is rest's error (the client's side), to be returned as is.
 	clientErr error
-	// deadline is the integration timeout's end (zero: ctx's alone).
-	deadline time.Time
 }
 
 // chunked reports whether the body goes to the upstream chunked.
@@ -460,11 +440,11 @@ func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head []byte, body
 	for {
 		if c == nil {
 			var err error
-			if c, err = pool.dial(ctx, body.deadline); err != nil {
-				return nil, nil, p.failure(ctx, body.deadline, pool, "connect", err)
+			if c, err = pool.dial(ctx); err != nil {
+				return nil, nil, p.failure(ctx, pool, "connect", err)
 			}
 		}
-		c.watch(ctx, body.deadline)
+		c.watch(ctx)
 		werr := c.send(head, body)
 		if body.clientErr != nil {
 			c.release(false)
@@ -479,8 +459,8 @@ func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head []byte, body
 		if werr != nil && !gotByte {
 			err = werr
 		}
-		if ended(ctx, body.deadline) != nil {
-			return nil, nil, p.failure(ctx, body.deadline, pool, "request", err)
+		if ctx.Err() != nil {
+			return nil, nil, p.failure(ctx, pool, "request", err)
 		}
 		if reused && !gotByte && !body.started {
 			p.t.retries.Add(1)
@@ -493,13 +473,13 @@ func (p *Proxy) roundTrip(ctx context.Context, pool *hostPool, head []byte, body
 				return nil, nil, edge.New(edge.BadGateway, fmt.Errorf("httpproxy %s: %w", pool.key.addr, err))
 			}
 		}
-		return nil, nil, p.failure(ctx, body.deadline, pool, "request", err)
+		return nil, nil, p.failure(ctx, pool, "request", err)
 	}
 }
 
 // failure maps an error before the response started to an edge error.
-func (p *Proxy) failure(ctx context.Context, deadline time.Time, pool *hostPool, what string, err error) error {
-	switch cerr := ended(ctx, deadline); {
+func (p *Proxy) failure(ctx context.Context, pool *hostPool, what string, err error) error {
+	switch cerr := ctx.Err(); {
 	case errors.Is(cerr, context.DeadlineExceeded):
 		return edge.New(edge.ServiceUnavailable, fmt.Errorf("httpproxy %s: %s: integration timeout: %w", pool.key.addr, what, err))
 	case cerr != nil:
@@ -508,13 +488,8 @@ func (p *Proxy) failure(ctx context.Context, deadline time.Time, pool *hostPool,
 	return edge.New(edge.ServiceUnavailable, fmt.Errorf("httpproxy %s: %s: %w", pool.key.addr, what, err))
 }
 
-// watch arranges for ctx's end, and deadline when not zero, to unblock the
-// connection's I/O.
-func (c *conn) watch(ctx context.Context, deadline time.Time) {
-	c.deadline = deadline
-	if !deadline.IsZero() {
-		c.nc.SetDeadline(deadline)
-	}
+// watch arranges for ctx's end to unblock the connection's I/O.
+func (c *conn) watch(ctx context.Context) {
 	if ctx.Done() == nil {
 		c.stop = nil
 		return
@@ -532,14 +507,10 @@ func (c *conn) release(reusable bool) {
 		reusable = false // the deadline was poisoned
 	}
 	c.stop = nil
-	if reusable && !c.deadline.IsZero() {
-		c.idle = 0
-		reusable = c.nc.SetDeadline(time.Time{}) == nil
-	} else if reusable && c.idle > 0 {
+	if reusable && c.idle > 0 {
 		c.idle = 0
 		reusable = c.nc.SetReadDeadline(time.Time{}) == nil
 	}
-	c.deadline = time.Time{}
 	if reusable {
 		c.pool.put(c, time.Now())
 	} else {

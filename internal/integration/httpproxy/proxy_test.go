@@ -22,8 +22,7 @@ import (
 )
 
 // front serves p the way the gateway does: body read first, the
-// integration called with the client's context and the integration timeout
-// (Request.Deadline for a DeadlineTaker, else on the context),
+// integration called with the client's context (plus an optional timeout),
 // errors rendered with edge.Render when nothing was written yet.
 type front struct {
 	routeKey string
@@ -49,9 +48,7 @@ func (f front) start(t *testing.T, in integration.Integration) *httptest.Server 
 		body, _ := io.ReadAll(r.Body)
 		ir := f.request(r, body)
 		ctx := r.Context()
-		if dt, ok := in.(integration.DeadlineTaker); ok && dt.TakesDeadline() && f.timeout > 0 {
-			ir.Deadline = time.Now().Add(f.timeout) // as the gateway does
-		} else if f.timeout > 0 {
+		if f.timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, f.timeout)
 			defer cancel()

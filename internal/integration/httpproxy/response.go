@@ -268,12 +268,11 @@ func (p *Proxy) respond(ctx context.Context, w http.ResponseWriter, c *conn, r *
 	}
 	p.t.bufs.Put(bp)
 	if err != nil {
-		deadline := c.deadline
 		c.release(false)
 		if !s.clientFailed {
 			abortClient(w)
 		}
-		if cerr := ended(ctx, deadline); cerr != nil {
+		if cerr := ctx.Err(); cerr != nil {
 			err = fmt.Errorf("%w (%w)", err, cerr)
 		} else if c.idle > 0 && !c.poisoned.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
 			err = fmt.Errorf("%w: nothing received for %v: %w", ErrIdleTimeout, c.idle, err)

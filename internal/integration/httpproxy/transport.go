@@ -183,9 +183,6 @@ type conn struct {
 	// poisoned is set when the request's context ended and its I/O
 	// deadline was moved to the past; such a conn is never reused.
 	poisoned atomic.Bool
-	// deadline, when not zero, is the request's integration timeout,
-	// set as the connection's I/O deadline by watch.
-	deadline time.Time
 	// idle, when positive, is the longest wait for each network read
 	// (Config.IdleTimeout, armed while a response body is copied).
 	idle time.Duration
@@ -257,14 +254,8 @@ func (p *hostPool) closeIdle(final bool) {
 	}
 }
 
-// dial opens a new connection to the pool's upstream, by deadline when not
-// zero.
-func (p *hostPool) dial(ctx context.Context, deadline time.Time) (*conn, error) {
-	if !deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline) // dials are rare: kept-alive connections
-		defer cancel()
-	}
+// dial opens a new connection to the pool's upstream.
+func (p *hostPool) dial(ctx context.Context) (*conn, error) {
 	nc, err := p.t.dialer.DialContext(ctx, "tcp", p.key.addr)
 	if err != nil {
 		return nil, err
@@ -304,11 +295,7 @@ type connReader struct{ c *conn }
 func (r connReader) Read(b []byte) (int, error) {
 	c := r.c
 	if c.idle > 0 {
-		d := time.Now().Add(c.idle)
-		if !c.deadline.IsZero() && c.deadline.Before(d) {
-			d = c.deadline
-		}
-		c.nc.SetReadDeadline(d)
+		c.nc.SetReadDeadline(time.Now().Add(c.idle))
 		// The context's end may have poisoned the deadline just before:
 		// restore it. (poisoned is set before the deadline is moved, so
 		// whichever came last, a past deadline wins.)
