@@ -6,19 +6,23 @@ interleaved rounds: nginx, base, new, nginx, base, new, ...
     go build -o WORK/upstream ./bench/cmd/upstream
     git stash; go build -o WORK/portico-base ./cmd/portico; git stash pop
     go build -o WORK/portico-new ./cmd/portico
-    python3 bench/abproxy.py ROUNDS SECS CONNS METHOD BODYBYTES WORK/portico-base WORK/portico-new WORK/upstream
+    python3 bench/abproxy.py ROUNDS SECS CONNS METHOD BODYBYTES WORK/portico-base WORK/portico-new WORK/upstream [tls]
 
 It prints each round as JSON, then medians and the ratios to nginx and of
 new to base, round by round, as median [min-max]. CPU/req is utime+stime of
 the contender's process tree over the round divided by its requests; hwm is
 VmHWM summed over that tree at the end (the peak RSS of the whole run).
-Needs wrk and nginx on PATH.
+With "tls" last, clients connect over HTTPS/1.1 (TLS 1.3) and all three
+terminate it with one ECDSA P-256 certificate made by openssl; nginx is held
+to TLS_AES_128_GCM_SHA256, the suite Go's server picks, so both use the same
+cipher. Needs wrk and nginx (and openssl for tls) on PATH.
 """
 
 import os, subprocess, sys, time, re, statistics, signal, socket, json, tempfile, shutil
 R, SECS, CONNS, METHOD, BODY = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 BINS = {"base": sys.argv[6], "new": sys.argv[7]}
 UPSTREAM = sys.argv[8]
+TLS = len(sys.argv) > 9 and sys.argv[9] == "tls"
 W = tempfile.mkdtemp(prefix="abproxy-")
 HZ = os.sysconf("SC_CLK_TCK")
 NGINX = """worker_processes 1;
@@ -90,10 +94,18 @@ try:
     ng = os.path.join(W, "nginx"); os.makedirs(ng, exist_ok=True)
     port = freeport()
     conf = (("user root;\n" if os.geteuid() == 0 else "") + NGINX).replace("PREFIX", ng).replace("UPSTREAM", hostport).replace("PORT", str(port))
+    scheme = "http"
+    if TLS:
+        cert, key = os.path.join(W, "cert.pem"), os.path.join(W, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+        conf = conf.replace(f"listen 127.0.0.1:{port};", f"listen 127.0.0.1:{port} ssl;\n        ssl_certificate {cert};\n        ssl_certificate_key {key};\n        ssl_protocols TLSv1.3;\n        ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;")
+        scheme = "https"
     open(ng + "/nginx.conf", "w").write(conf)
     n = start(["nginx", "-p", ng, "-c", ng + "/nginx.conf"])
     time.sleep(0.5)
-    targets["nginx"] = (f"http://127.0.0.1:{port}/proxy/x", n.pid)
+    targets["nginx"] = (f"{scheme}://127.0.0.1:{port}/proxy/x", n.pid)
     for name, b in BINS.items():
         d = os.path.join(W, name); os.makedirs(d, exist_ok=True)
         spec = f"""account: {{throttlingRateLimit: 10000000, throttlingBurstLimit: 10000000}}
@@ -107,8 +119,11 @@ apis:
       $default: {{autoDeploy: true}}
 """
         open(d + "/portico.yaml", "w").write(spec)
-        p = start([b, "up", "-f", d + "/portico.yaml", "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "", "--data-dir", d + "/data"])
-        u = waitline(p, r"endpoint bench \$default (\S+)").group(1).rstrip("/")
+        args = [b, "up", "-f", d + "/portico.yaml", "--listen", "127.0.0.1:0", "--aws-listen", "127.0.0.1:0", "--admin-listen", "", "--data-dir", d + "/data"]
+        if TLS:
+            args += ["--tls-listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key]
+        p = start(args)
+        u = waitline(p, r"^gateway-tls (\S+)" if TLS else r"endpoint bench \$default (\S+)").group(1).rstrip("/")
         waitline(p, r"^ready")
         targets[name] = (u + "/proxy/x", p.pid)
     script = os.path.join(W, "s.lua")

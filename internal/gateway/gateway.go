@@ -415,7 +415,7 @@ func (s *Server) serve(ctx context.Context, w *recorder, r *http.Request, d *Dep
 	// Read the body, within the body timeouts (timeouts.go): whole, or
 	// only its first bytes when the integration streams the rest.
 	if !rt.AuthorizerNeedsBody || rt.Authorizer == nil {
-		if bs, ok := rt.serve.(integration.BodyStreamer); ok && bs.StreamsBody() { // the composed integration: wrappers buffer
+		if bs, ok := rt.serve.(integration.BodyStreamer); ok && bs.StreamsBody() { // the composed integration: token metering buffers
 			rest, err := readStreamed(w, r, bp, ir, s.deps.Timeouts)
 			if err != nil {
 				return err

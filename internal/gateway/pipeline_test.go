@@ -133,9 +133,10 @@ func (s streamer) Serve(ctx context.Context, w http.ResponseWriter, r *integrati
 }
 
 // TestPipelineStreamsOnlyBare: a body past StreamAhead is streamed to an
-// integration that streams, and read whole when a wrapper (the queue, token
-// metering) composed around that integration needs it: the decision is
-// made on what the route serves, not on the bare integration.
+// integration that streams, also behind the concurrency queue (which reads
+// no body), and read whole when a wrapper composed around that integration
+// needs it (token metering): the decision is made on what the route serves,
+// not on the bare integration.
 func TestPipelineStreamsOnlyBare(t *testing.T) {
 	q, err := queue.New(queue.Config{MaxConcurrency: 1})
 	if err != nil {
@@ -146,6 +147,7 @@ func TestPipelineStreamsOnlyBare(t *testing.T) {
 	routes := []router.Route[*Route]{
 		{Key: "POST /bare", Method: "POST", Path: "/bare", Value: &Route{Key: "POST /bare", Integration: it}},
 		{Key: "POST /queued", Method: "POST", Path: "/queued", Value: &Route{Key: "POST /queued", Integration: it, Queue: q}},
+		{Key: "POST /metered", Method: "POST", Path: "/metered", Value: &Route{Key: "POST /metered", Integration: it, Queue: q, Tokens: &openai.Config{}}},
 	}
 	if err := a.AddStage("$default", nil, routes); err != nil {
 		t.Fatal(err)
@@ -156,7 +158,7 @@ func TestPipelineStreamsOnlyBare(t *testing.T) {
 	for _, tt := range []struct {
 		path   string
 		stream bool
-	}{{"/bare", true}, {"/queued", false}} {
+	}{{"/bare", true}, {"/queued", true}, {"/metered", false}} {
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, httptest.NewRequest("POST", tt.path, strings.NewReader(body)))
 		if w.Code != 200 {

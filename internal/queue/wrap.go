@@ -34,7 +34,7 @@ type limited struct {
 	next integration.Integration
 }
 
-var _ integration.Integration = (*limited)(nil)
+var _ integration.BodyStreamer = (*limited)(nil)
 
 func (q *limited) Serve(ctx context.Context, w http.ResponseWriter, r *integration.Request) error {
 	release, waited, err := q.l.Acquire(ctx)
@@ -46,6 +46,17 @@ func (q *limited) Serve(ctx context.Context, w http.ResponseWriter, r *integrati
 	}
 	defer release()
 	return q.next.Serve(ctx, w, r)
+}
+
+// StreamsBody reports whether the wrapped integration takes a streamed body
+// (integration.BodyStreamer): the queue reads no body, so a queued route
+// streams when its integration does. The rest of a streamed body is read
+// only once the slot is held; the client waits, blocked by TCP flow control,
+// while the request is queued, and that wait counts against the body
+// timeouts like any slow upload.
+func (q *limited) StreamsBody() bool {
+	bs, ok := q.next.(integration.BodyStreamer)
+	return ok && bs.StreamsBody()
 }
 
 // Unwrap returns the wrapped integration (to close it, for example).
