@@ -169,14 +169,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// The request's span travels in ctx, handed down the pipeline beside r
-	// rather than by r.WithContext, which would copy the request.
+	// The request's span travels in ctx, handed down the pipeline beside
+	// r. Only a traced request is copied (r.WithContext), once, with a
+	// header of its own: the trace reaches functions (_X_AMZN_TRACE_ID) as
+	// API Gateway's x-amzn-trace-id header does, and HTTP upstreams in
+	// traceparent, while the client's request is never changed.
 	ctx, endReq := s.deps.Tracer.StartRequest(r.Context(), r)
 	if ctx != r.Context() {
-		// The trace reaches functions (_X_AMZN_TRACE_ID) as API Gateway's
-		// x-amzn-trace-id header does, and HTTP upstreams in traceparent:
-		// on a copy of the request with its own header, so the client's
-		// request is never changed.
 		r = r.WithContext(ctx)
 		r.Header = r.Header.Clone()
 		if h := trace.XRayHeader(ctx); h != "" && r.Header.Get("X-Amzn-Trace-Id") == "" {
