@@ -22,6 +22,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/portico-dev/portico/internal/awsauth"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // cli runs a portico command against the instance, with its endpoint and
@@ -117,10 +118,7 @@ func signed(t *testing.T, method, url, body string, creds *aws.Credentials, at t
 
 func TestAWSEndpointTrust(t *testing.T) {
 	if !boto3Available() {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("boto3 is not installed")
-		}
-		t.Skip("boto3 is not installed")
+		testtool.Missing(t, "boto3", "not installed")
 	}
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
@@ -271,10 +269,7 @@ func TestAWSEndpointTrust(t *testing.T) {
 	t.Run("portico env with the AWS CLI and boto3", func(t *testing.T) {
 		awsBin, err := exec.LookPath("aws")
 		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("the AWS CLI is not installed")
-			}
-			t.Skip("the AWS CLI is not installed")
+			testtool.Missing(t, "aws", "the AWS CLI is not installed")
 		}
 		tmp := t.TempDir()
 		listen := strings.TrimPrefix(in.aws, "http://")

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // clientPKI writes a client CA (the truststore) and a client certificate
@@ -194,10 +196,7 @@ domainNames:
 func TestCustomDomainsBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is required under CI=true")
-		}
-		t.Skip("chromium not installed")
+		testtool.Missing(t, "chromium", "not installed")
 	}
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // needTools fails in CI (CI=true) and skips elsewhere when a tool the test
@@ -16,10 +18,7 @@ func needTools(t *testing.T, names ...string) {
 	t.Helper()
 	for _, name := range names {
 		if _, err := exec.LookPath(name); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not on PATH (CI must install it)", name)
-			}
-			t.Skipf("%s is not on PATH", name)
+			testtool.Missing(t, name, "not on PATH")
 		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/awsauth"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // awsTarget is a running Portico's AWS endpoint and the admin credentials
@@ -57,10 +58,7 @@ func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (.ci/run installs it)", name)
-		}
-		t.Skipf("%s is not installed", name)
+		testtool.Missing(t, name, "not installed")
 	}
 	return p
 }
@@ -366,10 +364,7 @@ func boto3Counts(t *testing.T, tgt awsTarget) counts {
 	t.Helper()
 	py := requireTool(t, "python3")
 	if err := exec.Command(py, "-c", "import boto3").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("boto3 is not installed (.ci/run installs it)")
-		}
-		t.Skip("boto3 is not installed")
+		testtool.Missing(t, "boto3", "not installed")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

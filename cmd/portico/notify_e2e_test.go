@@ -32,6 +32,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/internal/lambda"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -281,10 +282,7 @@ func eventsSurvive(t *testing.T, sig syscall.Signal) {
 func TestPipelineExampleWithAWSCLI(t *testing.T) {
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the AWS CLI is not installed (.ci/run installs it)")
-		}
-		t.Skip("the AWS CLI is not installed")
+		testtool.Missing(t, "aws", "the AWS CLI is not installed")
 	}
 	in := up(t, copyExample(t, "pipeline"))
 	tmp := t.TempDir()

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // proxySpec writes a spec whose $default stage sends every request to
@@ -53,10 +55,7 @@ func curl(t *testing.T, args ...string) string {
 	t.Helper()
 	path, err := exec.LookPath("curl")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("curl is required under CI=true")
-		}
-		t.Skip("curl not installed")
+		testtool.Missing(t, "curl", "not installed")
 	}
 	out, err := exec.Command(path, append([]string{"-sS", "--max-time", "20"}, args...)...).CombinedOutput()
 	if err != nil {
@@ -272,10 +271,7 @@ func TestGatewayTLSBadCertificate(t *testing.T) {
 func TestGatewayTLSBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is required under CI=true")
-		}
-		t.Skip("chromium not installed")
+		testtool.Missing(t, "chromium", "not installed")
 	}
 	page := `<!doctype html><html><body><p id="p">upstream page</p><script>
 document.body.dataset.proto = performance.getEntriesByType('navigation')[0].nextHopProtocol;

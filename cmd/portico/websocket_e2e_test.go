@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // needTool fails under CI (where .ci/run installs it) and skips elsewhere.
@@ -22,10 +24,7 @@ func needTool(t *testing.T, ok bool, what string) {
 	if ok {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed", what)
-	}
-	t.Skipf("%s is not installed", what)
+	testtool.Missing(t, what, "not installed")
 }
 
 // TestWebSocketChat runs examples/chat with real clients: the Python

@@ -16,16 +16,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // pyAttackFn is a Python function running testdata/pyattack.
 func pyAttackFn(t *testing.T, name string) Function {
 	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 not installed")
-		}
-		t.Skip("python3 not installed")
+		testtool.Missing(t, "python3", "not installed")
 	}
 	dir := t.TempDir()
 	src, err := os.ReadFile("testdata/pyattack/app.py")
@@ -43,10 +42,7 @@ func pyAttackFn(t *testing.T, name string) Function {
 func requireIsolation(t *testing.T, r *Runner) {
 	t.Helper()
 	if on, detail := r.IsolationStatus(); !on {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("isolation unavailable on CI: %s", detail)
-		}
-		t.Skipf("isolation unavailable: %s", detail)
+		testtool.Missing(t, "function isolation", detail)
 	}
 }
 

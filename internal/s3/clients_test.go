@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"crypto/md5"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // needTool returns the path of a client the test runs, skipping the test
@@ -22,10 +25,7 @@ func needTool(t *testing.T, name string, check ...string) string {
 		err = exec.Command(p, check...).Run()
 	}
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s %v is required under CI=true (.ci/run installs it): %v", name, check, err)
-		}
-		t.Skipf("%s %v not available: %v", name, check, err)
+		testtool.Missing(t, name, fmt.Sprintf("%v not available: %v", check, err))
 	}
 	return p
 }
@@ -243,10 +243,7 @@ func TestJSSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@aws-sdk", "client-s3")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the AWS SDK for JavaScript v3 is not installed in %s (.ci/run: npm install there): %v", dir, err)
-		}
-		t.Skipf("the AWS SDK for JavaScript v3 is not installed (cd internal/s3/testdata/js && npm install): %v", err)
+		testtool.Missing(t, "@aws-sdk/client-s3", fmt.Sprintf("not installed (cd internal/s3/testdata/js && npm install): %v", err))
 	}
 	h := newHarness(t, Config{})
 	runTool(t, h, dir, 120*time.Second, node, filepath.Join(dir, "compat.mjs"))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/awsauth"
 	"github.com/portico-dev/portico/internal/spec"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // TestStartSeed starts the seed example's system in this process, as
@@ -26,10 +27,7 @@ import (
 // it, and checks that nothing is left listening or running.
 func TestStartSeed(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is needed for the seed's function")
-		}
-		t.Skip("python3 is needed for the seed's function")
+		testtool.Missing(t, "python3", "needed for the seed's function")
 	}
 	before := runtime.NumGoroutine()
 	logs := &syncWriter{w: &strings.Builder{}}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/internal/lambda/bootstrap"
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // needTool skips a test whose tool is missing, except in CI (CI=true),
@@ -19,10 +20,7 @@ import (
 func needTool(t *testing.T, name string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not on PATH (CI must install it)", name)
-		}
-		t.Skipf("%s is not on PATH", name)
+		testtool.Missing(t, name, "not on PATH")
 	}
 }
 

@@ -5,13 +5,15 @@ package s3test
 
 import (
 	"bytes"
+	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testtool"
 )
 
 // VersitygwVersion is the versitygw .ci/run installs.
@@ -34,10 +36,7 @@ func StartVersitygw(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("versitygw")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("versitygw is required under CI=true (.ci/run: go install github.com/versity/versitygw/cmd/versitygw@%s): %v", VersitygwVersion, err)
-		}
-		t.Skipf("versitygw is not installed (go install github.com/versity/versitygw/cmd/versitygw@%s)", VersitygwVersion)
+		testtool.Missing(t, "versitygw", fmt.Sprintf("not installed (go install github.com/versity/versitygw/cmd/versitygw@%s)", VersitygwVersion))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
