@@ -599,35 +599,7 @@ func TestPulumiGoProgramRedeploys(t *testing.T) {
 	}
 	dir := filepath.Join(root, "good")
 	_, stderr, endpoints := upProgram(t, dir)
-	ep := endpoints["$default"]
-	hello := func() string {
-		_, body := get(t, ep+"hello")
-		return body
-	}
-	if got := hello(); got != "hello from pulumi" {
-		t.Fatalf("GET /hello = %q, want the greeting of Pulumi.dev.yaml\nstderr:\n%s", got, stderr.String())
-	}
-
-	if err := os.WriteFile(filepath.Join(dir, "Pulumi.dev.yaml"), []byte("config:\n  good:greeting: portico\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, programWait, func() bool { return hello() == "hello from portico" })
-
-	main := filepath.Join(dir, "main.go")
-	src, err := os.ReadFile(main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(main, append(src, []byte("\nvar broken int = \"x\"\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, programWait, func() bool { return strings.Contains(stderr.String(), "go build failed") })
-	if !strings.Contains(stderr.String(), "the running configuration keeps serving") {
-		t.Errorf("stderr lacks the reload failure:\n%s", stderr.String())
-	}
-	if got := hello(); got != "hello from portico" {
-		t.Errorf("after a failed rebuild GET /hello = %q, want the previous configuration", got)
-	}
+	checkReload(t, dir, stderr, endpoints, "main.go", "\nvar broken int = \"x\"\n", func(int) string { return "go build failed" })
 }
 
 // upProgram runs `portico up DIR` on a Pulumi program until the test
