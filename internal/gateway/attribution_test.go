@@ -119,14 +119,7 @@ func TestRefusalsAreAttributed(t *testing.T) {
 	s := New(Deps{Sinks: []observe.Sink{met, lv, serverLog, last}, Limiter: refusingLimiter{},
 		Timeouts: Timeouts{Body: 100 * time.Millisecond, BodyMinRate: -1}})
 	s.Swap(NewDeployment([]*API{a}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewHTTPServer(s, Timeouts{})
-	go srv.Serve(FramingListener(ln))
-	t.Cleanup(func() { srv.Close() })
-	addr := ln.Addr().String()
+	addr := serveFramed(t, s, Timeouts{})
 
 	const head = " HTTP/1.1\r\nHost: api.example\r\nConnection: close\r\n"
 	tests := []struct {

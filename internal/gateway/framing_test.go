@@ -61,6 +61,13 @@ func startFramed(t *testing.T, to Timeouts) (string, *upstreamLog) {
 	}
 	s := New(Deps{Timeouts: to})
 	s.Swap(NewDeployment([]*API{a}))
+	return serveFramed(t, s, to), ul
+}
+
+// serveFramed serves s behind a FramingListener on a new loopback port, as
+// portico up does, until the test ends, and returns the address.
+func serveFramed(t *testing.T, s *Server, to Timeouts) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +75,7 @@ func startFramed(t *testing.T, to Timeouts) (string, *upstreamLog) {
 	srv := NewHTTPServer(s, to)
 	go srv.Serve(FramingListener(ln))
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), ul
+	return ln.Addr().String()
 }
 
 // exchange writes raw to a new connection to addr and reads every response

@@ -129,14 +129,7 @@ func TestFunctionURLFraming(t *testing.T) {
 	}))
 	s := New(Deps{})
 	s.Swap(d)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewHTTPServer(s, Timeouts{})
-	go srv.Serve(FramingListener(ln))
-	t.Cleanup(func() { srv.Close() })
-	statuses, _ := exchange(t, ln.Addr().String(), "POST / HTTP/1.1\r\nHost: x\r\n"+
+	statuses, _ := exchange(t, serveFramed(t, s, Timeouts{}), "POST / HTTP/1.1\r\nHost: x\r\n"+
 		"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+smuggled)
 	if len(statuses) != 1 || statuses[0] != http.StatusBadRequest || served.Load() != 0 {
 		t.Errorf("statuses %v, served %d; want one 400 and nothing served", statuses, served.Load())
@@ -187,12 +180,5 @@ func serveWebSocketAPI(t *testing.T, a *API) string {
 	t.Helper()
 	s := New(Deps{})
 	s.Swap(NewDeployment([]*API{a}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewHTTPServer(s, Timeouts{})
-	go srv.Serve(FramingListener(ln))
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	return serveFramed(t, s, Timeouts{})
 }

@@ -66,14 +66,7 @@ func startStreaming(t *testing.T, to Timeouts) (string, *streamUpstream) {
 	}
 	s := New(Deps{Timeouts: to, Sinks: []observe.Sink{lenSink(su.lens)}})
 	s.Swap(NewDeployment([]*API{a}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := NewHTTPServer(s, to)
-	go srv.Serve(FramingListener(ln))
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), su
+	return serveFramed(t, s, to), su
 }
 
 // wait returns the next value of ch, failing the test if none comes while
